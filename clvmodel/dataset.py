@@ -1,0 +1,176 @@
+"""The canonical view of retail data that features, targets and the oracle read.
+
+The seven raw tables are joined once into a line-level and a transaction-level frame,
+so that every later step filters and aggregates instead of joining again. Customer
+attributes that are snapshots taken at export time (``total_loyalty_points``,
+``last_purchase_date``) are dropped here on purpose: they would leak the future into
+as-of features. Loyalty points are recomputed as of each cutoff from ``loyalty_rules``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from clvmodel.schema import LOYALTY_TIERS, ONLINE_MARKERS, read_tables
+
+#: Region given to customers who only ever bought through non-physical channels.
+ONLINE_REGION = "online"
+
+
+@dataclass(frozen=True)
+class RetailData:
+    """Joined retail data.
+
+    Attributes
+    ----------
+    lines : DataFrame
+        One row per line item: ``customer_id, transaction_id, date, product_id,
+        category, quantity, amount, promoted, discount`` (discount in currency).
+    transactions : DataFrame
+        One row per transaction: ``transaction_id, customer_id, date, store_id, online,
+        region, amount, gross, discount, n_items, n_lines, promoted``.
+    customers : DataFrame
+        Indexed by ``customer_id``: ``loyalty_status, segment_id, customer_since``.
+    promotions : DataFrame
+        ``promotion_id, start_date, end_date, discount_percentage, applicable_category``.
+    loyalty_rules : DataFrame
+        ``points_per_unit_spend, min_spend_threshold, bonus_points`` per rule.
+    """
+
+    lines: pd.DataFrame
+    transactions: pd.DataFrame
+    customers: pd.DataFrame
+    promotions: pd.DataFrame
+    loyalty_rules: pd.DataFrame
+
+    @property
+    def categories(self) -> tuple[str, ...]:
+        """Product categories found in the line items, sorted."""
+        return tuple(sorted(self.lines["category"].dropna().unique()))
+
+    @property
+    def regions(self) -> tuple[str, ...]:
+        """Customer regions: the physical store regions, then the online pseudo-region."""
+        physical = self.transactions.loc[~self.transactions["online"], "region"].dropna()
+        return (*sorted(set(physical) - {ONLINE_REGION}), ONLINE_REGION)
+
+    @property
+    def segments(self) -> tuple[str, ...]:
+        """Customer segment ids, sorted."""
+        return tuple(sorted(self.customers["segment_id"].dropna().unique()))
+
+    @property
+    def last_date(self) -> pd.Timestamp:
+        """Day of the last transaction."""
+        return self.transactions["date"].max()
+
+    @property
+    def first_date(self) -> pd.Timestamp:
+        """Day of the first transaction."""
+        return self.transactions["date"].min()
+
+
+def _is_online(stores: pd.DataFrame) -> pd.Series:
+    """A store is online when its type (or, without a type column, its city) says so."""
+    marker = stores["store_type"] if "store_type" in stores else stores["store_city"]
+    return marker.fillna("").str.strip().str.lower().isin(ONLINE_MARKERS)
+
+
+def from_tables(tables: dict[str, pd.DataFrame]) -> RetailData:
+    """Join validated tables (see :func:`clvmodel.schema.read_tables`) into RetailData."""
+    header = tables["store_sales_header"]
+    stores = tables["stores"].assign(online=lambda s: _is_online(s))
+    promos = tables["promotion_details"]
+    products = tables["products"]
+
+    lines = tables["store_sales_line_items"].merge(
+        header[["transaction_id", "customer_id", "transaction_date"]],
+        on="transaction_id",
+        how="left",
+        validate="many_to_one",
+    )
+    lines = lines.merge(
+        products[["product_id", "product_category"]], on="product_id", how="left"
+    ).merge(promos[["promotion_id", "discount_percentage"]], on="promotion_id", how="left")
+    pct = lines["discount_percentage"].fillna(0.0).clip(0, 99.0) / 100.0
+    amount = lines["line_item_amount"]
+    lines = pd.DataFrame(
+        {
+            "customer_id": lines["customer_id"],
+            "transaction_id": lines["transaction_id"],
+            "date": lines["transaction_date"],
+            "product_id": lines["product_id"],
+            "category": lines["product_category"].str.strip().str.lower(),
+            "quantity": lines["quantity"],
+            "amount": amount,
+            "promoted": lines["promotion_id"].notna().to_numpy(),
+            # line_item_amount is after discount: gross = amount / (1 - pct).
+            "discount": (amount.clip(lower=0) * pct / (1.0 - pct)).to_numpy(),
+        }
+    )
+
+    per_tx = (
+        lines.assign(items=lines["quantity"].clip(lower=0))
+        .groupby("transaction_id", sort=False)
+        .agg(
+            amount=("amount", "sum"),
+            discount=("discount", "sum"),
+            n_items=("items", "sum"),
+            n_lines=("amount", "size"),
+            promoted=("promoted", "any"),
+        )
+    )
+    tx = header[["transaction_id", "customer_id", "store_id", "transaction_date"]].merge(
+        stores[["store_id", "online", "store_region"]], on="store_id", how="left"
+    )
+    tx = tx.rename(columns={"transaction_date": "date", "store_region": "region"})
+    tx = tx.join(per_tx, on="transaction_id")
+    fill = {"amount": 0.0, "discount": 0.0, "n_items": 0.0, "n_lines": 0, "promoted": False}
+    tx = tx.fillna(fill).astype({"n_lines": "int64", "promoted": bool, "online": bool})
+    tx["gross"] = tx["amount"].clip(lower=0) + tx["discount"]
+    tx["region"] = tx["region"].where(~tx["online"], ONLINE_REGION).fillna(ONLINE_REGION)
+    tx["region"] = tx["region"].str.strip().str.lower()
+    tx = tx.sort_values(["customer_id", "date", "transaction_id"], kind="stable")
+
+    customers = tables["customer_details"].set_index("customer_id")
+    tier = customers["loyalty_status"].fillna("").str.strip().str.lower()
+    customers = pd.DataFrame(
+        {
+            "loyalty_status": tier.where(tier.isin(LOYALTY_TIERS), "unknown"),
+            "segment_id": customers["segment_id"].fillna("unknown"),
+            "customer_since": customers["customer_since"],
+        },
+        index=customers.index,
+    )
+    promotions = promos.assign(
+        applicable_category=promos["applicable_category"].str.strip().str.lower()
+    )
+    return RetailData(
+        lines=lines.sort_values(["customer_id", "date"], kind="stable").reset_index(drop=True),
+        transactions=tx.reset_index(drop=True),
+        customers=customers,
+        promotions=promotions.reset_index(drop=True),
+        loyalty_rules=tables["loyalty_rules"].reset_index(drop=True),
+    )
+
+
+def load_data(folder: str | Path) -> RetailData:
+    """Read, validate and join the seven tables in `folder`."""
+    return from_tables(read_tables(folder))
+
+
+def loyalty_points(amount: pd.Series | np.ndarray, rules: pd.DataFrame) -> np.ndarray:
+    """Points earned by transactions of the given net amounts under every rule.
+
+    Each rule gives ``points_per_unit_spend`` per unit spent plus ``bonus_points`` when
+    the transaction reaches ``min_spend_threshold``; returns earn nothing.
+    """
+    amount = np.clip(np.asarray(amount, dtype=float), 0, None)[:, None]
+    per_unit = rules["points_per_unit_spend"].to_numpy()[None, :]
+    bonus = rules["bonus_points"].to_numpy()[None, :]
+    threshold = rules["min_spend_threshold"].to_numpy()[None, :]
+    return (amount * per_unit + bonus * (amount >= threshold) * (amount > 0)).sum(axis=1)

@@ -1,0 +1,375 @@
+"""Save and load models with skops, and metadata as strict JSON.
+
+Models are written with :func:`skops.io.dump` and read back with
+:func:`skops.io.load` and an explicit, reviewed list of trusted types
+(:data:`TRUSTED_TYPES`). Nothing here uses pickle or joblib, and nothing
+trusts whatever a file happens to contain: a file holding a type that is not
+on the list is refused with :class:`UntrustedArtifactError`.
+
+What gets saved per prediction target is a plain dict bundle such as
+``{"model": est, "lower": est_or_None, "upper": est_or_None}``.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import json
+import math
+import os
+import tempfile
+import zipfile
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import skops.io as sio
+
+__all__ = [
+    "TRUSTED_TYPES",
+    "UntrustedArtifactError",
+    "file_fingerprint",
+    "load_json",
+    "load_model",
+    "save_json",
+    "save_model",
+]
+
+# Types that skops 0.16 does not trust by default but that our own models need.
+# Built by dumping each supported estimator and reading get_untrusted_types()
+# (see tests/test_persistence.py, which round-trips every one of them).
+# Everything else (sklearn estimators, FrozenEstimator, IsotonicRegression, numpy
+# arrays and ufuncs such as np.arcsinh, dict/list/None) is trusted by skops itself.
+# Keep it sorted; review every addition.
+TRUSTED_TYPES: tuple[str, ...] = (
+    # LightGBM (LGBMRegressor with any objective, LGBMClassifier, and the
+    # calibrated LGBMClassifier): OrderedDict appears only as the type object that
+    # is the default_factory of the defaultdicts in `best_score_`, plus the
+    # wrappers and the Booster, which skops rebuilds from LightGBM's model string.
+    "collections.OrderedDict",
+    "lightgbm.basic.Booster",
+    "lightgbm.sklearn.LGBMClassifier",
+    "lightgbm.sklearn.LGBMRegressor",
+    # Linear pipelines (SimpleImputer -> arcsinh -> StandardScaler -> Ridge or
+    # LogisticRegression, also inside CalibratedClassifierCV): SimpleImputer
+    # stores the fitted dtype in `_fit_dtype`.
+    "numpy.dtype",
+    # CalibratedClassifierCV (isotonic, around FrozenEstimator of any classifier):
+    # the private per-class calibrator holder.
+    "sklearn.calibration._CalibratedClassifier",
+    # RandomForestRegressor / RandomForestClassifier. skops 0.16 deliberately does
+    # not trust Tree: its node indices are used without bounds checks, so a crafted
+    # file can crash predict(). Acceptable only because we load our own artifacts.
+    "sklearn.tree._tree.Tree",
+    # XGBoost (XGBRegressor squarederror/tweedie, XGBClassifier, and the calibrated
+    # XGBClassifier): the wrappers and the Booster.
+    "xgboost.core.Booster",
+    "xgboost.sklearn.XGBClassifier",
+    "xgboost.sklearn.XGBRegressor",
+)
+
+_SKOPS_COMPRESSION = zipfile.ZIP_DEFLATED
+
+
+class UntrustedArtifactError(ValueError):
+    """A model file (or object) holds types that are not in :data:`TRUSTED_TYPES`."""
+
+
+def _untrusted_message(what: str, types: list[str]) -> str:
+    return (
+        f"{what} contains types that are not on clvmodel's reviewed list: {types}. "
+        "Only load artifacts you produced with train.py; if you added a model type, "
+        "review it and add it to clvmodel.persistence.TRUSTED_TYPES."
+    )
+
+
+def _not_on_list(untrusted: Iterable[str]) -> list[str]:
+    return sorted(set(untrusted) - set(TRUSTED_TYPES))
+
+
+def _write_atomic(data: bytes, path: Path) -> None:
+    """Write ``data`` to ``path`` through a temporary file in the same folder."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _require_file(path: Path, what: str) -> None:
+    if not path.exists():
+        raise FileNotFoundError(f"No {what} file at {path}.")
+    if not path.is_file():
+        raise ValueError(f"Expected the path of a {what} file, got {path}, which is not a file.")
+
+
+def save_model(obj: Any, path: str | os.PathLike[str]) -> Path:
+    """Save a fitted model (or a dict bundle of models) with skops.
+
+    The object is serialized with :func:`skops.io.dumps`, checked against
+    :data:`TRUSTED_TYPES` so that an artifact :func:`load_model` would refuse is
+    never written, then written atomically. Parent folders are created.
+
+    Parameters
+    ----------
+    obj : object
+        A fitted estimator, or a dict such as
+        ``{"model": est, "lower": est_or_None, "upper": est_or_None}``.
+    path : str or path-like
+        Destination, conventionally ending in ``.skops``. Overwritten if present.
+
+    Returns
+    -------
+    Path
+        ``path`` as a :class:`~pathlib.Path`.
+
+    Raises
+    ------
+    UntrustedArtifactError
+        If ``obj`` holds a type outside :data:`TRUSTED_TYPES`; nothing is written.
+
+    Examples
+    --------
+    >>> from sklearn.linear_model import Ridge
+    >>> import tempfile, pathlib
+    >>> model = Ridge().fit([[0.0], [1.0]], [0.0, 1.0])
+    >>> out = save_model(model, pathlib.Path(tempfile.mkdtemp()) / "m.skops")
+    >>> load_model(out).predict([[2.0]]).round(3).tolist()
+    [1.0]
+    """
+    path = Path(path)
+    data = sio.dumps(obj, compression=_SKOPS_COMPRESSION)
+    bad = _not_on_list(sio.get_untrusted_types(data=data))
+    if bad:
+        raise UntrustedArtifactError(
+            _untrusted_message(f"The {type(obj).__name__} to be saved to {path}", bad)
+        )
+    _write_atomic(data, path)
+    return path
+
+
+def load_model(path: str | os.PathLike[str]) -> Any:
+    """Load a model saved by :func:`save_model`, trusting only :data:`TRUSTED_TYPES`.
+
+    The types in the file are listed first with
+    :func:`skops.io.get_untrusted_types` and compared with the reviewed constant;
+    then :func:`skops.io.load` is called with ``trusted=list(TRUSTED_TYPES)``
+    (never ``trusted=True``, never the list read from the file), so skops checks
+    the types again while loading.
+
+    Parameters
+    ----------
+    path : str or path-like
+        A ``.skops`` file written by :func:`save_model`.
+
+    Returns
+    -------
+    object
+        The estimator or dict bundle that was saved.
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``path`` does not exist.
+    ValueError
+        If ``path`` is not a skops archive.
+    UntrustedArtifactError
+        If the file holds types outside :data:`TRUSTED_TYPES`.
+    """
+    path = Path(path)
+    _require_file(path, "model")
+    try:
+        untrusted = sio.get_untrusted_types(file=path)
+    except (zipfile.BadZipFile, KeyError, ValueError) as exc:
+        raise ValueError(
+            f"{path} is not a skops model archive ({type(exc).__name__}: {exc}). "
+            "Expected a .skops file written by clvmodel.persistence.save_model."
+        ) from exc
+    bad = _not_on_list(untrusted)
+    if bad:
+        raise UntrustedArtifactError(_untrusted_message(str(path), bad))
+    try:
+        return sio.load(path, trusted=list(TRUSTED_TYPES))
+    except (zipfile.BadZipFile, KeyError) as exc:
+        raise ValueError(
+            f"{path} is a damaged skops model archive ({type(exc).__name__}: {exc}). "
+            "Re-create it with train.py."
+        ) from exc
+
+
+def _json_key(key: Any, where: str) -> str | int | float | bool | None:
+    value = _to_jsonable(key, where)
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    raise TypeError(f"save_json cannot use a {type(key).__name__} as a JSON key at {where}.")
+
+
+def _to_jsonable(obj: Any, where: str = "$") -> Any:
+    """Convert ``obj`` to plain JSON types; NaN, inf and missing values become None."""
+    if obj is None or isinstance(obj, str | bool):
+        return obj
+    if isinstance(obj, int):
+        return int(obj)
+    if isinstance(obj, float):
+        return float(obj) if math.isfinite(obj) else None
+    if isinstance(obj, np.bool_):
+        return bool(obj)
+    if isinstance(obj, np.integer):
+        return int(obj)
+    if isinstance(obj, np.floating):
+        return _to_jsonable(float(obj), where)
+    if obj is pd.NaT or obj is pd.NA:
+        return None
+    if isinstance(obj, np.datetime64):
+        return _to_jsonable(pd.Timestamp(obj), where)
+    if isinstance(obj, np.timedelta64):
+        return _to_jsonable(pd.Timedelta(obj), where)
+    if isinstance(obj, _dt.datetime | _dt.date | _dt.time | pd.Timedelta):
+        # pd.Timestamp is a datetime subclass; Timedelta.isoformat() gives "P1DT0H0M0S".
+        return obj.isoformat()
+    if isinstance(obj, os.PathLike):
+        return os.fspath(obj)
+    if isinstance(obj, np.ndarray):
+        return [_to_jsonable(v, f"{where}[{i}]") for i, v in enumerate(obj.tolist())]
+    if isinstance(obj, Mapping):
+        out = {}
+        for key, value in obj.items():
+            out[_json_key(key, where)] = _to_jsonable(value, f"{where}.{key}")
+        return out
+    if isinstance(obj, list | tuple):
+        return [_to_jsonable(v, f"{where}[{i}]") for i, v in enumerate(obj)]
+    raise TypeError(
+        f"save_json cannot store a {type(obj).__name__} (at {where}). Expected dicts, "
+        "lists, tuples, str, numbers, bool, None, numpy scalars or arrays, "
+        "pandas/datetime timestamps, or paths; convert it first."
+    )
+
+
+def save_json(obj: Any, path: str | os.PathLike[str]) -> Path:
+    """Write ``obj`` as strict JSON (indent 2, key order kept).
+
+    numpy scalars and arrays become Python numbers and lists, timestamps
+    (``pd.Timestamp``, ``datetime``, ``np.datetime64``) become ISO 8601 strings
+    via ``isoformat()`` (e.g. ``"2024-06-30T00:00:00"``), paths become strings,
+    and NaN, ±inf, ``pd.NaT`` and ``pd.NA`` become ``null``. Parent folders
+    are created and the file is written atomically.
+
+    Parameters
+    ----------
+    obj : object
+        Usually a dict of metadata or metrics.
+    path : str or path-like
+        Destination ``.json`` file. Overwritten if present.
+
+    Returns
+    -------
+    Path
+        ``path`` as a :class:`~pathlib.Path`.
+
+    Raises
+    ------
+    TypeError
+        If ``obj`` holds a value that has no JSON form; the message says where.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd, tempfile, pathlib
+    >>> out = save_json({"mae": np.float32(0.5), "r2": np.nan,
+    ...                  "cutoff": pd.Timestamp("2024-06-30")},
+    ...                 pathlib.Path(tempfile.mkdtemp()) / "meta.json")
+    >>> load_json(out)
+    {'mae': 0.5, 'r2': None, 'cutoff': '2024-06-30T00:00:00'}
+    """
+    path = Path(path)
+    text = json.dumps(
+        _to_jsonable(obj), indent=2, sort_keys=False, allow_nan=False, ensure_ascii=False
+    )
+    _write_atomic((text + "\n").encode("utf-8"), path)
+    return path
+
+
+def _reject_constant(name: str) -> None:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def load_json(path: str | os.PathLike[str]) -> dict:
+    """Read a JSON object written by :func:`save_json`.
+
+    Parameters
+    ----------
+    path : str or path-like
+        A ``.json`` file whose top level is an object.
+
+    Returns
+    -------
+    dict
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``path`` does not exist.
+    ValueError
+        If the file is not strict JSON (``NaN`` and ``Infinity`` are refused) or
+        its top level is not an object.
+    """
+    path = Path(path)
+    _require_file(path, "JSON")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"), parse_constant=_reject_constant)
+    except ValueError as exc:  # includes JSONDecodeError and UnicodeDecodeError
+        raise ValueError(f"{path} is not a valid JSON file: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ValueError(
+            f"{path} must hold a JSON object at the top level, got {type(data).__name__}."
+        )
+    return data
+
+
+def file_fingerprint(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]]) -> str:
+    """Return a short SHA-256 fingerprint of some files' names and contents.
+
+    Each file contributes its base name and its bytes; files are sorted first,
+    so the order of ``paths`` does not matter, and the folder they live in does
+    not either. Used as the data fingerprint in model metadata.
+
+    Parameters
+    ----------
+    paths : path or iterable of paths
+        One file or several files.
+
+    Returns
+    -------
+    str
+        The first 16 hex characters of the SHA-256 digest.
+
+    Raises
+    ------
+    ValueError
+        If ``paths`` is empty or one of them is not a file.
+    FileNotFoundError
+        If one of the files does not exist.
+    """
+    if isinstance(paths, str | os.PathLike):
+        paths = [paths]
+    entries = []
+    for p in paths:
+        p = Path(p)
+        _require_file(p, "data")
+        content = hashlib.sha256()
+        with p.open("rb") as f:
+            for chunk in iter(lambda f=f: f.read(1 << 20), b""):
+                content.update(chunk)
+        entries.append((p.name, content.hexdigest()))
+    if not entries:
+        raise ValueError("The 'paths' argument of file_fingerprint must name at least one file.")
+    total = hashlib.sha256()
+    for name, digest in sorted(entries):
+        encoded = name.encode("utf-8")
+        total.update(len(encoded).to_bytes(8, "big") + encoded + bytes.fromhex(digest))
+    return total.hexdigest()[:16]

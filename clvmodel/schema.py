@@ -1,0 +1,309 @@
+"""The seven retail tables: their columns and types, and a loader that validates them.
+
+Every check names the file, the column and the first offending lines, because the
+person reading the message has the file open in a spreadsheet, not our code.
+Line numbers are file lines: the header is line 1, the first data row line 2.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import pandas as pd
+
+Kind = Literal["id", "text", "date", "number"]
+
+#: How many offending values a message quotes before it says "and N more".
+_SHOW = 5
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of a table: its name, kind and whether it may be empty."""
+
+    name: str
+    kind: Kind
+    nullable: bool = False
+    required: bool = True
+
+
+@dataclass(frozen=True)
+class Table:
+    """A table's columns and its primary key (unique, never empty)."""
+
+    name: str
+    columns: tuple[Column, ...]
+    key: str
+
+    @property
+    def required(self) -> list[str]:
+        return [c.name for c in self.columns if c.required]
+
+
+def _id(name: str, *, nullable: bool = False) -> Column:
+    return Column(name, "id", nullable=nullable)
+
+
+TABLES: dict[str, Table] = {
+    t.name: t
+    for t in (
+        Table(
+            "stores",
+            (
+                _id("store_id"),
+                Column("store_name", "text", nullable=True),
+                Column("store_city", "text", nullable=True),
+                Column("store_region", "text", nullable=True),
+                Column("opening_date", "date", nullable=True),
+                # Optional: "in-store", "online", "web", "mobile"... marks the channel.
+                Column("store_type", "text", nullable=True, required=False),
+            ),
+            key="store_id",
+        ),
+        Table(
+            "products",
+            (
+                _id("product_id"),
+                Column("product_name", "text", nullable=True),
+                Column("product_category", "text"),
+                Column("unit_price", "number", nullable=True),
+                Column("current_stock_level", "number", nullable=True),
+            ),
+            key="product_id",
+        ),
+        Table(
+            "customer_details",
+            (
+                _id("customer_id"),
+                Column("first_name", "text", nullable=True),
+                Column("email", "text", nullable=True),
+                Column("loyalty_status", "text", nullable=True),
+                Column("total_loyalty_points", "number", nullable=True),
+                Column("last_purchase_date", "date", nullable=True),
+                Column("segment_id", "text", nullable=True),
+                Column("customer_phone", "text", nullable=True),
+                Column("customer_since", "date"),
+            ),
+            key="customer_id",
+        ),
+        Table(
+            "promotion_details",
+            (
+                _id("promotion_id"),
+                Column("promotion_name", "text", nullable=True),
+                Column("start_date", "date"),
+                Column("end_date", "date"),
+                Column("discount_percentage", "number"),
+                Column("applicable_category", "text", nullable=True),
+            ),
+            key="promotion_id",
+        ),
+        Table(
+            "loyalty_rules",
+            (
+                _id("rule_id"),
+                Column("rule_name", "text", nullable=True),
+                Column("points_per_unit_spend", "number"),
+                Column("min_spend_threshold", "number"),
+                Column("bonus_points", "number"),
+            ),
+            key="rule_id",
+        ),
+        Table(
+            "store_sales_header",
+            (
+                _id("transaction_id"),
+                _id("customer_id"),
+                _id("store_id"),
+                Column("transaction_date", "date"),
+                Column("total_amount", "number", nullable=True),
+                Column("customer_phone", "text", nullable=True),
+            ),
+            key="transaction_id",
+        ),
+        Table(
+            "store_sales_line_items",
+            (
+                _id("line_item_id"),
+                _id("transaction_id"),
+                _id("product_id"),
+                _id("promotion_id", nullable=True),
+                Column("quantity", "number"),
+                # Negative amounts are returns: kept, never rejected.
+                Column("line_item_amount", "number"),
+            ),
+            key="line_item_id",
+        ),
+    )
+}
+
+#: (table, column) -> (referenced table, its key). A dangling reference is an error.
+FOREIGN_KEYS: dict[tuple[str, str], str] = {
+    ("store_sales_line_items", "transaction_id"): "store_sales_header",
+    ("store_sales_line_items", "product_id"): "products",
+    ("store_sales_line_items", "promotion_id"): "promotion_details",
+    ("store_sales_header", "customer_id"): "customer_details",
+    ("store_sales_header", "store_id"): "stores",
+}
+
+#: Values of stores.store_type (or store_city) that mark a non-physical channel.
+ONLINE_MARKERS = frozenset({"online", "web", "mobile", "app", "ecommerce", "e-commerce"})
+
+#: (month, day) of the retail calendar's yearly peaks (Black Friday week, the December holidays).
+HOLIDAY_PEAKS: tuple[tuple[int, int], ...] = ((11, 28), (12, 20))
+
+#: Loyalty tiers from lowest to highest; other values are kept as "unknown".
+LOYALTY_TIERS: tuple[str, ...] = ("bronze", "silver", "gold", "platinum")
+
+_SUFFIXES = (".csv", ".csv.gz")
+
+
+class SchemaError(ValueError):
+    """A table that does not match the schema; the message says where and how."""
+
+
+def _quote(values: pd.Series, lines: pd.Index) -> str:
+    shown = [f"{v!r} (line {n})" for v, n in zip(values[:_SHOW], lines[:_SHOW], strict=True)]
+    more = len(values) - _SHOW
+    return ", ".join(shown) + (f" and {more} more" if more > 0 else "")
+
+
+def _file_lines(frame: pd.DataFrame, mask: pd.Series) -> pd.Index:
+    """File line numbers of the masked rows (header is line 1)."""
+    return frame.index[mask.to_numpy()] + 2
+
+
+def find_table_file(folder: Path, table: str) -> Path:
+    """Path of `table` in `folder`, as .csv or .csv.gz; SchemaError if neither exists."""
+    for suffix in _SUFFIXES:
+        path = folder / f"{table}{suffix}"
+        if path.exists():
+            return path
+    raise SchemaError(
+        f"{folder}: table {table!r} not found (expected {table}.csv or {table}.csv.gz). "
+        f"The seven tables are: {', '.join(TABLES)}."
+    )
+
+
+def parse_table(raw: pd.DataFrame, table: Table, *, source: str) -> pd.DataFrame:
+    """Check and type one table read as text; `source` names it in messages.
+
+    Parameters
+    ----------
+    raw : DataFrame
+        The table with every cell as text (or missing), in file order.
+    table : Table
+        Its spec from :data:`TABLES`.
+    source : str
+        The file name used in error messages.
+
+    Returns
+    -------
+    DataFrame
+        Columns of the spec in spec order (optional ones only when present), ids and
+        text as ``str``, dates as ``datetime64`` floored to the day, numbers as float.
+    """
+    missing = [c for c in table.required if c not in raw.columns]
+    if missing:
+        raise SchemaError(
+            f"{source}: missing column(s) {missing}; found {list(raw.columns)}. "
+            f"Expected columns: {[c.name for c in table.columns]}."
+        )
+    raw = raw.reset_index(drop=True)
+    out = {}
+    for col in table.columns:
+        if col.name not in raw.columns:
+            continue
+        values = raw[col.name]
+        empty = values.isna() | (values.astype("str").str.strip() == "")
+        if empty.any() and not col.nullable:
+            lines = _file_lines(raw, empty)
+            raise SchemaError(
+                f"{source}: column {col.name!r} has {int(empty.sum())} empty value(s), "
+                f"first at line(s) {', '.join(map(str, lines[:_SHOW]))}."
+            )
+        if col.kind in ("id", "text"):
+            out[col.name] = values.where(~empty).astype("str")
+            continue
+        if col.kind == "date":
+            parsed = pd.to_datetime(values.where(~empty), errors="coerce", format="ISO8601")
+            parsed = parsed.dt.floor("D")
+            what = "dates (expected YYYY-MM-DD)"
+        else:
+            parsed = pd.to_numeric(values.where(~empty), errors="coerce").astype("float64")
+            what = "numbers"
+        bad = parsed.isna() & ~empty
+        if bad.any():
+            raise SchemaError(
+                f"{source}: column {col.name!r} has {int(bad.sum())} value(s) that are not "
+                f"{what}: {_quote(values[bad.to_numpy()], _file_lines(raw, bad))}."
+            )
+        out[col.name] = parsed
+    frame = pd.DataFrame(out)
+    dup = frame[table.key].duplicated(keep=False)
+    if dup.any():
+        raise SchemaError(
+            f"{source}: column {table.key!r} must be unique but has duplicated value(s): "
+            f"{_quote(frame.loc[dup.to_numpy(), table.key], _file_lines(frame, dup))}."
+        )
+    return frame
+
+
+def check_references(tables: dict[str, pd.DataFrame], *, sources: dict[str, str]) -> None:
+    """Raise SchemaError for the first foreign key whose values are missing from its table."""
+    for (name, column), ref in FOREIGN_KEYS.items():
+        values = tables[name][column]
+        known = tables[ref][TABLES[ref].key]
+        dangling = values.notna() & ~values.isin(known)
+        if dangling.any():
+            raise SchemaError(
+                f"{sources[name]}: {int(dangling.sum())} row(s) have a {column!r} that does "
+                f"not exist in {sources[ref]}: "
+                f"{_quote(values[dangling.to_numpy()], _file_lines(values.to_frame(), dangling))}."
+            )
+
+
+def read_tables(folder: str | Path) -> dict[str, pd.DataFrame]:
+    """Read and validate the seven tables from a folder of CSV (or gzip CSV) files.
+
+    Raises
+    ------
+    SchemaError
+        Naming the file, column and first offending lines: missing table or column,
+        empty required value, unparseable date or number, duplicate key, dangling
+        reference (e.g. a line item whose transaction does not exist).
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise SchemaError(f"{folder}: not a folder of retail tables.")
+    tables, sources = {}, {}
+    for name, table in TABLES.items():
+        path = find_table_file(folder, name)
+        sources[name] = path.name
+        try:
+            raw = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
+        except (pd.errors.ParserError, UnicodeDecodeError, EOFError, OSError) as exc:
+            raise SchemaError(f"{path.name}: cannot be read as CSV ({exc}).") from exc
+        tables[name] = parse_table(raw, table, source=path.name)
+    check_references(tables, sources=sources)
+    return tables
+
+
+def write_tables(
+    tables: dict[str, pd.DataFrame], folder: str | Path, *, compress: bool = True
+) -> None:
+    """Write tables as CSV (gzip by default), dates as YYYY-MM-DD, in schema column order."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, frame in tables.items():
+        suffix = ".csv.gz" if compress else ".csv"
+        for stale in _SUFFIXES:
+            (folder / f"{name}{stale}").unlink(missing_ok=True)
+        frame.to_csv(
+            folder / f"{name}{suffix}",
+            index=False,
+            date_format="%Y-%m-%d",
+            compression={"method": "gzip", "mtime": 0} if compress else None,
+        )

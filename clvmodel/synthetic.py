@@ -1,0 +1,516 @@
+"""Synthetic retail data with a known answer.
+
+Customers follow a Pareto/NBD-like process, day by day: while alive, customer *i* makes
+``Poisson(λ_i · m(d) · (1 + β_i · promo(d)))`` transactions on day *d*, where ``m`` is the
+weekly and yearly calendar (holiday peaks included) and ``promo`` says whether any
+promotion runs. A customer stays alive an ``Exponential(μ_i)`` time after signing up and
+never comes back. Each transaction has ``1 + Poisson(κ_i)`` lines whose category follows the
+customer's preferences ``π_i``, at product prices scaled by the customer's spend level
+``ν_i`` and cut by running promotions. Returns arrive at ``return_rate`` times the purchase
+rate, as single negative lines.
+
+Because every step is known, :func:`expected_spend` gives, for any cutoff, each customer's
+true expected net spend over the horizon (in total and per category) and the probability of
+at least one purchase, given their latent parameters and whether they are still alive.
+No model can beat that: it is the oracle every evaluation compares against.
+
+Run ``python -m clvmodel.synthetic --customers N --out DIR`` to write a data set.
+"""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from clvmodel.schema import HOLIDAY_PEAKS, LOYALTY_TIERS, write_tables
+
+LATENT_FILE = "latent_customers.csv.gz"
+TRUTH_FILE = "ground_truth.csv.gz"
+
+_SEGMENTS = ("budget", "mainstream", "premium", "vip")
+_SEGMENT_SHARE = np.array([0.35, 0.35, 0.2, 0.1])
+_SEGMENT_RATE = np.array([0.6, 1.0, 1.4, 2.2])
+_SEGMENT_SPEND = np.array([0.7, 1.0, 1.5, 2.4])
+_SEGMENT_CHURN = np.array([1.3, 1.0, 0.8, 0.6])
+_WEEKDAY = np.array([0.85, 0.85, 0.9, 0.95, 1.1, 1.3, 1.05])  # Monday first
+_NAMES = np.array(["Aarav", "Diya", "Ishaan", "Meera", "Rohan", "Sara", "Vikram", "Zoya"])
+
+
+@dataclass(frozen=True)
+class CategorySpec:
+    """A product category: mean product price, price spread, extra units per line, weight."""
+
+    name: str
+    price: float
+    price_sigma: float
+    extra_units: float
+    preference: float
+
+
+DEFAULT_CATEGORIES: tuple[CategorySpec, ...] = (
+    CategorySpec("electronics", 2500.0, 0.9, 0.05, 0.12),
+    CategorySpec("grocery", 120.0, 0.6, 1.5, 0.48),
+    CategorySpec("home", 600.0, 0.7, 0.3, 0.2),
+    CategorySpec("sports", 900.0, 0.8, 0.1, 0.2),
+)
+
+
+@dataclass(frozen=True)
+class SyntheticConfig:
+    """What to generate; every field has a default that gives the project's data set."""
+
+    n_customers: int = 20_000
+    start: str = "2024-10-01"
+    days: int = 730
+    categories: tuple[CategorySpec, ...] = DEFAULT_CATEGORIES
+    regions: tuple[str, ...] = ("north", "south", "east", "west")
+    stores_per_region: int = 3
+    products_per_category: int = 40
+    mean_rate: float = 0.03  # transactions per day for a mainstream customer
+    mean_lifetime: float = 700.0  # days
+    return_rate: float = 0.03
+    existing_share: float = 0.45  # customers who signed up before the data starts
+    currency: str = "INR"
+
+
+def calendar_multiplier(dates: pd.DatetimeIndex) -> np.ndarray:
+    """Weekly × yearly purchase-rate multiplier, with a bump at each holiday peak."""
+    doy = dates.day_of_year.to_numpy()
+    yearly = 1.0 + 0.12 * np.sin(2 * np.pi * (doy - 100) / 365.25)
+    for month, day in HOLIDAY_PEAKS:
+        peak = pd.Timestamp(2001, month, day).day_of_year
+        dist = np.minimum(np.abs(doy - peak), 365 - np.abs(doy - peak))
+        yearly += 0.8 * np.exp(-0.5 * (dist / 6.0) ** 2)
+    return _WEEKDAY[dates.day_of_week.to_numpy()] * yearly
+
+
+def promotion_calendar(
+    promotions: pd.DataFrame, dates: pd.DatetimeIndex, categories: tuple[str, ...]
+) -> np.ndarray:
+    """Discount fraction per day and category (days × categories); overlaps take the max."""
+    out = np.zeros((len(dates), len(categories)))
+    for j, cat in enumerate(categories):
+        promos = promotions[promotions["applicable_category"] == cat]
+        start = dates.searchsorted(promos["start_date"].to_numpy())
+        stop = dates.searchsorted(promos["end_date"].to_numpy(), side="right")
+        pct = promos["discount_percentage"].to_numpy() / 100.0
+        for a, b, p in zip(start, stop, pct, strict=True):  # a few dozen promotions
+            out[a:b, j] = np.maximum(out[a:b, j], p)
+    return out
+
+
+def _draw_latent(cfg: SyntheticConfig, rng: np.random.Generator) -> pd.DataFrame:
+    n, cats = cfg.n_customers, cfg.categories
+    seg = rng.choice(len(_SEGMENTS), size=n, p=_SEGMENT_SHARE)
+    rate = rng.gamma(0.9, cfg.mean_rate / 0.9, size=n) * _SEGMENT_RATE[seg]
+    spend = rng.lognormal(-0.125, 0.5, size=n) * _SEGMENT_SPEND[seg]
+    churn = rng.gamma(1.5, 1 / cfg.mean_lifetime / 1.5, size=n) * _SEGMENT_CHURN[seg]
+    base = np.array([c.preference for c in cats])
+    prefs = rng.dirichlet(base * 3.0, size=n)
+    existing = rng.random(n) < cfg.existing_share
+    signup = np.where(
+        existing,
+        -rng.uniform(1, 3 * 365, size=n),
+        rng.uniform(0, cfg.days - 30, size=n),
+    )
+    # Existing customers are alive when the data starts (memoryless, so this is exact).
+    death = np.maximum(signup, 0) + rng.exponential(1 / churn)
+    tier_score = seg + rng.normal(0, 0.9, size=n)
+    tier = np.clip(np.floor(tier_score + 0.3), 0, len(LOYALTY_TIERS) - 1).astype(int)
+    latent = pd.DataFrame(
+        {
+            "customer_id": [f"C{i:06d}" for i in range(1, n + 1)],
+            "segment": np.array(_SEGMENTS)[seg],
+            "loyalty_status": np.array(LOYALTY_TIERS)[tier],
+            "region": rng.choice(cfg.regions, size=n),
+            "rate": rate,
+            "spend_level": spend,
+            "extra_lines": rng.gamma(2.0, 0.6, size=n),
+            "churn": churn,
+            "promo_sensitivity": rng.beta(1.0, 2.0, size=n),
+            "online_share": rng.beta(1.2, 3.0, size=n),
+            "signup_day": signup,
+            "death_day": death,
+        }
+    )
+    for j, c in enumerate(cats):
+        latent[f"pref_{c.name}"] = prefs[:, j]
+    return latent
+
+
+def _make_products(cfg: SyntheticConfig, rng: np.random.Generator) -> pd.DataFrame:
+    k = cfg.products_per_category
+    rows = []
+    for c in cfg.categories:
+        price = rng.lognormal(np.log(c.price) - c.price_sigma**2 / 2, c.price_sigma, size=k)
+        rows.append(
+            pd.DataFrame(
+                {
+                    "product_category": c.name,
+                    "product_name": [f"{c.name.title()} item {i + 1}" for i in range(k)],
+                    "unit_price": np.round(price, 2),
+                    "current_stock_level": rng.integers(0, 500, size=k),
+                }
+            )
+        )
+    products = pd.concat(rows, ignore_index=True)
+    products.insert(0, "product_id", [f"P{i:04d}" for i in range(1, len(products) + 1)])
+    return products
+
+
+def _make_stores(cfg: SyntheticConfig, start: pd.Timestamp) -> pd.DataFrame:
+    rows = [
+        {
+            "store_id": f"S{r * cfg.stores_per_region + k + 1:02d}",
+            "store_name": f"{region.title()} Store {k + 1}",
+            "store_city": f"{region.title()} City {k + 1}",
+            "store_region": region,
+            "opening_date": start - pd.Timedelta(days=400 * (k + 1)),
+            "store_type": "in-store",
+        }
+        for r, region in enumerate(cfg.regions)
+        for k in range(cfg.stores_per_region)
+    ]
+    for name in ("web", "mobile"):
+        rows.append(
+            {
+                "store_id": f"S{len(rows) + 1:02d}",
+                "store_name": f"Online ({name})",
+                "store_city": "Online",
+                "store_region": "national",
+                "opening_date": start - pd.Timedelta(days=365),
+                "store_type": name,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def _make_promotions(
+    cfg: SyntheticConfig, start: pd.Timestamp, rng: np.random.Generator
+) -> pd.DataFrame:
+    begins = np.arange(0, cfg.days + 60, 11) + rng.integers(0, 5, size=(cfg.days + 60) // 11 + 1)
+    n = len(begins)
+    cats = np.array([c.name for c in cfg.categories])[rng.integers(0, len(cfg.categories), n)]
+    length = rng.integers(4, 12, size=n)
+    pct = rng.choice([10.0, 15.0, 20.0, 25.0, 30.0], size=n)
+    first = start + pd.to_timedelta(begins, unit="D")
+    return pd.DataFrame(
+        {
+            "promotion_id": [f"PR{i:03d}" for i in range(1, n + 1)],
+            "promotion_name": [f"{p:.0f}% off {c}" for p, c in zip(pct, cats, strict=True)],
+            "start_date": first,
+            "end_date": first + pd.to_timedelta(length - 1, unit="D"),
+            "discount_percentage": pct,
+            "applicable_category": cats,
+        }
+    )
+
+
+LOYALTY_RULES = pd.DataFrame(
+    {
+        "rule_id": ["R1", "R2"],
+        "rule_name": ["1 point per 10 spent", "50 bonus points from 2000 per basket"],
+        "points_per_unit_spend": [0.1, 0.0],
+        "min_spend_threshold": [0.0, 2000.0],
+        "bonus_points": [0.0, 50.0],
+    }
+)
+
+
+def _daily_rate(latent: pd.DataFrame, calendar: np.ndarray, promo_any: np.ndarray) -> np.ndarray:
+    """Purchase rate per customer and day (customers × days), ignoring whether alive."""
+    lift = 1.0 + latent["promo_sensitivity"].to_numpy()[:, None] * promo_any[None, :]
+    return latent["rate"].to_numpy()[:, None] * calendar[None, :] * lift
+
+
+def _category_means(cfg: SyntheticConfig, products: pd.DataFrame) -> tuple[np.ndarray, ...]:
+    """Mean product price and mean units per line, per category, as the generator draws them."""
+    price = products.groupby("product_category")["unit_price"].mean()
+    price = price.loc[[c.name for c in cfg.categories]].to_numpy()
+    units = np.array([1.0 + c.extra_units for c in cfg.categories])
+    return price, units
+
+
+def generate(
+    cfg: SyntheticConfig = SyntheticConfig(), *, random_state: int = 0
+) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
+    """Generate the seven tables and the customers' latent parameters.
+
+    Returns
+    -------
+    tables : dict of DataFrame
+        The seven tables of :data:`clvmodel.schema.TABLES`, keyed by name.
+    latent : DataFrame
+        One row per customer with the parameters :func:`expected_spend` needs.
+    """
+    rng = np.random.default_rng(random_state)
+    start = pd.Timestamp(cfg.start)
+    dates = pd.date_range(start, periods=cfg.days, freq="D")
+    cat_names = tuple(c.name for c in cfg.categories)
+    latent = _draw_latent(cfg, rng)
+    products = _make_products(cfg, rng)
+    stores = _make_stores(cfg, start)
+    promotions = _make_promotions(cfg, start, rng)
+    promo = promotion_calendar(promotions, dates, cat_names)
+
+    day = np.arange(cfg.days)
+    alive = (day[None, :] >= latent["signup_day"].to_numpy()[:, None]) & (
+        day[None, :] < latent["death_day"].to_numpy()[:, None]
+    )
+    rate = _daily_rate(latent, calendar_multiplier(dates), promo.max(axis=1) > 0) * alive
+    buys = rng.poisson(rate)
+    returns = rng.poisson(rate * cfg.return_rate)
+
+    cust_b, day_b = np.nonzero(buys)
+    cust_b, day_b = np.repeat(cust_b, buys[cust_b, day_b]), np.repeat(day_b, buys[cust_b, day_b])
+    cust_r, day_r = np.nonzero(returns)
+    del buys, returns, rate, alive
+    cust = np.concatenate([cust_b, cust_r])
+    tday = np.concatenate([day_b, day_r])
+    is_return = np.r_[np.zeros(len(cust_b), bool), np.ones(len(cust_r), bool)]
+    order = np.lexsort((is_return, tday, cust))
+    cust, tday, is_return = cust[order], tday[order], is_return[order]
+    n_tx = len(cust)
+
+    # Lines: purchases get 1 + Poisson(κ_i) lines, returns exactly one.
+    n_lines = np.where(is_return, 1, 1 + rng.poisson(latent["extra_lines"].to_numpy()[cust]))
+    line_tx = np.repeat(np.arange(n_tx), n_lines)
+    line_cust, line_day = cust[line_tx], tday[line_tx]
+    prefs = latent[[f"pref_{c}" for c in cat_names]].to_numpy()
+    cum = prefs.cumsum(axis=1)[line_cust]
+    line_cat = (rng.random(len(line_tx))[:, None] > cum[:, :-1]).sum(axis=1)
+    k = cfg.products_per_category
+    product_idx = line_cat * k + rng.integers(0, k, size=len(line_tx))
+    extra = np.array([c.extra_units for c in cfg.categories])[line_cat]
+    line_return = is_return[line_tx]
+    quantity = np.where(line_return, 1, 1 + rng.poisson(extra))
+    discount = np.where(line_return, 0.0, promo[line_day, line_cat])
+    price = products["unit_price"].to_numpy()[product_idx]
+    level = latent["spend_level"].to_numpy()[line_cust]
+    amount = price * quantity * level * (1 - discount) * np.where(line_return, -1.0, 1.0)
+    amount = np.round(amount, 2)
+
+    # Which promotion gave the discount: the running one on that category with that percentage.
+    promo_id = _promotion_ids(promotions, dates[line_day], np.array(cat_names)[line_cat], discount)
+
+    online = rng.random(n_tx) < latent["online_share"].to_numpy()[cust]
+    region_idx = pd.Index(cfg.regions).get_indexer(latent["region"].to_numpy()[cust])
+    away = rng.random(n_tx) < 0.1
+    region_idx = np.where(away, rng.integers(0, len(cfg.regions), n_tx), region_idx)
+    physical = region_idx * cfg.stores_per_region + rng.integers(0, cfg.stores_per_region, n_tx)
+    n_physical = len(cfg.regions) * cfg.stores_per_region
+    web_or_mobile = n_physical + rng.integers(0, 2, size=n_tx)
+    store_idx = np.where(online, web_or_mobile, physical)
+
+    tx_ids = np.char.add("T", np.char.zfill(np.arange(1, n_tx + 1).astype(str), 7))
+    tx_total = np.bincount(line_tx, weights=amount, minlength=n_tx)
+    phone = np.char.add("+91-9", np.char.zfill(np.arange(1, cfg.n_customers + 1).astype(str), 9))
+    header = pd.DataFrame(
+        {
+            "transaction_id": tx_ids,
+            "customer_id": latent["customer_id"].to_numpy()[cust],
+            "store_id": stores["store_id"].to_numpy()[store_idx],
+            "transaction_date": dates[tday],
+            "total_amount": np.round(tx_total, 2),
+            "customer_phone": phone[cust],
+        }
+    )
+    line_items = pd.DataFrame(
+        {
+            "line_item_id": np.char.add(
+                "L", np.char.zfill(np.arange(1, len(line_tx) + 1).astype(str), 8)
+            ),
+            "transaction_id": tx_ids[line_tx],
+            "product_id": products["product_id"].to_numpy()[product_idx],
+            "promotion_id": promo_id,
+            "quantity": quantity,
+            "line_item_amount": amount,
+        }
+    )
+    customers = _customer_details(latent, header, start, rng, phone)
+    tables = {
+        "stores": stores,
+        "products": products,
+        "customer_details": customers,
+        "promotion_details": promotions,
+        "loyalty_rules": LOYALTY_RULES,
+        "store_sales_header": header,
+        "store_sales_line_items": line_items,
+    }
+    return tables, latent
+
+
+def _promotion_ids(
+    promotions: pd.DataFrame, when: pd.DatetimeIndex, category: np.ndarray, discount: np.ndarray
+) -> np.ndarray:
+    """The id of a promotion running on each line's day for its category at its discount."""
+    out = np.full(len(when), None, dtype=object)
+    hit = discount > 0
+    if not hit.any():
+        return out
+    lines = pd.DataFrame(
+        {"row": np.flatnonzero(hit), "date": when[hit], "cat": category[hit], "pct": discount[hit]}
+    )
+    promos = promotions.assign(pct=promotions["discount_percentage"] / 100.0)
+    pairs = lines.merge(promos, left_on=["cat", "pct"], right_on=["applicable_category", "pct"])
+    running = (pairs["date"] >= pairs["start_date"]) & (pairs["date"] <= pairs["end_date"])
+    first = pairs[running].drop_duplicates("row")
+    out[first["row"].to_numpy()] = first["promotion_id"].to_numpy()
+    return out
+
+
+def _customer_details(
+    latent: pd.DataFrame,
+    header: pd.DataFrame,
+    start: pd.Timestamp,
+    rng: np.random.Generator,
+    phone: np.ndarray,
+) -> pd.DataFrame:
+    from clvmodel.dataset import loyalty_points  # the same rules the features use
+
+    points = pd.Series(loyalty_points(header["total_amount"], LOYALTY_RULES)).groupby(
+        header["customer_id"].to_numpy()
+    )
+    last = header.groupby("customer_id")["transaction_date"].max()
+    ids = latent["customer_id"]
+    names = _NAMES[rng.integers(0, len(_NAMES), len(latent))]
+    return pd.DataFrame(
+        {
+            "customer_id": ids,
+            "first_name": names,
+            "email": [
+                f"{n.lower()}.{i.lower()}@example.com" for n, i in zip(names, ids, strict=True)
+            ],
+            "loyalty_status": latent["loyalty_status"],
+            # Snapshots at export time, as real exports have them; features never read them.
+            "total_loyalty_points": ids.map(points.sum()).fillna(0.0).round(1),
+            "last_purchase_date": ids.map(last),
+            "segment_id": latent["segment"],
+            "customer_phone": phone,
+            "customer_since": (start + pd.to_timedelta(np.floor(latent["signup_day"]), unit="D")),
+        }
+    )
+
+
+def expected_spend(
+    latent: pd.DataFrame,
+    tables: dict[str, pd.DataFrame],
+    cutoff: str | pd.Timestamp,
+    *,
+    horizon: int = 30,
+    cfg: SyntheticConfig = SyntheticConfig(),
+) -> pd.DataFrame:
+    """The oracle: each customer's true expected spend over [cutoff, cutoff + horizon).
+
+    Conditions on the latent parameters and on whether the customer is alive on the
+    cutoff day, integrating over purchases, baskets, returns and future drop-out.
+
+    Returns
+    -------
+    DataFrame
+        Indexed by ``customer_id`` (customers signed up before the cutoff), columns
+        ``expected_total``, ``expected_<category>`` per category, ``p_purchase``, ``alive``.
+    """
+    start = pd.Timestamp(cfg.start)
+    c0 = (pd.Timestamp(cutoff) - start).days
+    latent = latent[latent["signup_day"] < c0]
+    dates = pd.date_range(pd.Timestamp(cutoff), periods=horizon, freq="D")
+    cat_names = tuple(c.name for c in cfg.categories)
+    promo = promotion_calendar(tables["promotion_details"], dates, cat_names)
+    rate = _daily_rate(latent, calendar_multiplier(dates), promo.max(axis=1) > 0)
+    alive = (latent["death_day"].to_numpy() > c0).astype(float)
+    k = np.arange(horizon + 1)
+    survival = np.exp(-latent["churn"].to_numpy()[:, None] * k[None, :]) * alive[:, None]
+    expected_tx = rate * survival[:, :-1]  # customers × days
+
+    price, units = _category_means(cfg, tables["products"])
+    prefs = latent[[f"pref_{c}" for c in cat_names]].to_numpy()
+    level = latent["spend_level"].to_numpy()
+    lines = 1.0 + latent["extra_lines"].to_numpy()
+    # Per transaction-day: bought lines at discounted price, minus return_rate single-unit returns.
+    bought = expected_tx[:, :, None] * (1 - promo[None, :, :])  # customers × days × categories
+    per_cat = (lines[:, None] * prefs * level[:, None] * price * units) * bought.sum(axis=1)
+    per_cat -= cfg.return_rate * expected_tx.sum(axis=1)[:, None] * prefs * level[:, None] * price
+    out = pd.DataFrame(per_cat, columns=[f"expected_{c}" for c in cat_names], index=latent.index)
+    out.insert(0, "expected_total", per_cat.sum(axis=1))
+
+    # P(no purchase) = Σ_k P(die after day k) e^{-Λ_k} + P(alive throughout) e^{-Λ_H}.
+    cum = np.cumsum(rate, axis=1)
+    die_after = survival[:, :-1] - survival[:, 1:]
+    p_none = (die_after * np.exp(-cum)).sum(axis=1) + survival[:, -1] * np.exp(-cum[:, -1])
+    out["p_purchase"] = np.where(alive > 0, 1.0 - p_none, 0.0)
+    out["alive"] = alive > 0
+    out.index = latent["customer_id"].to_numpy()
+    out.index.name = "customer_id"
+    return out
+
+
+def ground_truth(
+    latent: pd.DataFrame,
+    tables: dict[str, pd.DataFrame],
+    cutoffs: list[pd.Timestamp],
+    *,
+    horizon: int = 30,
+    cfg: SyntheticConfig = SyntheticConfig(),
+) -> pd.DataFrame:
+    """:func:`expected_spend` stacked over several cutoffs, with a ``cutoff`` column."""
+    frames = [
+        expected_spend(latent, tables, c, horizon=horizon, cfg=cfg).assign(cutoff=c)
+        for c in cutoffs
+    ]
+    out = pd.concat(frames).reset_index()
+    return out[["customer_id", "cutoff", *[c for c in out if c.startswith(("expected", "p_"))]]]
+
+
+def monthly_cutoffs(cfg: SyntheticConfig, *, horizon: int = 30) -> list[pd.Timestamp]:
+    """Month starts after the first month whose whole horizon lies inside the data."""
+    start = pd.Timestamp(cfg.start)
+    end = start + pd.Timedelta(days=cfg.days)
+    months = pd.date_range(start + pd.offsets.MonthBegin(1), end, freq="MS")
+    return [m for m in months if m + pd.Timedelta(days=horizon) <= end]
+
+
+def write_dataset(
+    folder: str | Path, cfg: SyntheticConfig = SyntheticConfig(), *, random_state: int = 0
+) -> Path:
+    """Generate and write the seven tables, the latent parameters and the ground truth."""
+    folder = Path(folder)
+    tables, latent = generate(cfg, random_state=random_state)
+    write_tables(tables, folder)
+    opts = {"index": False, "compression": {"method": "gzip", "mtime": 0}}
+    latent.round(5).to_csv(folder / LATENT_FILE, **opts)
+    truth = ground_truth(latent, tables, monthly_cutoffs(cfg), cfg=cfg)
+    truth = truth.round({c: 1 for c in truth if c.startswith("expected")} | {"p_purchase": 4})
+    truth.to_csv(folder / TRUTH_FILE, date_format="%Y-%m-%d", **opts)
+    return folder
+
+
+def read_latent(folder: str | Path) -> pd.DataFrame | None:
+    """The latent parameters written with a synthetic data set, or None for real data."""
+    path = Path(folder) / LATENT_FILE
+    if not path.exists():
+        return None
+    return pd.read_csv(path, dtype={"customer_id": str})
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        prog="python -m clvmodel.synthetic", description="Write a synthetic retail data set."
+    )
+    parser.add_argument("--customers", type=int, default=SyntheticConfig.n_customers)
+    parser.add_argument("--days", type=int, default=SyntheticConfig.days)
+    parser.add_argument("--start", default=SyntheticConfig.start, help="first day, YYYY-MM-DD")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", required=True, help="folder to write the tables into")
+    args = parser.parse_args(argv)
+    cfg = SyntheticConfig(n_customers=args.customers, days=args.days, start=args.start)
+    folder = write_dataset(args.out, cfg, random_state=args.seed)
+    print(f"wrote {cfg.n_customers} customers over {cfg.days} days to {folder}")
+
+
+if __name__ == "__main__":
+    main()
