@@ -114,7 +114,8 @@ def from_tables(tables: dict[str, pd.DataFrame]) -> RetailData:
     )
 
     per_tx = (
-        lines.assign(items=lines["quantity"].clip(lower=0))
+        # Items bought: return lines (negative amount) carry a quantity but add no items.
+        lines.assign(items=lines["quantity"].clip(lower=0).where(lines["amount"] >= 0, 0.0))
         .groupby("transaction_id", sort=False)
         .agg(
             amount=("amount", "sum"),

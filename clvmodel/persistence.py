@@ -373,3 +373,38 @@ def file_fingerprint(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[
         encoded = name.encode("utf-8")
         total.update(len(encoded).to_bytes(8, "big") + encoded + bytes.fromhex(digest))
     return total.hexdigest()[:16]
+
+
+MODELS_DIR = "models"
+METADATA_FILE = "metadata.json"
+METRICS_FILE = "metrics.json"
+
+
+def write_artifacts(
+    folder: str | os.PathLike[str], bundles: dict[str, dict], metadata: dict, metrics: dict
+) -> Path:
+    """Write one skops file per target plus ``metadata.json`` and ``metrics.json``.
+
+    ``metadata["targets"][target]["file"]`` records where each bundle went, relative to
+    `folder`, so readers never guess file names.
+    """
+    folder = Path(folder)
+    metadata = dict(metadata)
+    targets = dict(metadata.get("targets", {}))
+    for target, bundle in bundles.items():
+        rel = f"{MODELS_DIR}/{target}.skops"
+        save_model(bundle, folder / rel)
+        targets[target] = {**targets.get(target, {}), "file": rel}
+    metadata["targets"] = targets
+    save_json(metadata, folder / METADATA_FILE)
+    save_json(metrics, folder / METRICS_FILE)
+    return folder
+
+
+def read_artifacts(folder: str | os.PathLike[str]) -> tuple[dict[str, dict], dict]:
+    """Load every target's bundle (trusted types only) and the metadata of `folder`."""
+    folder = Path(folder)
+    _require_file(folder / METADATA_FILE, "artifact metadata")
+    metadata = load_json(folder / METADATA_FILE)
+    bundles = {t: load_model(folder / spec["file"]) for t, spec in metadata["targets"].items()}
+    return bundles, metadata

@@ -284,7 +284,13 @@ def read_tables(folder: str | Path) -> dict[str, pd.DataFrame]:
         sources[name] = path.name
         try:
             raw = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
-        except (pd.errors.ParserError, UnicodeDecodeError, EOFError, OSError) as exc:
+        except (
+            pd.errors.ParserError,
+            pd.errors.EmptyDataError,
+            UnicodeDecodeError,
+            EOFError,
+            OSError,
+        ) as exc:
             raise SchemaError(f"{path.name}: cannot be read as CSV ({exc}).") from exc
         tables[name] = parse_table(raw, table, source=path.name)
     check_references(tables, sources=sources)

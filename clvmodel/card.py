@@ -1,0 +1,601 @@
+"""The model card: ``model_card.md``, markdown with a Hugging Face YAML header.
+
+:func:`make_card` only formats. Every number comes from the two dicts training writes:
+``metrics`` (scores per target and model, intervals, reliability) and ``metadata``
+(version, data, features, cutoffs, library versions, plot files). Nothing is recomputed,
+so the card always agrees with ``metrics.json``. Optional parts (the oracle, intervals,
+plots, ...) are left out when their key is missing, as on real data.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from huggingface_hub import ModelCard, ModelCardData
+
+__all__ = ["CARD_TAGS", "make_card", "write_card"]
+
+#: Tags of the YAML header.
+CARD_TAGS: tuple[str, ...] = ("tabular-regression", "customer-lifetime-value", "skops")
+
+#: Columns of the spend tables: metric key, header, formatter kind.
+_SPEND_COLUMNS = (
+    ("mae", "MAE", "money"),
+    ("rmse", "RMSE", "money"),
+    ("r2", "R²", "ratio"),
+    ("gini", "Gini", "ratio"),
+    ("spearman", "Spearman", "ratio"),
+    ("sum_ratio", "sum ratio", "ratio"),
+)
+_PROBABILITY_COLUMNS = (
+    ("auc", "AUC", "ratio"),
+    ("brier", "Brier", "ratio"),
+    ("log_loss", "log loss", "ratio"),
+    ("mean_predicted", "mean predicted", "ratio"),
+    ("observed_rate", "observed rate", "ratio"),
+)
+
+#: What the reference models do, shown under the tables for the names that appear there.
+_MODEL_NOTES = {
+    "zero": "predicts 0 for everyone",
+    "last_30d": "repeats the last 30 days before the cutoff",
+    "rate_x_horizon": "the customer's past daily spend rate times the horizon",
+    "train_mean": "the mean of the training target, the same for everyone",
+    "oracle": (
+        "the simulator's true expected value given each customer's hidden parameters "
+        "(synthetic data only): about the best any model can do"
+    ),
+}
+
+#: Feature groups, first match wins; ``{cats}`` is replaced by the category names.
+_FEATURE_GROUPS = (
+    ("Per category", r"^(spend|lines)_({cats})_|^share_({cats})$"),
+    ("Returns", r"^return"),
+    ("Recency and frequency", r"^(days_since_|gap_|overdue_ratio$|txn_count_)"),
+    ("Spend and baskets", r"^(spend_|basket_|daily_spend_rate$|items_per_basket$)"),
+    ("Breadth (products, categories, stores)", r"^n_"),
+    ("Shopping habits (promotions, weekends, online)", r"_share$"),
+    ("Customer attributes (loyalty, segment, region)", r"^(loyalty_|account_age|segment_|region_)"),
+    ("Calendar (month, holiday peaks, promotions ahead)", r"^(cutoff_|days_to_|promo_days)"),
+)
+
+_MISSING = "–"
+
+
+# --------------------------------------------------------------------------- formatting
+
+
+def _is_missing(value: Any) -> bool:
+    """None and NaN (how strict JSON and NumPy spell "undefined") print as n/a."""
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def _money(value: Any) -> str:
+    """Thousands separators; whole units from 100 up, two decimals below (``45.27``)."""
+    if _is_missing(value):
+        return "n/a"
+    value = float(value)
+    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:,.2f}"
+
+
+def _ratio(value: Any) -> str:
+    """Three decimals, e.g. ``0.812``."""
+    return "n/a" if _is_missing(value) else f"{float(value):.3f}"
+
+
+def _count(value: Any) -> str:
+    """An integer with thousands separators, e.g. ``16,702``."""
+    return "n/a" if _is_missing(value) else f"{int(value):,}"
+
+
+_FORMATTERS = {"money": _money, "ratio": _ratio, "count": _count}
+
+
+def _table(header: Sequence[str], rows: Iterable[Sequence[str]], *, align: str = "") -> str:
+    """A GitHub markdown table; ``align`` gives one letter per column (``l`` or ``r``)."""
+    align = align or "l" + "r" * (len(header) - 1)
+    rule = ["---:" if a == "r" else "---" for a in align]
+    lines = [header, rule, *rows]
+    return "\n".join("| " + " | ".join(cells) + " |" for cells in lines)
+
+
+def _details(summary: str, body: str) -> str:
+    """A collapsible block; the blank lines let markdown inside it render."""
+    return f"<details>\n<summary>{summary}</summary>\n\n{body}\n\n</details>"
+
+
+def _join_names(names: Iterable[str]) -> str:
+    return ", ".join(f"`{n}`" for n in names)
+
+
+# --------------------------------------------------------------------------- sections
+
+
+def _spend_targets(metrics: Mapping) -> list[str]:
+    return [t for t, m in metrics["targets"].items() if _kind(t, m) == "spend"]
+
+
+def _probability_targets(metrics: Mapping) -> list[str]:
+    return [t for t, m in metrics["targets"].items() if _kind(t, m) == "probability"]
+
+
+def _kind(name: str, target: Mapping) -> str:
+    return target.get("kind", "probability" if name == "purchase" else "spend")
+
+
+def _header(metrics: Mapping, metadata: Mapping) -> str:
+    currency = metrics.get("currency", metadata.get("currency", ""))
+    horizon = metrics.get("horizon_days", metadata.get("horizon_days", 30))
+    spend = _spend_targets(metrics)
+    categories = [t for t in spend if t != "total"]
+    what = f"net spend over the next {horizon} days ({currency})".replace(" ()", "")
+    if "total" in spend:
+        what = f"total {what}"
+        if categories:
+            what += f" and per category ({', '.join(categories)})"
+    elif categories:
+        what += f" per category ({', '.join(categories)})"
+    lines = [f"# clvmodel: {horizon}-day customer value", ""]
+    lines.append(f"Predicts each retail customer's {what}")
+    if _probability_targets(metrics):
+        lines[-1] += ", and the probability that the customer buys at all in that window"
+    lines[-1] += "."
+    facts = [
+        ("Model version", metadata.get("model_version")),
+        ("Trained at", metadata.get("trained_at")),
+        ("Default as-of date", metadata.get("default_as_of")),
+    ]
+    facts = [(k, v) for k, v in facts if v is not None]
+    if facts:
+        lines += ["", _table(["", ""], [[k, f"`{v}`"] for k, v in facts], align="ll")]
+    lines += ["", "Chosen model per target, and its scores on the test cutoff:", ""]
+    lines.append(_overview(metrics, metadata))
+    return "\n".join(lines)
+
+
+def _overview(metrics: Mapping, metadata: Mapping) -> str:
+    """One row per target: the chosen model, its file and its headline test scores."""
+    files = metadata.get("targets", {})
+    rows = []
+    for name, target in metrics["targets"].items():
+        chosen = target.get("chosen")
+        test = target.get("test", {}).get(chosen, {})
+        if _kind(name, target) == "spend":
+            keys = (("r2", "R²"), ("gini", "Gini"), ("sum_ratio", "sum ratio"))
+        else:
+            keys = (("auc", "AUC"), ("brier", "Brier"))
+        scores = ", ".join(f"{label} {_ratio(test[k])}" for k, label in keys if k in test)
+        file = files.get(name, {}).get("file")
+        rows.append([name, f"`{chosen}`", f"`{file}`" if file else _MISSING, scores or _MISSING])
+    return _table(["target", "model", "file", "test scores"], rows, align="llll")
+
+
+def _intended_use(metrics: Mapping) -> str:
+    horizon = metrics.get("horizon_days", 30)
+    return f"""## Intended use
+
+- **Forecast revenue**: sum the predictions over customers for the next {horizon} days,
+  in total and per category.
+- **Target promotions**: rank customers by predicted spend or purchase probability and
+  contact the top of the list.
+- **Plan stock**: per-category predictions show where demand is expected.
+
+Predictions are estimates for groups of customers and for ranking. **Do not use them for
+decisions about individuals' credit, eligibility, pricing or access to services**, or for
+any decision with legal or similarly significant effects on a person: the model only
+knows past shopping, and a single customer's next {horizon} days are mostly chance."""
+
+
+def _data(metrics: Mapping, metadata: Mapping) -> str:
+    data = metadata.get("data", {})
+    cutoffs = metrics.get("cutoffs") or metadata.get("cutoffs") or {}
+    horizon = metrics.get("horizon_days", metadata.get("horizon_days"))
+    config = metadata.get("feature_config", {})
+    rows = []
+    if "source" in data:
+        rows.append(["Source", f"`{data['source']}`"])
+    if "synthetic" in data:
+        rows.append(
+            ["Synthetic", "yes (generated by `clvmodel.synthetic`)" if data["synthetic"] else "no"]
+        )
+    if "fingerprint" in data:
+        rows.append(["Fingerprint", f"`{data['fingerprint']}`"])
+    if "first_date" in data or "last_date" in data:
+        first, last = data.get("first_date", "?"), data.get("last_date", "?")
+        rows.append(["Transactions dated", f"{first} to {last}"])
+    if "n_customers" in data:
+        rows.append(["Customers", _count(data["n_customers"])])
+    if "n_transactions" in data:
+        rows.append(["Transactions", _count(data["n_transactions"])])
+    for key, label in (
+        ("categories", "Categories"),
+        ("regions", "Regions"),
+        ("segments", "Segments"),
+    ):
+        if config.get(key):
+            rows.append([label, ", ".join(config[key])])
+    if horizon is not None:
+        rows.append(["Horizon", f"{horizon} days from each cutoff (the cutoff day included)"])
+    n_rows = metrics.get("n_rows", {})
+    train = list(cutoffs.get("train", []))
+    if train:
+        span = train[0] if len(train) == 1 else f"{train[0]} to {train[-1]}"
+        rows.append(["Training cutoffs", f"{len(train)} ({span})" + _rows_note(n_rows, "train")])
+    for split in ("validation", "test"):
+        if cutoffs.get(split):
+            rows.append(
+                [f"{split.capitalize()} cutoff", cutoffs[split] + _rows_note(n_rows, split)]
+            )
+    text = [
+        "## Data",
+        "",
+        "One row per customer and cutoff date: features use only transactions dated before the "
+        "cutoff, targets the transactions from the cutoff on. Models are fitted on the training "
+        "cutoffs, chosen on the validation cutoff and scored once on the test cutoff.",
+    ]
+    if rows:
+        text += ["", _table(["", ""], rows, align="ll")]
+    if train:
+        text += ["", _details("All training cutoffs", ", ".join(train))]
+    return "\n".join(text)
+
+
+def _rows_note(n_rows: Mapping, split: str) -> str:
+    return f", {_count(n_rows[split])} rows" if split in n_rows else ""
+
+
+def _returns(metrics: Mapping) -> str:
+    horizon = metrics.get("horizon_days", 30)
+    return f"""## How returns enter
+
+Returns are lines with a negative amount. They enter in three places:
+
+- **Target**: net spend, purchases minus returns dated in the {horizon}-day window, so a
+  customer who only returned something has a negative target. The purchase target is 1 when
+  at least one purchase (positive amount) falls in the window; a return alone does not count.
+- **Spend features** (`spend_*`, baskets, per-category spend) are net too: returns lower them.
+- **Return features**: `returns_365d` (value returned in the last 365 days) and
+  `return_share` (returned value over bought value) describe how much a customer returns."""
+
+
+def _feature_groups(names: Sequence[str], categories: Sequence[str]) -> dict[str, list[str]]:
+    """Sort feature names into the groups of ``_FEATURE_GROUPS``; the rest go to "Other"."""
+    cats = "|".join(re.escape(c) for c in categories) or r"(?!)"  # (?!) never matches
+    groups: dict[str, list[str]] = {}
+    for name in names:
+        group = next(
+            (g for g, pattern in _FEATURE_GROUPS if re.search(pattern.format(cats=cats), name)),
+            "Other",
+        )
+        groups.setdefault(group, []).append(name)
+    return groups
+
+
+def _features(metadata: Mapping) -> str | None:
+    names = metadata.get("feature_names")
+    if not names:
+        return None
+    config = metadata.get("feature_config", {})
+    groups = _feature_groups(names, config.get("categories", []))
+    rows = [[group, str(len(members))] for group, members in groups.items()]
+    listing = "\n".join(
+        f"- **{group}**: {_join_names(members)}" for group, members in groups.items()
+    )
+    text = [
+        "## Features",
+        "",
+        f"{len(names)} features per customer and cutoff, computed from transactions before the "
+        "cutoff only.",
+    ]
+    if config.get("windows"):
+        windows = ", ".join(str(w) for w in config["windows"])
+        text[-1] += f" Spend and transaction counts look back over {windows} days"
+        if config.get("category_windows"):
+            text[-1] += (
+                ", per-category spend over "
+                + ", ".join(str(w) for w in config["category_windows"])
+                + " days"
+            )
+        text[-1] += "."
+    text += ["", _table(["group", "features"], rows), "", _details("All feature names", listing)]
+    return "\n".join(text)
+
+
+def _model_table(
+    target: Mapping, columns: Sequence[tuple[str, str, str]], *, currency: str, split: str
+) -> str:
+    """Rows: every model scored on ``split``; the chosen one in bold."""
+    scores = target.get(split, {})
+    chosen = target.get("chosen")
+    shares = target.get("oracle_share") if split == "test" else None
+    header = ["model"]
+    for _, label, kind in columns:
+        header.append(f"{label} ({currency})" if kind == "money" and currency else label)
+    if shares:
+        header += ["share of oracle R²", "share of oracle Gini"]
+    rows = []
+    for model, values in scores.items():
+        row = [f"**{model}**" if model == chosen else model]
+        row += [
+            _FORMATTERS[kind](values[key]) if key in values else _MISSING
+            for key, _, kind in columns
+        ]
+        if shares:
+            share = shares.get(model, {})
+            row += [_ratio(share[k]) if k in share else _MISSING for k in ("r2", "gini")]
+        rows.append(row)
+    return _table(header, rows)
+
+
+def _notes(models: Iterable[str]) -> str:
+    notes = [f"`{m}`: {_MODEL_NOTES[m]}" for m in models if m in _MODEL_NOTES]
+    return "Reference models: " + "; ".join(notes) + "." if notes else ""
+
+
+def _target_block(name: str, target: Mapping, columns, *, currency: str) -> list[str]:
+    lines = [f"### {name}", ""]
+    chosen, rule = target.get("chosen"), target.get("selection")
+    if chosen:
+        sentence = f"Chosen model: **{chosen}**"
+        lines.append(sentence + (f", by {rule}." if rule else "."))
+        lines.append("")
+    if target.get("test"):
+        lines += [
+            "Test cutoff:",
+            "",
+            _model_table(target, columns, currency=currency, split="test"),
+        ]
+    if target.get("validation"):
+        table = _model_table(target, columns, currency=currency, split="validation")
+        lines += ["", _details(f"Validation scores ({name})", table)]
+    return lines
+
+
+def _models_compared(metrics: Mapping) -> str | None:
+    spend = _spend_targets(metrics)
+    if not spend:
+        return None
+    currency = metrics.get("currency", "")
+    lines = [
+        "## Models compared",
+        "",
+        "For each spend target, the models below were fitted on the training cutoffs and the "
+        "one that wins on the **validation** cutoff was kept (the rule is given per target). The "
+        "tables score them all on the **test** cutoff, which played no part in the choice; the "
+        "chosen model is in bold. MAE and RMSE are in currency units (lower is better); R², "
+        "Gini (ranking, 1 is perfect) and Spearman are higher-is-better; sum ratio is predicted "
+        "over actual total (1 is exact).",
+    ]
+    if any(metrics["targets"][t].get("oracle_share") for t in spend):
+        lines[-1] += (
+            " *Share of oracle* divides a model's R² or Gini by the oracle's: the part of the "
+            "attainable score the model reaches."
+        )
+    models: dict[str, None] = {}
+    for name in spend:
+        target = metrics["targets"][name]
+        models.update(dict.fromkeys(target.get("test", {})))
+        lines += ["", *_target_block(name, target, _SPEND_COLUMNS, currency=currency)]
+    notes = _notes(models)
+    if notes:
+        lines += ["", notes]
+    return "\n".join(lines)
+
+
+def _purchase(metrics: Mapping) -> str | None:
+    names = _probability_targets(metrics)
+    if not names:
+        return None
+    lines = [
+        "## Purchase probability",
+        "",
+        "AUC measures ranking (0.5 is chance, 1 perfect); Brier score and log loss measure the "
+        "probabilities themselves (lower is better); mean predicted should be close to the "
+        "observed rate.",
+    ]
+    models: dict[str, None] = {}
+    for name in names:
+        target = metrics["targets"][name]
+        models.update(dict.fromkeys(target.get("test", {})))
+        lines += ["", *_target_block(name, target, _PROBABILITY_COLUMNS, currency="")]
+        reliability = target.get("reliability")
+        if reliability:
+            rows = [
+                [
+                    str(r["bin"]),
+                    _ratio(r["mean_predicted"]),
+                    _ratio(r["observed_rate"]),
+                    _count(r["count"]),
+                ]
+                for r in reliability
+            ]
+            lines += [
+                "",
+                f"Reliability of **{target.get('chosen', name)}** on the test cutoff, customers "
+                "binned by predicted probability (bin 0 lowest); a calibrated model has the "
+                "observed rate close to the mean predicted probability in every bin:",
+                "",
+                _table(["bin", "mean predicted", "observed rate", "customers"], rows),
+            ]
+    notes = _notes(models)
+    if notes:
+        lines += ["", notes]
+    return "\n".join(lines)
+
+
+def _intervals(metrics: Mapping) -> str | None:
+    currency = metrics.get("currency", "")
+    rows = []
+    for name in _spend_targets(metrics):
+        interval = metrics["targets"][name].get("interval")
+        if interval:
+            rows.append(
+                [
+                    name,
+                    _ratio(interval.get("nominal")),
+                    _ratio(interval.get("coverage")),
+                    _money(interval.get("mean_width")),
+                ]
+            )
+    if not rows:
+        return None
+    width = f"mean width ({currency})" if currency else "mean width"
+    return "\n".join(
+        [
+            "## Prediction intervals",
+            "",
+            "Each spend prediction comes with a lower and an upper bound. *Nominal* is the "
+            "share of customers the interval is meant to cover, *measured* the share whose "
+            "actual test spend fell inside it. Read it with the mean width: a wide enough "
+            "interval covers everyone.",
+            "",
+            _table(["target", "nominal coverage", "measured coverage", width], rows),
+        ]
+    )
+
+
+def _plots(metadata: Mapping, artifacts_dir: str) -> str | None:
+    plots = metadata.get("plots")
+    if not plots:
+        return None
+    lines = ["## Plots", ""]
+    for name, relative in plots.items():
+        link = (PurePosixPath(artifacts_dir) / PurePosixPath(relative)).as_posix()
+        label = name.replace("_", " ")
+        lines += [f"**{label}**", "", f"![{label}]({link})", ""]
+    return "\n".join(lines).rstrip()
+
+
+def _limitations(metrics: Mapping, metadata: Mapping) -> str:
+    cutoffs = metrics.get("cutoffs") or metadata.get("cutoffs") or {}
+    test = cutoffs.get("test")
+    n_train = len(cutoffs.get("train", []))
+    items = []
+    if metadata.get("data", {}).get("synthetic", True):
+        items.append(
+            "**Synthetic data.** The scores describe data made by `clvmodel.synthetic`, where "
+            "customers follow a known process; real customers are less regular, so expect lower "
+            "scores on real data and measure them again before relying on the model."
+        )
+    items += [
+        f"**Trained on cutoffs up to the test cutoff{f' ({test})' if test else ''}.** "
+        + (f"There are {n_train} training cutoffs, so each" if n_train else "Each")
+        + " calendar month, holiday peaks included, is seen at most a few times. "
+        "Predictions for later dates assume customers keep behaving as before: retrain as "
+        "new data arrives.",
+        "**Static attributes.** Loyalty tier and segment are taken from the customer table as "
+        "they are now and used as if they had always been so, which can flatter the scores of "
+        "past cutoffs a little.",
+        "**Snapshot columns ignored.** `total_loyalty_points` and `last_purchase_date` in the "
+        "customer table describe the moment of the export, after the cutoffs; they are "
+        "deliberately not used, to avoid leaking the future. Loyalty points are recomputed from "
+        "transactions before each cutoff instead.",
+        "**MAE favours predicting zero.** Most customers spend nothing in a month, so the "
+        "all-zero baseline has a low MAE while being useless. Read RMSE, R², Gini, AUC and the "
+        "sum ratio together.",
+    ]
+    return "## Limitations\n\n" + "\n".join(f"- {item}" for item in items)
+
+
+def _reproduce(metrics: Mapping, metadata: Mapping) -> str:
+    lines = ["## How to reproduce", "", "```bash", "python train.py", "```"]
+    seconds = metrics.get("train_seconds")
+    if not _is_missing(seconds):
+        minutes, secs = divmod(round(float(seconds)), 60)
+        took = f"{minutes} min {secs} s" if minutes else f"{secs} s"
+        lines += ["", f"Training took {took}."]
+    versions = metadata.get("library_versions")
+    if versions:
+        rows = [[name, f"`{version}`"] for name, version in versions.items()]
+        lines += ["", "Library versions:", "", _table(["library", "version"], rows, align="ll")]
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- public
+
+
+def make_card(metrics: Mapping, metadata: Mapping, *, artifacts_dir: str = "artifacts") -> str:
+    """Markdown text of ``model_card.md``, with a Hugging Face YAML header.
+
+    Parameters
+    ----------
+    metrics : mapping
+        Scores written by training: ``targets`` (required) maps each target name to
+        ``kind``, ``chosen``, ``selection``, ``validation``/``test`` scores per model and,
+        optionally, ``oracle_share``, ``interval`` and ``reliability``. Optional top-level
+        keys: ``horizon_days``, ``currency``, ``train_seconds``, ``cutoffs``, ``n_rows``.
+    metadata : mapping
+        Model metadata: ``model_version``, ``trained_at``, ``data``, ``feature_names``,
+        ``feature_config``, ``targets`` (files), ``library_versions``, ``plots`` (paths
+        relative to the artifacts folder). Every key is optional.
+    artifacts_dir : str, default="artifacts"
+        Folder of the artifacts relative to the card, prefixed to the plot paths. Keep it
+        relative: the card is read on the Hub and in the repository.
+
+    Returns
+    -------
+    str
+        The card: YAML front matter between ``---`` lines, then markdown. A part whose input
+        is missing (no oracle on real data, no intervals, no plots) is left out.
+
+    Raises
+    ------
+    ValueError
+        If ``metrics`` has no ``targets``.
+
+    Examples
+    --------
+    >>> metrics = {"currency": "INR", "targets": {"total": {
+    ...     "kind": "spend", "chosen": "ridge", "selection": "lowest validation RMSE",
+    ...     "test": {"zero": {"mae": 310.0, "rmse": 2400.0, "r2": -0.02},
+    ...              "ridge": {"mae": 520.4, "rmse": 2010.9, "r2": 0.29}}}}}
+    >>> card = make_card(metrics, {"model_version": "v1"})
+    >>> card.startswith("---")
+    True
+    >>> "| **ridge** | 520 | 2,011 | 0.290 |" in card
+    True
+    """
+    if not isinstance(metrics, Mapping) or not metrics.get("targets"):
+        raise ValueError(
+            "metrics must hold a non-empty 'targets' mapping (target name to its scores); "
+            f"got keys {sorted(metrics) if isinstance(metrics, Mapping) else type(metrics)}."
+        )
+    data = ModelCardData(
+        library_name="sklearn",
+        license="mit",
+        tags=list(CARD_TAGS),
+        model_name="clvmodel",
+    )
+    sections = [
+        _header(metrics, metadata),
+        _intended_use(metrics),
+        _data(metrics, metadata),
+        _returns(metrics),
+        _features(metadata),
+        _models_compared(metrics),
+        _purchase(metrics),
+        _intervals(metrics),
+        _plots(metadata, artifacts_dir),
+        _limitations(metrics, metadata),
+        _reproduce(metrics, metadata),
+    ]
+    body = "\n\n".join(s for s in sections if s)
+    # ModelCard parses the header back, so a malformed one fails here, not on the Hub.
+    return str(ModelCard(f"---\n{data.to_yaml()}\n---\n\n{body}\n"))
+
+
+def write_card(
+    metrics: Mapping, metadata: Mapping, path: str | Path, *, artifacts_dir: str = "artifacts"
+) -> Path:
+    """Write :func:`make_card`'s text to ``path`` (UTF-8) and return it as a Path.
+
+    Parent folders are created. See :func:`make_card` for the parameters.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(make_card(metrics, metadata, artifacts_dir=artifacts_dir), encoding="utf-8")
+    return path

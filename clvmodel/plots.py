@@ -1,0 +1,304 @@
+"""Figures for the model card and the app: pure functions from data to a matplotlib Figure.
+
+Each ``*_plot`` function takes a small table (usually one produced by
+:mod:`clvmodel.evaluation`) and returns a :class:`matplotlib.figure.Figure`; nothing is
+shown or written. :func:`save_figure` writes a figure as PNG and closes it.
+
+Figures are built with :class:`matplotlib.figure.Figure` directly rather than
+``pyplot.subplots``, so they never enter pyplot's list of open figures: a server that draws
+one per request cannot leak them, and no interactive backend is needed. The Agg backend is
+selected at import all the same, for any code that goes through pyplot.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # before pyplot is imported: servers have no display
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+from matplotlib.ticker import StrMethodFormatter
+
+__all__ = [
+    "decile_plot",
+    "history_plot",
+    "importance_plot",
+    "reliability_plot",
+    "save_figure",
+]
+
+#: Resolution of saved PNGs, in dots per inch.
+DPI = 110
+
+_PREDICTED_COLOR = "#4C72B0"
+_ACTUAL_COLOR = "#DD8452"
+_NEGATIVE_COLOR = "#8C8C8C"
+_MONEY_FORMAT = StrMethodFormatter("{x:,.0f}")
+
+
+def _check_columns(table: pd.DataFrame, required: Iterable[str], name: str) -> None:
+    """Raise a ValueError naming the missing columns of ``table``."""
+    if not isinstance(table, pd.DataFrame):
+        raise TypeError(f"{name} must be a pandas DataFrame; got {type(table).__name__}.")
+    missing = [c for c in required if c not in table.columns]
+    if missing:
+        raise ValueError(
+            f"{name} lacks the columns {missing}; got {list(table.columns)}. "
+            f"Pass the table returned by clvmodel.evaluation."
+        )
+
+
+def _new_axes(width: float = 7.0, height: float = 4.0):
+    """A fresh Figure outside pyplot's registry, and its single Axes."""
+    fig = Figure(figsize=(width, height), layout="constrained")
+    return fig, fig.add_subplot()
+
+
+def decile_plot(table: pd.DataFrame, *, title: str, currency: str) -> Figure:
+    """Grouped bars of mean predicted and mean actual spend per bin of the predictions.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        Output of :func:`clvmodel.evaluation.decile_table`: one row per bin, lowest
+        predictions first, with columns ``bin``, ``mean_predicted``, ``mean_actual`` and
+        ``count``.
+    title : str
+        Figure title.
+    currency : str
+        Currency code shown on the y axis, e.g. ``"INR"``.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One Axes holding two bars per bin (predicted, then actual), bins labelled 1 to n.
+
+    Raises
+    ------
+    ValueError
+        If a column is missing or the table is empty.
+
+    Examples
+    --------
+    >>> from clvmodel.evaluation import decile_table
+    >>> fig = decile_plot(decile_table([0, 0, 5, 20], [1, 2, 8, 15], n_bins=2),
+    ...                   title="Total", currency="INR")
+    >>> len(fig.axes[0].patches)
+    4
+    """
+    _check_columns(table, ["bin", "mean_predicted", "mean_actual"], "table")
+    if table.empty:
+        raise ValueError("table is empty; decile_plot needs at least one bin.")
+    table = table.sort_values("bin")
+    x = np.arange(len(table))
+    width = 0.4
+    fig, ax = _new_axes()
+    ax.bar(x - width / 2, table["mean_predicted"], width, label="predicted", color=_PREDICTED_COLOR)
+    ax.bar(x + width / 2, table["mean_actual"], width, label="actual", color=_ACTUAL_COLOR)
+    ax.set_xticks(x, [str(int(b) + 1) for b in table["bin"]])
+    ax.set_xlabel("Bin of predicted spend (1 = lowest)")
+    ax.set_ylabel(f"Mean spend per customer ({currency})")
+    ax.yaxis.set_major_formatter(_MONEY_FORMAT)
+    ax.axhline(0, color="black", linewidth=0.8)
+    ax.legend()
+    ax.set_title(title)
+    return fig
+
+
+def importance_plot(importance: Mapping[str, float], *, title: str, top: int = 15) -> Figure:
+    """Horizontal bars of the ``top`` largest feature importances, largest at the top.
+
+    Parameters
+    ----------
+    importance : mapping of str to float
+        Feature name to importance, e.g. shares summing to 1. Any order.
+    title : str
+        Figure title.
+    top : int, default=15
+        How many features to show; all of them if there are fewer.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One Axes with ``min(top, len(importance))`` bars.
+
+    Raises
+    ------
+    ValueError
+        If ``importance`` is empty or ``top`` is not a positive integer.
+
+    Examples
+    --------
+    >>> fig = importance_plot({"spend_90d": 0.5, "days_since_last": 0.3, "n_stores": 0.2},
+    ...                       title="Total", top=2)
+    >>> [t.get_text() for t in fig.axes[0].get_yticklabels()]
+    ['days_since_last', 'spend_90d']
+    """
+    if isinstance(top, bool) or not isinstance(top, int | np.integer) or top < 1:
+        raise ValueError(f"top must be a positive integer; got {top!r} instead.")
+    if not importance:
+        raise ValueError("importance is empty; pass a dict of feature name to importance.")
+    ranked = sorted(importance.items(), key=lambda kv: kv[1], reverse=True)[:top]
+    names = [name for name, _ in reversed(ranked)]  # barh draws the first item at the bottom
+    values = [float(value) for _, value in reversed(ranked)]
+    fig, ax = _new_axes(7.0, 0.3 * len(names) + 1.2)
+    ax.barh(names, values, color=_PREDICTED_COLOR)
+    ax.set_xlabel("Importance")
+    ax.set_title(title)
+    return fig
+
+
+def reliability_plot(table: pd.DataFrame, *, title: str) -> Figure:
+    """Observed purchase rate against mean predicted probability per bin, with the diagonal.
+
+    Points on the dashed diagonal mean the probabilities are calibrated. The axes stop a
+    little above the largest value rather than at 1, since 30-day purchase probabilities
+    are mostly small.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        Output of :func:`clvmodel.evaluation.reliability_table`, with columns ``bin``,
+        ``mean_predicted``, ``observed_rate`` and ``count``.
+    title : str
+        Figure title.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One Axes with two lines: the model (one marker per bin), then the diagonal.
+
+    Raises
+    ------
+    ValueError
+        If a column is missing or the table is empty.
+
+    Examples
+    --------
+    >>> from clvmodel.evaluation import reliability_table
+    >>> fig = reliability_plot(reliability_table([0, 0, 1, 1], [0.1, 0.3, 0.6, 0.8],
+    ...                                          n_bins=2), title="Purchase")
+    >>> len(fig.axes[0].lines)
+    2
+    """
+    _check_columns(table, ["bin", "mean_predicted", "observed_rate"], "table")
+    if table.empty:
+        raise ValueError("table is empty; reliability_plot needs at least one bin.")
+    table = table.sort_values("bin")
+    top = max(float(table["mean_predicted"].max()), float(table["observed_rate"].max()))
+    limit = min(1.0, top * 1.05) if top > 0 else 1.0
+    fig, ax = _new_axes(5.0, 5.0)
+    ax.plot(
+        table["mean_predicted"],
+        table["observed_rate"],
+        marker="o",
+        label="model",
+        color=_PREDICTED_COLOR,
+    )
+    ax.plot([0, limit], [0, limit], linestyle="--", color="grey", label="perfect calibration")
+    ax.set_xlim(0, limit)
+    ax.set_ylim(0, limit)
+    ax.set_aspect("equal")
+    ax.set_xlabel("Mean predicted probability")
+    ax.set_ylabel("Observed purchase rate")
+    ax.legend(loc="upper left")
+    ax.set_title(title)
+    return fig
+
+
+def history_plot(history: pd.DataFrame, *, title: str, currency: str) -> Figure:
+    """Bars of one customer's net spend per calendar month.
+
+    Rows in the same month are summed and months without a row between the first and the
+    last are drawn as zero, so gaps in buying show as gaps. Net spend can be negative (a
+    month with more returned than bought); such bars are grey.
+
+    Parameters
+    ----------
+    history : pandas.DataFrame
+        Columns ``month`` (datetime; any day of the month) and ``spend`` (currency units).
+        May be empty: the figure then says there is no purchase to show.
+    title : str
+        Figure title.
+    currency : str
+        Currency code shown on the y axis, e.g. ``"INR"``.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One Axes with one bar per month from the first to the last month of ``history``.
+
+    Raises
+    ------
+    ValueError
+        If a column is missing.
+
+    Examples
+    --------
+    >>> h = pd.DataFrame({"month": pd.to_datetime(["2026-01-01", "2026-03-01"]),
+    ...                   "spend": [1200.0, 300.0]})
+    >>> len(history_plot(h, title="C42", currency="INR").axes[0].patches)
+    3
+    """
+    _check_columns(history, ["month", "spend"], "history")
+    fig, ax = _new_axes(7.0, 3.5)
+    ax.set_title(title)
+    if history.empty:
+        ax.text(0.5, 0.5, "No purchases to show", ha="center", va="center", transform=ax.transAxes)
+        ax.set_axis_off()
+        return fig
+    months = pd.to_datetime(history["month"]).dt.to_period("M")
+    spend = history["spend"].astype(float).groupby(months).sum()
+    spend = spend.reindex(pd.period_range(months.min(), months.max(), freq="M"), fill_value=0.0)
+    x = np.arange(len(spend))
+    colors = [_NEGATIVE_COLOR if v < 0 else _PREDICTED_COLOR for v in spend]
+    ax.bar(x, spend.to_numpy(), color=colors)
+    # Label every month when there are few, otherwise about twelve labels.
+    step = max(1, int(np.ceil(len(spend) / 12)))
+    ax.set_xticks(
+        x[::step], [p.strftime("%b %Y") for p in spend.index[::step]], rotation=45, ha="right"
+    )
+    ax.set_ylabel(f"Net spend ({currency})")
+    ax.yaxis.set_major_formatter(_MONEY_FORMAT)
+    ax.axhline(0, color="black", linewidth=0.8)
+    return fig
+
+
+def save_figure(fig: Figure, path: str | Path) -> Path:
+    """Write ``fig`` as a PNG and close it.
+
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure
+        The figure to write. It is closed afterwards, even if writing fails.
+    path : str or Path
+        Output file; missing parent folders are created. Written as PNG whatever the
+        suffix, at :data:`DPI` dots per inch with a tight bounding box.
+
+    Returns
+    -------
+    Path
+        ``path``, as a :class:`pathlib.Path`.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> fig = importance_plot({"spend_90d": 1.0}, title="Total")
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     out = save_figure(fig, Path(tmp) / "plots" / "importance.png")
+    ...     out.read_bytes()[:4]
+    b'\\x89PNG'
+    """
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(path, format="png", dpi=DPI, bbox_inches="tight")
+    finally:
+        plt.close(fig)
+    return path

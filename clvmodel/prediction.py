@@ -1,0 +1,224 @@
+"""Scoring with saved artifacts: from feature tables, from customer IDs, with explanations.
+
+Load once (:meth:`Predictor.load`), then every call is vectorised over rows. Scoring by
+customer ID builds the as-of features of *all* customers once per as-of date and then
+only looks rows up, so 100,000 IDs cost about as much as one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+import lightgbm as lgb
+import numpy as np
+import pandas as pd
+import xgboost as xgb
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.frozen import FrozenEstimator
+from sklearn.pipeline import Pipeline
+
+from clvmodel.dataset import RetailData
+from clvmodel.features import FeatureConfig, build_features
+from clvmodel.persistence import read_artifacts
+from clvmodel.training import interval_bounds
+
+PROBABILITY = "purchase_probability"
+
+
+def prediction_columns(categories: Iterable[str]) -> list[str]:
+    """Output columns, shared by the app's batch results and the scoring CLI."""
+    cols = []
+    for t in ["total", *categories]:
+        cols += [f"predicted_{t}", f"predicted_{t}_low", f"predicted_{t}_high"]
+    return [*cols, PROBABILITY]
+
+
+class Predictor:
+    """The trained models of every target, with the feature contract they were trained on.
+
+    Parameters
+    ----------
+    bundles : dict
+        Target name -> ``{"model", "lower", "upper", "interval_offset"}``.
+    metadata : dict
+        The ``metadata.json`` written by ``train.py``.
+
+    Raises
+    ------
+    ValueError
+        If the metadata's feature list differs from what this version of clvmodel builds
+        (the artifacts are stale: retrain), or a target's model is missing.
+    """
+
+    def __init__(self, bundles: dict[str, dict], metadata: dict) -> None:
+        self.metadata = metadata
+        self.config = FeatureConfig.from_dict(metadata["feature_config"])
+        self.feature_names: list[str] = list(metadata["feature_names"])
+        expected = self.config.feature_names
+        if self.feature_names != expected:
+            added = sorted(set(expected) - set(self.feature_names))
+            dropped = sorted(set(self.feature_names) - set(expected))
+            raise ValueError(
+                "The artifacts were trained on a different feature list than this version of "
+                f"clvmodel builds (new: {added or 'none'}; gone: {dropped or 'none'}; or a "
+                "different order). Retrain with `python train.py`."
+            )
+        missing = sorted(set(self.config.targets) - set(bundles))
+        if missing:
+            raise ValueError(f"The artifacts have no model for target(s) {missing}.")
+        self.bundles = bundles
+        self.typical = pd.Series(metadata.get("typical_features", {}), dtype="float64")
+
+    @classmethod
+    def load(cls, folder: str | Path) -> Predictor:
+        """Load artifacts written by ``train.py`` (skops, reviewed trusted types only)."""
+        bundles, metadata = read_artifacts(folder)
+        return cls(bundles, metadata)
+
+    @property
+    def categories(self) -> tuple[str, ...]:
+        return self.config.categories
+
+    @property
+    def columns(self) -> list[str]:
+        return prediction_columns(self.categories)
+
+    def _matrix(self, features: pd.DataFrame) -> pd.DataFrame:
+        missing = [f for f in self.feature_names if f not in features.columns]
+        if missing:
+            raise ValueError(
+                f"missing feature column(s): {missing[:10]}"
+                + (f" and {len(missing) - 10} more" if len(missing) > 10 else "")
+            )
+        return features[self.feature_names].astype("float64")
+
+    def predict(self, features: pd.DataFrame) -> pd.DataFrame:
+        """Predictions for each row of a feature table (extra columns are ignored).
+
+        Returns
+        -------
+        DataFrame
+            Same index, columns :func:`prediction_columns`: point prediction and 80%
+            interval per spend target, and the purchase probability.
+        """
+        x = self._matrix(features)
+        out = {}
+        for t in self.config.spend_targets:
+            bundle = self.bundles[t]
+            out[f"predicted_{t}"] = bundle["model"].predict(x)
+            out[f"predicted_{t}_low"], out[f"predicted_{t}_high"] = interval_bounds(bundle, x)
+        out[PROBABILITY] = self.bundles["purchase"]["model"].predict_proba(x)[:, 1]
+        return pd.DataFrame(out, index=features.index)[self.columns]
+
+    def explain(self, features: pd.DataFrame, target: str) -> pd.DataFrame:
+        """Each feature's additive contribution to `target` for each row (SHAP for trees).
+
+        Contributions add up, with the ``base_value`` column, to the model's raw output:
+        spend for squared-error models, log spend for Tweedie models, log-odds for the
+        purchase model (before calibration).
+        """
+        if target not in self.bundles:
+            raise ValueError(f"unknown target {target!r}; choose one of {list(self.bundles)}.")
+        x = self._matrix(features)
+        est = _unwrap(self.bundles[target]["model"])
+        if isinstance(est, lgb.LGBMModel):
+            raw = est.predict(x, pred_contrib=True)
+        elif isinstance(est, xgb.XGBModel):
+            raw = est.get_booster().predict(xgb.DMatrix(x), pred_contribs=True)
+        elif isinstance(est, Pipeline):
+            z = est[:-1].transform(x)
+            coef = np.ravel(est[-1].coef_)
+            raw = np.column_stack([z * coef, np.full(len(x), np.ravel(est[-1].intercept_)[0])])
+        else:
+            raise ValueError(
+                f"explanations are not available for the {type(est).__name__} model of "
+                f"target {target!r}."
+            )
+        cols = [*self.feature_names, "base_value"]
+        return pd.DataFrame(np.asarray(raw)[:, : len(cols)], index=features.index, columns=cols)
+
+
+def _unwrap(model):
+    """The fitted estimator inside a calibration wrapper."""
+    if isinstance(model, CalibratedClassifierCV):
+        model = model.calibrated_classifiers_[0].estimator
+    if isinstance(model, FrozenEstimator):
+        model = model.estimator
+    return model
+
+
+def default_as_of(data: RetailData) -> pd.Timestamp:
+    """The day after the last transaction: predict the next horizon from all history."""
+    return data.last_date + pd.Timedelta(days=1)
+
+
+class CustomerScorer:
+    """Scores customers by ID from their history, caching features per as-of date."""
+
+    def __init__(self, predictor: Predictor, data: RetailData) -> None:
+        self.predictor = predictor
+        self.data = data
+        self.default_as_of = default_as_of(data)
+        self._cache: dict[pd.Timestamp, tuple[pd.DataFrame, pd.DataFrame]] = {}
+
+    def _as_of(self, as_of: str | pd.Timestamp | None) -> pd.Timestamp:
+        if as_of is None or (isinstance(as_of, str) and not as_of.strip()):
+            return self.default_as_of
+        try:
+            day = pd.Timestamp(as_of)
+        except (ValueError, TypeError) as exc:
+            raise ValueError(f"as_of must be a date like 2026-10-01; got {as_of!r}.") from exc
+        if pd.isna(day):
+            raise ValueError(f"as_of must be a date like 2026-10-01; got {as_of!r}.")
+        day = day.tz_localize(None) if day.tzinfo else day
+        return day.normalize()
+
+    def features(self, as_of: str | pd.Timestamp | None = None) -> pd.DataFrame:
+        """As-of features of every customer with history (cached)."""
+        return self._scored(self._as_of(as_of))[0]
+
+    def scores(self, as_of: str | pd.Timestamp | None = None) -> pd.DataFrame:
+        """Predictions for every customer with history as of the date (cached)."""
+        return self._scored(self._as_of(as_of))[1]
+
+    def _scored(self, day: pd.Timestamp) -> tuple[pd.DataFrame, pd.DataFrame]:
+        if day not in self._cache:
+            if len(self._cache) >= 8:
+                self._cache.pop(next(iter(self._cache)))
+            x = build_features(self.data, day, self.predictor.config)
+            self._cache[day] = (x, self.predictor.predict(x))
+        return self._cache[day]
+
+    def score(
+        self, customer_ids: Iterable[object], *, as_of: str | pd.Timestamp | None = None
+    ) -> pd.DataFrame:
+        """One row per requested ID, in the order given, with an ``error`` per bad row.
+
+        IDs are compared as text, exactly as given (no trimming of leading zeros). A row
+        whose ID is empty, unknown, or has no purchase before the as-of date gets NaN
+        predictions and a message in ``error``; the other rows are scored.
+        """
+        day = self._as_of(as_of)
+        text = pd.Series(list(customer_ids), dtype="object").astype("string").fillna("")
+        scores = self.scores(day)
+        out = scores.reindex(text.str.strip().to_numpy())
+        out.insert(0, "customer_id", text.to_numpy())
+        out.insert(1, "as_of", f"{day:%Y-%m-%d}")
+        known = text.str.strip().isin(self.data.customers.index).to_numpy()
+        has_history = out[PROBABILITY].notna().to_numpy()
+        error = np.where(
+            has_history,
+            "",
+            np.where(
+                text.str.strip().eq("").to_numpy(),
+                "empty customer_id",
+                np.where(
+                    known,
+                    f"no purchase history before {day:%Y-%m-%d}",
+                    "unknown customer_id: not in the customer table",
+                ),
+            ),
+        )
+        out["error"] = error
+        return out.reset_index(drop=True)

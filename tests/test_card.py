@@ -1,0 +1,260 @@
+"""Tests for clvmodel.card: every input number shows, formatted; absent parts are left out."""
+
+import copy
+import re
+
+import pytest
+from huggingface_hub import ModelCard
+
+from clvmodel.card import make_card, write_card
+
+SPEND_MODELS = ["zero", "last_30d", "ridge", "lightgbm_tweedie", "oracle"]
+PURCHASE_MODELS = ["last_30d", "logistic", "lightgbm", "oracle"]
+
+
+def _spend_scores(i):
+    """Distinct, easy-to-spot values per model: MAE 1234.4 + i, R² 0.1 + i / 100, ..."""
+    return {
+        "mae": 1234.4 + i,
+        "rmse": 45678.9 + i,
+        "r2": 0.1 + i / 100,
+        "gini": 0.5 + i / 100,
+        "spearman": 0.3 + i / 100,
+        "sum_ratio": 0.95 + i / 100,
+    }
+
+
+def _spend_target(chosen):
+    return {
+        "kind": "spend",
+        "chosen": chosen,
+        "selection": "lowest validation RMSE",
+        "validation": {m: _spend_scores(i) for i, m in enumerate(SPEND_MODELS[2:4])},
+        "test": {m: _spend_scores(i) for i, m in enumerate(SPEND_MODELS)},
+        "oracle_share": {m: {"r2": 0.123, "gini": 0.456} for m in SPEND_MODELS[:-1]},
+        "interval": {"nominal": 0.8, "coverage": 0.8137, "mean_width": 2345.6},
+        "deciles": [{"bin": 0, "mean_predicted": 1.0, "mean_actual": 2.0, "count": 5}],
+        "importance": {"spend_90d": 0.6, "days_since_last": 0.4},
+    }
+
+
+@pytest.fixture
+def metrics():
+    probability = {
+        "auc": 0.8123,
+        "brier": 0.1234,
+        "log_loss": 0.3456,
+        "mean_predicted": 0.21,
+        "observed_rate": 0.2,
+    }
+    return {
+        "horizon_days": 30,
+        "currency": "INR",
+        "train_seconds": 312.4,
+        "cutoffs": {
+            "train": ["2026-05-01", "2026-06-01", "2026-07-01"],
+            "validation": "2026-08-01",
+            "test": "2026-09-01",
+        },
+        "n_rows": {"train": 140000, "validation": 16500, "test": 16702},
+        "targets": {
+            "total": _spend_target("lightgbm_tweedie"),
+            "grocery": _spend_target("ridge"),
+            "purchase": {
+                "kind": "probability",
+                "chosen": "lightgbm",
+                "selection": "lowest validation log loss, then isotonic calibration",
+                "validation": {"logistic": probability},
+                "test": {m: probability for m in PURCHASE_MODELS},
+                "reliability": [
+                    {"bin": 0, "mean_predicted": 0.05, "observed_rate": 0.04, "count": 8351},
+                    {"bin": 1, "mean_predicted": 0.37, "observed_rate": 0.36, "count": 8351},
+                ],
+                "importance": {"days_since_last": 1.0},
+            },
+        },
+    }
+
+
+@pytest.fixture
+def metadata():
+    return {
+        "model_version": "2026.11.24-1a2b3c4d",
+        "trained_at": "2026-11-24T12:00:00",
+        "currency": "INR",
+        "horizon_days": 30,
+        "default_as_of": "2026-10-01",
+        "feature_names": [
+            "days_since_last",
+            "spend_90d",
+            "returns_365d",
+            "return_share",
+            "spend_grocery_30d",
+            "share_grocery",
+            "segment_vip",
+            "days_to_peak",
+        ],
+        "feature_config": {"categories": ["grocery"], "regions": ["north"], "segments": ["vip"]},
+        "targets": {
+            "total": {"file": "models/total.skops", "model": "lightgbm_tweedie"},
+            "grocery": {"file": "models/grocery.skops", "model": "ridge"},
+            "purchase": {"file": "models/purchase.skops", "model": "lightgbm"},
+        },
+        "data": {
+            "source": "data",
+            "fingerprint": "abcd1234abcd1234",
+            "first_date": "2024-10-01",
+            "last_date": "2026-09-30",
+            "n_customers": 20000,
+            "n_transactions": 331000,
+            "synthetic": True,
+        },
+        "library_versions": {"scikit-learn": "1.9.1", "skops": "0.16.0"},
+        "plots": {
+            "deciles_total": "plots/deciles_total.png",
+            "reliability_purchase": "plots/reliability_purchase.png",
+        },
+    }
+
+
+def _section(card, title):
+    """The text of one ``## title`` section, up to the next ``## `` heading."""
+    match = re.search(rf"^## {re.escape(title)}\n(.*?)(?=^## |\Z)", card, flags=re.M | re.S)
+    assert match, f"no section {title!r}"
+    return match.group(1)
+
+
+def _table_rows(text, first_cell):
+    """Markdown table rows of ``text`` whose first cell is ``first_cell``."""
+    return [line for line in text.splitlines() if line.startswith(f"| {first_cell} |")]
+
+
+def test_card_has_yaml_front_matter(metrics, metadata):
+    card = make_card(metrics, metadata)
+    assert card.startswith("---\n")
+    data = ModelCard(card).data
+    assert data.library_name == "sklearn"
+    assert data.license == "mit"
+    assert data.tags == ["tabular-regression", "customer-lifetime-value", "skops"]
+
+
+def test_card_has_every_section(metrics, metadata):
+    card = make_card(metrics, metadata)
+    for title in [
+        "Intended use",
+        "Data",
+        "How returns enter",
+        "Features",
+        "Models compared",
+        "Purchase probability",
+        "Prediction intervals",
+        "Plots",
+        "Limitations",
+        "How to reproduce",
+    ]:
+        assert f"\n## {title}\n" in card
+
+
+@pytest.mark.parametrize("target", ["total", "grocery"])
+def test_every_spend_model_has_a_test_row_chosen_in_bold(metrics, metadata, target):
+    section = _section(make_card(metrics, metadata), "Models compared")
+    block = section.split(f"### {target}\n")[1].split("<details>")[0]
+    chosen = metrics["targets"][target]["chosen"]
+    for model in SPEND_MODELS:
+        name = f"**{model}**" if model == chosen else model
+        assert len(_table_rows(block, name)) == 1, model
+    assert _table_rows(block, "oracle")
+    assert "share of oracle R²" in block
+    assert "share of oracle Gini" in block
+    assert "lowest validation RMSE" in block
+
+
+def test_purchase_models_and_reliability(metrics, metadata):
+    section = _section(make_card(metrics, metadata), "Purchase probability")
+    for model in PURCHASE_MODELS:
+        name = "**lightgbm**" if model == "lightgbm" else model
+        assert _table_rows(section, name), model
+    assert "| **lightgbm** | 0.812 | 0.123 | 0.346 | 0.210 | 0.200 |" in section
+    assert "| 1 | 0.370 | 0.360 | 8,351 |" in section  # reliability bin 1
+
+
+def test_numbers_equal_inputs_formatted(metrics, metadata):
+    card = make_card(metrics, metadata)
+    # total, test, lightgbm_tweedie is model 3: MAE 1237.4 -> "1,237" (no decimals, with
+    # thousands separator), RMSE 45681.9 -> "45,682", ratios with 3 decimals.
+    chosen = "| **lightgbm_tweedie** | 1,237 | 45,682 | 0.130 | 0.530 | 0.330 | 0.980 |"
+    assert chosen + " 0.123 | 0.456 |" in card
+    assert "| oracle | 1,238 | 45,683 | 0.140 | 0.540 | 0.340 | 0.990 | – | – |" in card
+    assert "| total | 0.800 | 0.814 | 2,346 |" in _section(card, "Prediction intervals")
+    assert "20,000" in _section(card, "Data")
+    assert "5 min 12 s" in _section(card, "How to reproduce")
+
+
+def test_small_money_keeps_two_decimals(metrics, metadata):
+    metrics["targets"]["grocery"]["test"]["ridge"]["mae"] = 45.267
+    card = make_card(metrics, metadata)
+    assert "| **ridge** | 45.27 |" in card
+
+
+def test_missing_values_print_as_na(metrics, metadata):
+    metrics["targets"]["total"]["test"]["zero"]["r2"] = float("nan")
+    metrics["targets"]["total"]["test"]["zero"]["gini"] = None
+    card = make_card(metrics, metadata)
+    assert "| zero | 1,234 | 45,679 | n/a | n/a |" in card
+
+
+def test_plot_links_are_relative_to_the_card(metrics, metadata):
+    card = make_card(metrics, metadata)
+    assert "](artifacts/plots/deciles_total.png)" in card
+    assert "](artifacts/plots/reliability_purchase.png)" in card
+    other = make_card(metrics, metadata, artifacts_dir="out/run1")
+    assert "](out/run1/plots/deciles_total.png)" in other
+
+
+def test_data_features_and_reproduce(metrics, metadata):
+    card = make_card(metrics, metadata)
+    data = _section(card, "Data")
+    for text in ["abcd1234abcd1234", "2024-10-01", "2026-09-30", "2026-08-01", "2026-09-01"]:
+        assert text in data
+    assert "3 (2026-05-01 to 2026-07-01), 140,000 rows" in data
+    features = _section(card, "Features")
+    assert "8 features" in features
+    assert "| Per category | 2 |" in features
+    assert "| Returns | 2 |" in features
+    assert "<details>" in features and "`spend_grocery_30d`" in features
+    assert "`1.9.1`" in _section(card, "How to reproduce")
+    limitations = _section(card, "Limitations")
+    assert "total_loyalty_points" in limitations and "last_purchase_date" in limitations
+
+
+def test_card_without_oracle_or_interval(metrics, metadata):
+    real = copy.deepcopy(metrics)
+    for target in real["targets"].values():
+        target["test"].pop("oracle")
+        target.pop("oracle_share", None)
+        target.pop("interval", None)
+    card = make_card(real, metadata)
+    assert "oracle" not in _section(card, "Models compared")
+    assert "share of oracle" not in card
+    assert "## Prediction intervals" not in card
+    assert _table_rows(card, "**lightgbm_tweedie**")
+
+
+def test_card_with_minimal_inputs(metrics):
+    minimal = {"targets": {"total": {"chosen": "ridge", "test": {"ridge": {"mae": 1.0}}}}}
+    card = make_card(minimal, {})
+    assert card.startswith("---\n")
+    assert "| **ridge** | 1.00 | – |" in card
+    for absent in ["## Plots", "## Features", "## Purchase probability", "Training took"]:
+        assert absent not in card
+
+
+def test_card_refuses_metrics_without_targets():
+    with pytest.raises(ValueError, match="non-empty 'targets'"):
+        make_card({"currency": "INR"}, {})
+
+
+def test_write_card(tmp_path, metrics, metadata):
+    path = write_card(metrics, metadata, tmp_path / "sub" / "model_card.md")
+    assert path == tmp_path / "sub" / "model_card.md"
+    assert path.read_text(encoding="utf-8") == make_card(metrics, metadata)

@@ -1,0 +1,177 @@
+"""Tests for clvmodel.plots: what each figure draws, and that saving writes a PNG and closes."""
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import pytest
+from matplotlib.figure import Figure
+
+from clvmodel.evaluation import decile_table, reliability_table
+from clvmodel.plots import (
+    decile_plot,
+    history_plot,
+    importance_plot,
+    reliability_plot,
+    save_figure,
+)
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture
+def deciles():
+    # Eight customers, four bins of two: predicted means 1.5, 3.5, 5.5, 7.5.
+    return decile_table([0, 0, 0, 10, 0, 5, 20, 40], [1, 2, 3, 4, 5, 6, 7, 8], n_bins=4)
+
+
+@pytest.fixture
+def reliability():
+    return reliability_table([0, 0, 0, 1, 0, 1, 1, 1], np.linspace(0.1, 0.8, 8), n_bins=4)
+
+
+@pytest.fixture
+def history():
+    # January twice (summed), nothing in February or March, a net return in April.
+    return pd.DataFrame(
+        {
+            "month": pd.to_datetime(["2026-01-01", "2026-01-01", "2026-04-01"]),
+            "spend": [1000.0, 500.0, -200.0],
+        }
+    )
+
+
+def _heights(ax):
+    return [p.get_height() for p in ax.patches]
+
+
+# --------------------------------------------------------------------------- decile_plot
+
+
+def test_decile_plot_draws_predicted_and_actual_bar_per_bin(deciles):
+    fig = decile_plot(deciles, title="Total", currency="INR")
+    assert isinstance(fig, Figure)
+    (ax,) = fig.axes
+    assert len(ax.patches) == 2 * len(deciles) == 8
+    # Predicted bars come first, then actual ones.
+    np.testing.assert_allclose(_heights(ax)[:4], deciles["mean_predicted"])
+    np.testing.assert_allclose(_heights(ax)[4:], deciles["mean_actual"])
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["1", "2", "3", "4"]
+    assert "INR" in ax.get_ylabel()
+    assert ax.get_title() == "Total"
+
+
+def test_decile_plot_names_missing_column(deciles):
+    with pytest.raises(ValueError, match=r"lacks the columns \['mean_actual'\]"):
+        decile_plot(deciles.drop(columns="mean_actual"), title="Total", currency="INR")
+
+
+def test_decile_plot_refuses_empty_table(deciles):
+    with pytest.raises(ValueError, match="table is empty"):
+        decile_plot(deciles.iloc[:0], title="Total", currency="INR")
+
+
+# --------------------------------------------------------------------------- importance_plot
+
+
+def test_importance_plot_shows_top_features_largest_at_top():
+    importance = {f"f{i}": float(i) for i in range(20)}  # f19 is the largest
+    (ax,) = importance_plot(importance, title="Total", top=5).axes
+    assert len(ax.patches) == 5
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    # barh draws bottom to top, so the last label is the one at the top.
+    assert labels == ["f15", "f16", "f17", "f18", "f19"]
+    assert [p.get_width() for p in ax.patches] == [15.0, 16.0, 17.0, 18.0, 19.0]
+
+
+def test_importance_plot_shows_all_when_fewer_than_top():
+    (ax,) = importance_plot({"a": 0.7, "b": 0.3}, title="Total").axes
+    assert len(ax.patches) == 2
+
+
+@pytest.mark.parametrize("top", [0, -1, 2.5, True], ids=["zero", "negative", "float", "bool"])
+def test_importance_plot_refuses_bad_top(top):
+    with pytest.raises(ValueError, match="top must be a positive integer"):
+        importance_plot({"a": 1.0}, title="Total", top=top)
+
+
+def test_importance_plot_refuses_empty():
+    with pytest.raises(ValueError, match="importance is empty"):
+        importance_plot({}, title="Total")
+
+
+# --------------------------------------------------------------------------- reliability_plot
+
+
+def test_reliability_plot_draws_one_point_per_bin_and_the_diagonal(reliability):
+    (ax,) = reliability_plot(reliability, title="Purchase").axes
+    assert len(ax.lines) == 2
+    model, diagonal = ax.lines
+    np.testing.assert_allclose(model.get_xdata(), reliability["mean_predicted"])
+    np.testing.assert_allclose(model.get_ydata(), reliability["observed_rate"])
+    assert len(model.get_xdata()) == len(reliability) == 4
+    np.testing.assert_allclose(diagonal.get_xdata(), diagonal.get_ydata())
+
+
+def test_reliability_plot_names_missing_column(reliability):
+    with pytest.raises(ValueError, match="observed_rate"):
+        reliability_plot(reliability.drop(columns="observed_rate"), title="Purchase")
+
+
+# --------------------------------------------------------------------------- history_plot
+
+
+def test_history_plot_one_bar_per_month_gaps_as_zero(history):
+    (ax,) = history_plot(history, title="C42", currency="INR").axes
+    assert _heights(ax) == [1500.0, 0.0, 0.0, -200.0]
+    labels = [t.get_text() for t in ax.get_xticklabels()]
+    assert labels == ["Jan 2026", "Feb 2026", "Mar 2026", "Apr 2026"]
+    # A net return is drawn in another colour than a purchase.
+    assert ax.patches[3].get_facecolor() != ax.patches[0].get_facecolor()
+
+
+def test_history_plot_any_day_of_month(history):
+    shifted = history.assign(month=history["month"] + pd.Timedelta(days=14))
+    (ax,) = history_plot(shifted, title="C42", currency="INR").axes
+    assert _heights(ax) == [1500.0, 0.0, 0.0, -200.0]
+
+
+def test_history_plot_empty_history_says_so(history):
+    (ax,) = history_plot(history.iloc[:0], title="C42", currency="INR").axes
+    assert len(ax.patches) == 0
+    assert "No purchases" in ax.texts[0].get_text()
+
+
+def test_history_plot_names_missing_column(history):
+    with pytest.raises(ValueError, match=r"history lacks the columns \['spend'\]"):
+        history_plot(history[["month"]], title="C42", currency="INR")
+
+
+# --------------------------------------------------------------------------- figures and saving
+
+
+def test_plot_functions_leave_no_pyplot_figure_open(deciles, reliability, history):
+    before = plt.get_fignums()
+    decile_plot(deciles, title="t", currency="INR")
+    importance_plot({"a": 1.0}, title="t")
+    reliability_plot(reliability, title="t")
+    history_plot(history, title="t", currency="INR")
+    assert plt.get_fignums() == before
+
+
+def test_save_figure_writes_png_and_creates_folders(tmp_path, deciles):
+    path = tmp_path / "plots" / "nested" / "deciles_total.png"
+    out = save_figure(decile_plot(deciles, title="Total", currency="INR"), str(path))
+    assert out == path
+    data = path.read_bytes()
+    assert data.startswith(PNG_MAGIC)
+    assert len(data) > 1000
+
+
+def test_save_figure_closes_pyplot_figure(tmp_path):
+    before = plt.get_fignums()
+    fig, ax = plt.subplots()
+    ax.plot([0, 1], [0, 1])
+    assert len(plt.get_fignums()) == len(before) + 1
+    save_figure(fig, tmp_path / "line.png")
+    assert plt.get_fignums() == before
+    assert (tmp_path / "line.png").read_bytes().startswith(PNG_MAGIC)

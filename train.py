@@ -1,0 +1,184 @@
+"""Train clvmodel on a folder of retail tables and write artifacts and the model card.
+
+python train.py                       # data/ -> artifacts/ and model_card.md
+python train.py --quick --out /tmp/a  # a fast run (fewer trees), e.g. for tests
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+from datetime import datetime
+from importlib.metadata import version
+from pathlib import Path
+
+import pandas as pd
+
+from clvmodel import plots
+from clvmodel.card import write_card
+from clvmodel.dataset import from_tables
+from clvmodel.features import FeatureConfig, build_panel, cutoff_dates
+from clvmodel.persistence import file_fingerprint, write_artifacts
+from clvmodel.prediction import default_as_of
+from clvmodel.schema import SchemaError, read_tables
+from clvmodel.synthetic import ground_truth, read_latent
+from clvmodel.training import PROBABILITY_MODELS, SPEND_MODELS, TrainConfig, train_all
+
+log = logging.getLogger("train")
+LIBRARIES = ("scikit-learn", "lightgbm", "xgboost", "skops", "pandas", "numpy")
+
+
+def format_parser(parser: argparse.ArgumentParser | None = None) -> argparse.ArgumentParser:
+    parser = parser or argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--data", default="data", help="folder of the seven tables (default: data)")
+    parser.add_argument("--out", default="artifacts", help="artifacts folder (default: artifacts)")
+    parser.add_argument("--card", default="model_card.md", help="model card path")
+    parser.add_argument("--horizon", type=int, default=TrainConfig.horizon, help="days ahead")
+    parser.add_argument(
+        "--cutoffs", type=int, default=TrainConfig.n_cutoffs, help="monthly cutoffs to stack"
+    )
+    parser.add_argument(
+        "--models",
+        nargs="+",
+        default=list(SPEND_MODELS),
+        metavar="MODEL",
+        help=f"spend models to compare, from {', '.join(SPEND_MODELS)}",
+    )
+    parser.add_argument(
+        "--probability-models",
+        nargs="+",
+        default=list(PROBABILITY_MODELS),
+        metavar="MODEL",
+        help=f"purchase models to compare, from {', '.join(PROBABILITY_MODELS)}",
+    )
+    parser.add_argument("--quick", action="store_true", help="10x fewer trees, for smoke tests")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("-v", "--verbose", action="count", default=0)
+    return parser
+
+
+def run(args: argparse.Namespace) -> dict:
+    """Train and write everything; returns the metrics."""
+    started = time.perf_counter()
+    cfg = TrainConfig(
+        horizon=args.horizon,
+        n_cutoffs=args.cutoffs,
+        spend_models=tuple(args.models),
+        probability_models=tuple(args.probability_models),
+        quick=args.quick,
+        random_state=args.seed,
+    )
+    log.info("reading %s", args.data)
+    tables = read_tables(args.data)
+    data = from_tables(tables)
+    fcfg = FeatureConfig.from_data(data, horizon=cfg.horizon)
+    cutoffs = cutoff_dates(data, horizon=cfg.horizon, n_cutoffs=cfg.n_cutoffs)
+    panel = build_panel(data, cutoffs, fcfg)
+
+    latent = read_latent(args.data)
+    oracle = None
+    if latent is not None:
+        log.info("synthetic data: computing the oracle for the test cutoff")
+        oracle = ground_truth(latent, tables, [cutoffs[-1]], horizon=cfg.horizon)
+        oracle = oracle.set_index(["cutoff", "customer_id"])
+    results, split = train_all(panel, fcfg, cfg, oracle=oracle)
+
+    out = Path(args.out)
+    plot_files = {}
+    currency = "INR"
+    for target, res in results.items():
+        report = res.report
+        if report["kind"] == "spend":
+            fig = plots.decile_plot(
+                pd.DataFrame(report["deciles"]),
+                title=f"{target}: predicted vs actual by decile (test)",
+                currency=currency,
+            )
+            plot_files[f"deciles_{target}"] = f"plots/deciles_{target}.png"
+        else:
+            fig = plots.reliability_plot(
+                pd.DataFrame(report["reliability"]),
+                title="Purchase probability: reliability (test)",
+            )
+            plot_files[f"reliability_{target}"] = f"plots/reliability_{target}.png"
+        plots.save_figure(fig, out / list(plot_files.values())[-1])
+        fig = plots.importance_plot(report["importance"], title=f"{target}: feature importance")
+        plot_files[f"importance_{target}"] = f"plots/importance_{target}.png"
+        plots.save_figure(fig, out / plot_files[f"importance_{target}"])
+
+    elapsed = round(time.perf_counter() - started, 1)
+    data_files = sorted(p for p in Path(args.data).iterdir() if p.is_file())
+    typical = split.train[fcfg.feature_names].median()
+    metrics = {
+        "horizon_days": cfg.horizon,
+        "currency": currency,
+        "train_seconds": elapsed,
+        "cutoffs": split.cutoffs,
+        "n_rows": {
+            "train": len(split.train),
+            "validation": len(split.validation),
+            "test": len(split.test),
+        },
+        "targets": {t: r.report for t, r in results.items()},
+    }
+    fingerprint = file_fingerprint(data_files)
+    metadata = {
+        "model_version": f"{datetime.now():%Y.%m.%d}-{fingerprint[:8]}",
+        "trained_at": datetime.now().isoformat(timespec="seconds"),
+        "currency": currency,
+        "horizon_days": cfg.horizon,
+        "default_as_of": f"{default_as_of(data):%Y-%m-%d}",
+        "feature_names": fcfg.feature_names,
+        "feature_config": fcfg.to_dict(),
+        "typical_features": typical.round(4).to_dict(),
+        "targets": {
+            t: {"model": r.report["chosen"], "kind": r.report["kind"]} for t, r in results.items()
+        },
+        "cutoffs": split.cutoffs,
+        "data": {
+            "source": str(args.data),
+            "fingerprint": fingerprint,
+            "first_date": f"{data.first_date:%Y-%m-%d}",
+            "last_date": f"{data.last_date:%Y-%m-%d}",
+            "n_customers": len(data.customers),
+            "n_transactions": len(data.transactions),
+            "synthetic": latent is not None,
+        },
+        "library_versions": {
+            lib: version(lib if lib != "xgboost" else "xgboost-cpu") for lib in LIBRARIES
+        },
+        "plots": plot_files,
+        "train_config": {"quick": cfg.quick, "seed": cfg.random_state, "n_cutoffs": cfg.n_cutoffs},
+    }
+    write_artifacts(out, {t: r.bundle for t, r in results.items()}, metadata, metrics)
+    write_card(metrics, metadata, args.card, artifacts_dir=_relative(out, Path(args.card).parent))
+    log.info("wrote %s and %s in %.0f s", out, args.card, elapsed)
+    return metrics
+
+
+def _relative(folder: Path, base: Path) -> str:
+    try:
+        return folder.resolve().relative_to(base.resolve()).as_posix()
+    except ValueError:
+        return folder.resolve().as_posix()
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = format_parser().parse_args(argv)
+    level = logging.DEBUG if args.verbose > 1 else logging.INFO
+    logging.basicConfig(level=level, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
+    try:
+        metrics = run(args)
+    except (SchemaError, ValueError, FileNotFoundError) as exc:
+        log.error("error: %s", exc)
+        return 1
+    total = metrics["targets"]["total"]
+    chosen = total["chosen"]
+    log.info("total spend, test: %s %s", chosen, total["test"][chosen])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
