@@ -265,6 +265,15 @@ def check_references(tables: dict[str, pd.DataFrame], *, sources: dict[str, str]
             )
 
 
+def _read_text_csv(path: Path) -> pd.DataFrame:
+    """Every cell as text (IDs keep leading zeros); pyarrow's reader is ~5x faster."""
+    opts = {"dtype": str, "keep_default_na": False, "na_values": [""]}
+    try:
+        return pd.read_csv(path, engine="pyarrow", **opts)
+    except Exception:  # the C parser below raises the precise, catchable error
+        return pd.read_csv(path, **opts)
+
+
 def read_tables(folder: str | Path) -> dict[str, pd.DataFrame]:
     """Read and validate the seven tables from a folder of CSV (or gzip CSV) files.
 
@@ -283,7 +292,7 @@ def read_tables(folder: str | Path) -> dict[str, pd.DataFrame]:
         path = find_table_file(folder, name)
         sources[name] = path.name
         try:
-            raw = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
+            raw = _read_text_csv(path)
         except (
             pd.errors.ParserError,
             pd.errors.EmptyDataError,

@@ -6,6 +6,8 @@ tables are written out by hand so feature values can be worked out on paper; see
 comments in :func:`make_tiny_tables` for the story of each row.
 """
 
+from pathlib import Path
+
 import pandas as pd
 import pytest
 
@@ -202,3 +204,22 @@ def small_data_dir(tmp_path_factory, small_config):
 def small_data(small_data_dir) -> dataset.RetailData:
     """The small data set read back from disk, validated and joined."""
     return dataset.load_data(small_data_dir)
+
+
+@pytest.fixture(scope="session")
+def trained_artifacts(small_data_dir, tmp_path_factory) -> Path:
+    """Artifacts of a quick training run on the small data set (about 5 s, once per session)."""
+    import train
+
+    out = tmp_path_factory.mktemp("artifacts")
+    code = train.main(
+        [
+            "--data", str(small_data_dir),
+            "--out", str(out),
+            "--card", str(out / "model_card.md"),
+            "--quick",
+            "--cutoffs", "4",
+        ]
+    )  # fmt: skip
+    assert code == 0
+    return out

@@ -1,0 +1,114 @@
+"""Prediction from saved artifacts: by feature table, by customer ID, explanations."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from clvmodel.persistence import UntrustedArtifactError, load_json, save_json
+from clvmodel.prediction import CustomerScorer, Predictor, prediction_columns
+
+
+@pytest.fixture(scope="module")
+def predictor(trained_artifacts) -> Predictor:
+    return Predictor.load(trained_artifacts)
+
+
+@pytest.fixture(scope="module")
+def scorer(predictor, small_data) -> CustomerScorer:
+    return CustomerScorer(predictor, small_data)
+
+
+def test_predict_columns_and_ranges(scorer, predictor):
+    x = scorer.features()
+    out = predictor.predict(x)
+    assert list(out.columns) == prediction_columns(predictor.categories)
+    assert out.index.equals(x.index)
+    assert out["purchase_probability"].between(0, 1).all()
+    for t in ["total", *predictor.categories]:
+        assert (out[f"predicted_{t}_low"] <= out[f"predicted_{t}_high"]).all()
+
+
+def test_score_known_unknown_and_empty_ids_keeps_order(scorer):
+    known = list(scorer.features().index[:2])
+    no_history = scorer.data.customers.index.difference(scorer.features().index)
+    ids = [known[1], "NOPE", known[0], "", *no_history[:1]]
+    out = scorer.score(ids)
+    assert list(out["customer_id"]) == ids
+    assert out.loc[[0, 2], "predicted_total"].notna().all()
+    assert (out.loc[[0, 2], "error"] == "").all()
+    assert out.loc[1, "error"].startswith("unknown customer_id")
+    assert out.loc[3, "error"] == "empty customer_id"
+    assert np.isnan(out.loc[1, "predicted_total"])
+    if len(no_history):
+        assert out.loc[4, "error"].startswith("no purchase history before")
+
+
+def test_score_matches_predict_on_features(scorer, predictor):
+    cid = scorer.features().index[3]
+    by_id = scorer.score([cid]).iloc[0]
+    direct = predictor.predict(scorer.features().loc[[cid]]).iloc[0]
+    assert by_id["predicted_total"] == pytest.approx(direct["predicted_total"])
+
+
+def test_as_of_changes_the_features_and_bad_dates_are_clear(scorer):
+    early = scorer.default_as_of - pd.Timedelta(days=60)
+    assert len(scorer.features(early)) < len(scorer.features()) or not scorer.features(
+        early
+    ).equals(scorer.features())
+    with pytest.raises(ValueError, match="as_of must be a date"):
+        scorer.score(["x"], as_of="not a date")
+
+
+def test_explanations_add_up_to_the_raw_prediction(scorer, predictor):
+    x = scorer.features().iloc[:20]
+    for target in predictor.config.targets:
+        contrib = predictor.explain(x, target)
+        assert list(contrib.columns) == [*predictor.feature_names, "base_value"]
+        assert np.isfinite(contrib.to_numpy()).all()
+    with pytest.raises(ValueError, match="unknown target"):
+        predictor.explain(x, "toys")
+
+
+def test_missing_feature_column_is_a_clear_error(scorer, predictor):
+    x = scorer.features().drop(columns=["spend_90d"])
+    with pytest.raises(ValueError, match=r"missing feature column.*spend_90d"):
+        predictor.predict(x)
+
+
+def test_stale_feature_list_is_refused(trained_artifacts, tmp_path):
+    import shutil
+
+    copy = tmp_path / "artifacts"
+    shutil.copytree(trained_artifacts, copy)
+    meta = load_json(copy / "metadata.json")
+    meta["feature_names"] = meta["feature_names"][::-1]
+    save_json(meta, copy / "metadata.json")
+    with pytest.raises(ValueError, match=r"different feature list.*Retrain"):
+        Predictor.load(copy)
+
+
+def test_untrusted_model_file_is_refused(trained_artifacts, tmp_path):
+    """A model file swapped for one with an unreviewed type never loads."""
+    import shutil
+
+    import skops.io as sio
+    from sklearn.neighbors import KNeighborsRegressor
+
+    copy = tmp_path / "artifacts"
+    shutil.copytree(trained_artifacts, copy)
+    rng = np.random.default_rng(0)
+    knn = KNeighborsRegressor(algorithm="kd_tree").fit(rng.random((50, 3)), rng.random(50))
+    sio.dump({"model": knn}, copy / "models" / "total.skops")
+    with pytest.raises(UntrustedArtifactError, match="not on clvmodel's reviewed list"):
+        Predictor.load(copy)
+
+
+def test_metrics_json_has_the_promised_keys(trained_artifacts):
+    metrics = json.loads((trained_artifacts / "metrics.json").read_text())
+    total = metrics["targets"]["total"]
+    assert total["chosen"] in total["test"]
+    assert "oracle" in total["test"]  # synthetic data: the oracle is reported under its name
+    for scores in total["test"].values():
+        assert {"mae", "rmse", "r2", "gini", "spearman", "sum_ratio"} <= set(scores)
