@@ -78,12 +78,13 @@ def run(args: argparse.Namespace) -> dict:
     panel = build_panel(data, cutoffs, fcfg)
 
     latent = read_latent(args.data)
-    oracle = None
+    oracles = {}
     if latent is not None:
-        log.info("synthetic data: computing the oracle for the test cutoff")
-        oracle = ground_truth(latent, tables, [cutoffs[-1]], horizon=cfg.horizon)
-        oracle = oracle.set_index(["cutoff", "customer_id"])
-    results, split = train_all(panel, fcfg, cfg, oracle=oracle)
+        log.info("synthetic data: computing the oracles for the test cutoff")
+        for name, given in (("oracle", "history"), ("oracle_alive_known", "state")):
+            truth = ground_truth(latent, tables, [cutoffs[-1]], horizon=cfg.horizon, given=given)
+            oracles[name] = truth.set_index(["cutoff", "customer_id"])
+    results, split = train_all(panel, fcfg, cfg, oracles=oracles)
 
     out = Path(args.out)
     plot_files = {}
@@ -152,7 +153,7 @@ def run(args: argparse.Namespace) -> dict:
         "plots": plot_files,
         "train_config": {"quick": cfg.quick, "seed": cfg.random_state, "n_cutoffs": cfg.n_cutoffs},
     }
-    write_artifacts(out, {t: r.bundle for t, r in results.items()}, metadata, metrics)
+    metadata = write_artifacts(out, {t: r.bundle for t, r in results.items()}, metadata, metrics)
     write_card(metrics, metadata, args.card, artifacts_dir=_relative(out, Path(args.card).parent))
     log.info("wrote %s and %s in %.0f s", out, args.card, elapsed)
     return metrics

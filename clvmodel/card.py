@@ -42,12 +42,21 @@ _PROBABILITY_COLUMNS = (
 #: What the reference models do, shown under the tables for the names that appear there.
 _MODEL_NOTES = {
     "zero": "predicts 0 for everyone",
-    "last_30d": "repeats the last 30 days before the cutoff",
+    "last_30d": (
+        "spend: repeats the last 30 days before the cutoff; purchase: the training rate of "
+        "buyers among customers who did / did not buy in the last 30 days"
+    ),
+    "train_rate": "the share of buyers in training, the same for everyone",
     "rate_x_horizon": "the customer's past daily spend rate times the horizon",
     "train_mean": "the mean of the training target, the same for everyone",
     "oracle": (
-        "the simulator's true expected value given each customer's hidden parameters "
-        "(synthetic data only): about the best any model can do"
+        "the simulator's true expected value given each customer's hidden parameters and "
+        "their observed history (synthetic data only): the best any model of the "
+        "transactions can do"
+    ),
+    "oracle_alive_known": (
+        "as the oracle, but also told whether each customer is still active, which no data "
+        "reveals: a stricter bound than any model can reach"
     ),
 }
 

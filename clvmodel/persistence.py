@@ -382,11 +382,11 @@ METRICS_FILE = "metrics.json"
 
 def write_artifacts(
     folder: str | os.PathLike[str], bundles: dict[str, dict], metadata: dict, metrics: dict
-) -> Path:
+) -> dict:
     """Write one skops file per target plus ``metadata.json`` and ``metrics.json``.
 
     ``metadata["targets"][target]["file"]`` records where each bundle went, relative to
-    `folder`, so readers never guess file names.
+    `folder`, so readers never guess file names. Returns the metadata as written.
     """
     folder = Path(folder)
     metadata = dict(metadata)
@@ -398,7 +398,7 @@ def write_artifacts(
     metadata["targets"] = targets
     save_json(metadata, folder / METADATA_FILE)
     save_json(metrics, folder / METRICS_FILE)
-    return folder
+    return metadata
 
 
 def read_artifacts(folder: str | os.PathLike[str]) -> tuple[dict[str, dict], dict]:

@@ -396,35 +396,85 @@ def _customer_details(
     )
 
 
+def p_alive(
+    latent: pd.DataFrame,
+    tables: dict[str, pd.DataFrame],
+    cutoff: str | pd.Timestamp,
+    *,
+    cfg: SyntheticConfig = SyntheticConfig(),
+) -> np.ndarray:
+    """P(alive on the cutoff day | latent parameters, observed history), per row of `latent`.
+
+    A customer is surely alive at their last transaction (or at signup, or when the data
+    starts for earlier customers). Since then they either died, at an exponential time,
+    or stayed alive and happened to make no transaction on the quiet days in between.
+    Bayes' rule over the death day, with the exact daily rates, gives the probability.
+    """
+    start = pd.Timestamp(cfg.start)
+    c0 = (pd.Timestamp(cutoff) - start).days
+    header = tables["store_sales_header"]
+    day = (header["transaction_date"] - start).dt.days
+    before = day < c0
+    last = day[before].groupby(header.loc[before, "customer_id"].to_numpy()).max()
+    last = last.reindex(latent["customer_id"]).to_numpy(dtype=float)
+    anchor = np.fmax(np.fmax(latent["signup_day"].to_numpy(), 0.0), last)  # NaN-safe max
+    first = np.minimum(np.floor(anchor) + 1, c0)  # first quiet day
+    mu = latent["churn"].to_numpy()
+    dates = pd.date_range(start, periods=max(c0, 1), freq="D")
+    promo = promotion_calendar(
+        tables["promotion_details"], dates, tuple(c.name for c in cfg.categories)
+    )
+    events = _daily_rate(latent, calendar_multiplier(dates), promo.max(axis=1) > 0)[:, :c0]
+    events *= 1.0 + cfg.return_rate  # returns, too, happen only while alive
+    days = np.arange(c0)[None, :]
+    quiet = days >= first[:, None]
+    cum = np.cumsum(np.where(quiet, events, 0.0), axis=1)  # quiet-day rate up to day d
+    surv = lambda t: np.exp(-mu[:, None] * np.maximum(t - anchor[:, None], 0.0))  # noqa: E731
+    # Death in (d, d + 1] for a quiet day d: alive and silent on quiet days up to d.
+    die = np.where(quiet, (surv(days) - surv(days + 1)) * np.exp(-cum), 0.0).sum(axis=1)
+    die += 1.0 - np.exp(-mu * (first - anchor))  # death before the first quiet day
+    stay = np.exp(-mu * (c0 - anchor)) * np.exp(-cum[:, -1] if c0 else 0.0)
+    return stay / (stay + die)
+
+
 def expected_spend(
     latent: pd.DataFrame,
     tables: dict[str, pd.DataFrame],
     cutoff: str | pd.Timestamp,
     *,
     horizon: int = 30,
+    given: str = "history",
     cfg: SyntheticConfig = SyntheticConfig(),
 ) -> pd.DataFrame:
     """The oracle: each customer's true expected spend over [cutoff, cutoff + horizon).
 
-    Conditions on the latent parameters and on whether the customer is alive on the
-    cutoff day, integrating over purchases, baskets, returns and future drop-out.
+    Integrates over purchases, baskets, returns and future drop-out, knowing the
+    customer's latent parameters. ``given="history"`` (the default, the limit for any
+    model that sees the transactions) weighs that by :func:`p_alive`; ``given="state"``
+    also knows whether the customer is still alive, which no data reveals: a stricter
+    bound.
 
     Returns
     -------
     DataFrame
         Indexed by ``customer_id`` (customers signed up before the cutoff), columns
-        ``expected_total``, ``expected_<category>`` per category, ``p_purchase``, ``alive``.
+        ``expected_total``, ``expected_<category>`` per category, ``p_purchase``, ``p_alive``.
     """
+    if given not in ("history", "state"):
+        raise ValueError(f"given must be 'history' or 'state'; got {given!r}.")
     start = pd.Timestamp(cfg.start)
     c0 = (pd.Timestamp(cutoff) - start).days
     latent = latent[latent["signup_day"] < c0]
+    if given == "state":
+        alive = (latent["death_day"].to_numpy() > c0).astype(float)
+    else:
+        alive = p_alive(latent, tables, cutoff, cfg=cfg)
     dates = pd.date_range(pd.Timestamp(cutoff), periods=horizon, freq="D")
     cat_names = tuple(c.name for c in cfg.categories)
     promo = promotion_calendar(tables["promotion_details"], dates, cat_names)
     rate = _daily_rate(latent, calendar_multiplier(dates), promo.max(axis=1) > 0)
-    alive = (latent["death_day"].to_numpy() > c0).astype(float)
     k = np.arange(horizon + 1)
-    survival = np.exp(-latent["churn"].to_numpy()[:, None] * k[None, :]) * alive[:, None]
+    survival = np.exp(-latent["churn"].to_numpy()[:, None] * k[None, :])  # given alive at c0
     expected_tx = rate * survival[:, :-1]  # customers × days
 
     price, units = _category_means(cfg, tables["products"])
@@ -435,15 +485,16 @@ def expected_spend(
     bought = expected_tx[:, :, None] * (1 - promo[None, :, :])  # customers × days × categories
     per_cat = (lines[:, None] * prefs * level[:, None] * price * units) * bought.sum(axis=1)
     per_cat -= cfg.return_rate * expected_tx.sum(axis=1)[:, None] * prefs * level[:, None] * price
+    per_cat *= alive[:, None]
     out = pd.DataFrame(per_cat, columns=[f"expected_{c}" for c in cat_names], index=latent.index)
     out.insert(0, "expected_total", per_cat.sum(axis=1))
 
-    # P(no purchase) = Σ_k P(die after day k) e^{-Λ_k} + P(alive throughout) e^{-Λ_H}.
+    # P(no purchase | alive) = Σ_k P(die after day k) e^{-Λ_k} + P(alive throughout) e^{-Λ_H}.
     cum = np.cumsum(rate, axis=1)
     die_after = survival[:, :-1] - survival[:, 1:]
     p_none = (die_after * np.exp(-cum)).sum(axis=1) + survival[:, -1] * np.exp(-cum[:, -1])
-    out["p_purchase"] = np.where(alive > 0, 1.0 - p_none, 0.0)
-    out["alive"] = alive > 0
+    out["p_purchase"] = alive * (1.0 - p_none)
+    out["p_alive"] = alive
     out.index = latent["customer_id"].to_numpy()
     out.index.name = "customer_id"
     return out
@@ -455,11 +506,12 @@ def ground_truth(
     cutoffs: list[pd.Timestamp],
     *,
     horizon: int = 30,
+    given: str = "history",
     cfg: SyntheticConfig = SyntheticConfig(),
 ) -> pd.DataFrame:
     """:func:`expected_spend` stacked over several cutoffs, with a ``cutoff`` column."""
     frames = [
-        expected_spend(latent, tables, c, horizon=horizon, cfg=cfg).assign(cutoff=c)
+        expected_spend(latent, tables, c, horizon=horizon, given=given, cfg=cfg).assign(cutoff=c)
         for c in cutoffs
     ]
     out = pd.concat(frames).reset_index()
@@ -484,7 +536,9 @@ def write_dataset(
     opts = {"index": False, "compression": {"method": "gzip", "mtime": 0}}
     latent.round(5).to_csv(folder / LATENT_FILE, **opts)
     truth = ground_truth(latent, tables, monthly_cutoffs(cfg), cfg=cfg)
-    truth = truth.round({c: 1 for c in truth if c.startswith("expected")} | {"p_purchase": 4})
+    # Whole currency units and 3 decimals keep the file small; expected_spend is exact.
+    truth = truth.round({c: 0 for c in truth if c.startswith("expected")})
+    truth = truth.round({"p_purchase": 3, "p_alive": 3})
     truth.to_csv(folder / TRUTH_FILE, date_format="%Y-%m-%d", **opts)
     return folder
 

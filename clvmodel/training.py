@@ -273,7 +273,7 @@ def train_spend_target(
     features: list[str],
     fcfg: FeatureConfig,
     cfg: TrainConfig,
-    oracle: pd.DataFrame | None,
+    oracles: dict[str, pd.DataFrame] | None,
 ) -> TargetResult:
     """Fit every spend model for `target`, pick by validation RMSE, add an interval."""
     col = f"target_{target}"
@@ -315,9 +315,10 @@ def train_spend_target(
         "deciles": decile_table(ys["test"], point).to_dict(orient="records"),
         "importance": importance_shares(fitted[chosen], features),
     }
-    if oracle is not None:
-        expected = oracle[f"expected_{target}"].reindex(split.test.index).fillna(0.0)
-        test["oracle"] = spend_metrics(ys["test"], expected.to_numpy())
+    for name, frame in (oracles or {}).items():
+        expected = frame[f"expected_{target}"].reindex(split.test.index).fillna(0.0)
+        test[name] = spend_metrics(ys["test"], expected.to_numpy())
+    if "oracle" in test:
         report["oracle_share"] = {
             m: oracle_share(v, test["oracle"]) for m, v in test.items() if m != "oracle"
         }
@@ -325,7 +326,10 @@ def train_spend_target(
 
 
 def train_purchase_target(
-    split: Split, features: list[str], cfg: TrainConfig, oracle: pd.DataFrame | None
+    split: Split,
+    features: list[str],
+    cfg: TrainConfig,
+    oracles: dict[str, pd.DataFrame] | None,
 ) -> TargetResult:
     """Fit every probability model, pick by validation log loss, calibrate on validation."""
     xs = {k: getattr(split, k)[features] for k in ("train", "validation", "test")}
@@ -365,9 +369,9 @@ def train_purchase_target(
         "reliability": reliability_table(ys["test"], point).to_dict(orient="records"),
         "importance": importance_shares(fitted[chosen], features),
     }
-    if oracle is not None:
-        p = oracle["p_purchase"].reindex(split.test.index).fillna(0.0).to_numpy()
-        test["oracle"] = probability_metrics(ys["test"], p)
+    for name, frame in (oracles or {}).items():
+        p = frame["p_purchase"].reindex(split.test.index).fillna(0.0).to_numpy()
+        test[name] = probability_metrics(ys["test"], p)
     bundle = {"model": calibrated, "lower": None, "upper": None, "interval_offset": None}
     return TargetResult(bundle=bundle, report=report, test_prediction=point)
 
@@ -377,15 +381,16 @@ def train_all(
     fcfg: FeatureConfig,
     cfg: TrainConfig,
     *,
-    oracle: pd.DataFrame | None = None,
+    oracles: dict[str, pd.DataFrame] | None = None,
 ) -> tuple[dict[str, TargetResult], Split]:
     """Train every target of `fcfg` on a panel from :func:`clvmodel.features.build_panel`.
 
     Parameters
     ----------
-    oracle : DataFrame, optional
-        True expectations indexed like the panel's test rows ``(cutoff, customer_id)``,
-        with ``expected_<target>`` and ``p_purchase`` columns (synthetic data only).
+    oracles : dict of DataFrame, optional
+        Name -> true expectations indexed like the panel's test rows ``(cutoff,
+        customer_id)``, with ``expected_<target>`` and ``p_purchase`` columns (synthetic
+        data only). Each is reported as a model; shares are taken of the one named "oracle".
     """
     split = time_split(panel)
     features = fcfg.feature_names
@@ -399,7 +404,7 @@ def train_all(
     results = {}
     for target in fcfg.spend_targets:
         log.info("target %s", target)
-        results[target] = train_spend_target(split, target, features, fcfg, cfg, oracle)
+        results[target] = train_spend_target(split, target, features, fcfg, cfg, oracles)
     log.info("target purchase")
-    results["purchase"] = train_purchase_target(split, features, cfg, oracle)
+    results["purchase"] = train_purchase_target(split, features, cfg, oracles)
     return results, split

@@ -19,6 +19,7 @@ TRUTH_COLUMNS = [
     "expected_total",
     *[f"expected_{c}" for c in CATEGORIES],
     "p_purchase",
+    "p_alive",
 ]
 
 
@@ -116,8 +117,9 @@ def test_ground_truth_shape(small_config, small_tables_latent):
     cutoffs = synthetic.monthly_cutoffs(small_config)[:3]
 
     truth = synthetic.ground_truth(latent, tables, cutoffs, cfg=small_config)
+    state = synthetic.ground_truth(latent, tables, cutoffs, given="state", cfg=small_config)
 
-    assert list(truth.columns) == TRUTH_COLUMNS
+    assert list(truth.columns) == list(state.columns) == TRUTH_COLUMNS
     for cutoff in cutoffs:
         day = (cutoff - start).days
         rows = truth[truth["cutoff"] == cutoff].set_index("customer_id")
@@ -126,7 +128,12 @@ def test_ground_truth_shape(small_config, small_tables_latent):
         gone = latent.loc[latent["death_day"] <= day, "customer_id"]
         gone = rows.index.intersection(gone)
         assert len(gone) > 0
-        assert (rows.loc[gone, truth.columns[2:]] == 0).all().all()
+        # Told the state, the oracle gives the departed nothing; from history it cannot know.
+        known_state = state[state["cutoff"] == cutoff].set_index("customer_id")
+        assert (known_state.loc[gone, truth.columns[2:]] == 0).all().all()
+        assert (rows.loc[gone, "p_alive"] > 0).all()
+    assert truth["p_alive"].between(0, 1).all()
+    assert (truth["p_purchase"] <= truth["p_alive"] + 1e-12).all()
     per_cat = truth[[f"expected_{c}" for c in CATEGORIES]].sum(axis=1)
     np.testing.assert_allclose(truth["expected_total"], per_cat)
     assert truth["p_purchase"].between(0, 1).all()
@@ -166,6 +173,10 @@ def oracle_run():
     tables, latent = synthetic.generate(ORACLE_CONFIG, random_state=2024)
     truth = synthetic.ground_truth(latent, tables, [ORACLE_CUTOFF], cfg=ORACLE_CONFIG)
     truth = truth.set_index("customer_id")
+    truth["alive"] = (
+        latent.set_index("customer_id")["death_day"].reindex(truth.index)
+        > (ORACLE_CUTOFF - pd.Timestamp(ORACLE_CONFIG.start)).days
+    )
     data = dataset.from_tables(tables)
     end = ORACLE_CUTOFF + pd.Timedelta(days=30)
     known = data.customers.index[data.customers["customer_since"] < ORACLE_CUTOFF]
@@ -229,10 +240,21 @@ def test_oracle_purchase_probability_matches_buyers(oracle_run):
         assert abs(group.sum() - p_bin.sum()) < 4 * sd_bin + 1
 
 
+def test_p_alive_matches_who_is_still_alive(oracle_run):
+    """P(alive | history) is calibrated against the hidden truth, overall and by band."""
+    truth = oracle_run[0]
+    p, alive = truth["p_alive"], truth["alive"]
+    sd = np.sqrt((p * (1 - p)).sum())
+    assert abs(alive.sum() - p.sum()) < 4 * sd
+    for _, group in alive.groupby(pd.cut(p, [0, 0.2, 0.5, 0.8, 1.0], include_lowest=True)):
+        p_bin = p.loc[group.index]
+        assert abs(group.sum() - p_bin.sum()) < 4 * np.sqrt((p_bin * (1 - p_bin)).sum()) + 1
+
+
 def test_dead_customers_do_not_buy(oracle_run):
     truth, _, _, tx = oracle_run
 
-    dead = truth.index[truth["p_purchase"] == 0]
+    dead = truth.index[~truth["alive"]]
     assert len(dead) > 100
     assert not tx["customer_id"].isin(dead).any()
 
