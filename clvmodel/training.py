@@ -231,11 +231,17 @@ def importance_shares(model, features: list[str]) -> dict[str, float]:
 
 @dataclass
 class TargetResult:
-    """What training one target produced: the saved bundle and its report."""
+    """What training one target produced: the saved bundle, its report, test predictions.
+
+    ``test_predictions`` maps every compared model (baselines and oracles included) to its
+    predictions on the test rows; ``test_interval`` is the chosen model's (low, high).
+    """
 
     bundle: dict
     report: dict
     test_prediction: np.ndarray = field(repr=False)
+    test_predictions: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+    test_interval: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False)
 
 
 def _conformal_offset(y: np.ndarray, lo: np.ndarray, hi: np.ndarray, level: float) -> float:
@@ -317,12 +323,13 @@ def train_spend_target(
     }
     for name, frame in (oracles or {}).items():
         expected = frame[f"expected_{target}"].reindex(split.test.index).fillna(0.0)
+        preds["test"][name] = expected.to_numpy()
         test[name] = spend_metrics(ys["test"], expected.to_numpy())
     if "oracle" in test:
         report["oracle_share"] = {
             m: oracle_share(v, test["oracle"]) for m, v in test.items() if m != "oracle"
         }
-    return TargetResult(bundle=bundle, report=report, test_prediction=point)
+    return TargetResult(bundle, report, point, preds["test"], (lo, hi))
 
 
 def train_purchase_target(
@@ -371,9 +378,10 @@ def train_purchase_target(
     }
     for name, frame in (oracles or {}).items():
         p = frame["p_purchase"].reindex(split.test.index).fillna(0.0).to_numpy()
+        preds["test"][name] = p
         test[name] = probability_metrics(ys["test"], p)
     bundle = {"model": calibrated, "lower": None, "upper": None, "interval_offset": None}
-    return TargetResult(bundle=bundle, report=report, test_prediction=point)
+    return TargetResult(bundle, report, point, preds["test"])
 
 
 def train_all(
