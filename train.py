@@ -18,6 +18,7 @@ import pandas as pd
 
 from clvmodel import plots
 from clvmodel.card import write_card
+from clvmodel.coldstart import cold_start_models
 from clvmodel.dataset import from_tables
 from clvmodel.features import FeatureConfig, build_panel, cutoff_dates
 from clvmodel.persistence import file_fingerprint, write_artifacts
@@ -85,6 +86,8 @@ def run(args: argparse.Namespace) -> dict:
             truth = ground_truth(latent, tables, [cutoffs[-1]], horizon=cfg.horizon, given=given)
             oracles[name] = truth.set_index(["cutoff", "customer_id"])
     results, split = train_all(panel, fcfg, cfg, oracles=oracles)
+    log.info("cold start: customers who signed up but never bought")
+    cold_bundle, cold_report = cold_start_models(data, cutoffs, fcfg, cfg, oracles=oracles)
 
     out = Path(args.out)
     plot_files = {}
@@ -153,7 +156,11 @@ def run(args: argparse.Namespace) -> dict:
         "plots": plot_files,
         "train_config": {"quick": cfg.quick, "seed": cfg.random_state, "n_cutoffs": cfg.n_cutoffs},
     }
-    metadata = write_artifacts(out, {t: r.bundle for t, r in results.items()}, metadata, metrics)
+    bundles = {t: r.bundle for t, r in results.items()}
+    if cold_bundle is not None:
+        bundles["cold_start"] = cold_bundle
+        metrics["cold_start"] = cold_report
+    metadata = write_artifacts(out, bundles, metadata, metrics)
     write_card(metrics, metadata, args.card, artifacts_dir=_relative(out, Path(args.card).parent))
     log.info("wrote %s and %s in %.0f s", out, args.card, elapsed)
     return metrics

@@ -18,20 +18,31 @@ from sklearn.calibration import CalibratedClassifierCV
 from sklearn.frozen import FrozenEstimator
 from sklearn.pipeline import Pipeline
 
+from clvmodel.coldstart import build_cold_features, predict_cold
 from clvmodel.dataset import RetailData
+from clvmodel.distribution import QUANTILES, hurdle_quantiles
 from clvmodel.features import FeatureConfig, build_features
 from clvmodel.persistence import read_artifacts
+from clvmodel.reasons import reason_codes
+from clvmodel.reconciliation import reconcile
 from clvmodel.training import interval_bounds
 
 PROBABILITY = "purchase_probability"
+REASONS = ["reason_1", "reason_2", "reason_3"]
+COLD_START_REASON = "no purchase yet: predicted from segment, loyalty tier and account age"
 
 
 def prediction_columns(categories: Iterable[str]) -> list[str]:
-    """Output columns, shared by the app's batch results and the scoring CLI."""
+    """Output columns, shared by the app's batch results and the scoring CLI.
+
+    Per spend target the point prediction and its 80% interval (``_low``, ``_high``);
+    then the purchase probability and the P10/P50/P90 of total spend.
+    """
     cols = []
     for t in ["total", *categories]:
         cols += [f"predicted_{t}", f"predicted_{t}_low", f"predicted_{t}_high"]
-    return [*cols, PROBABILITY]
+    cols += [PROBABILITY, *[f"predicted_total_p{round(q * 100)}" for q in QUANTILES]]
+    return [*cols, *REASONS]
 
 
 class Predictor:
@@ -68,6 +79,7 @@ class Predictor:
         if missing:
             raise ValueError(f"The artifacts have no model for target(s) {missing}.")
         self.bundles = bundles
+        self.cold = bundles.get("cold_start")
         self.typical = pd.Series(metadata.get("typical_features", {}), dtype="float64")
 
     @classmethod
@@ -93,14 +105,16 @@ class Predictor:
             )
         return features[self.feature_names].astype("float64")
 
-    def predict(self, features: pd.DataFrame) -> pd.DataFrame:
+    def predict(self, features: pd.DataFrame, *, reasons: bool = True) -> pd.DataFrame:
         """Predictions for each row of a feature table (extra columns are ignored).
 
         Returns
         -------
         DataFrame
             Same index, columns :func:`prediction_columns`: point prediction and 80%
-            interval per spend target, and the purchase probability.
+            interval per spend target (categories reconciled to add up to the total), the
+            purchase probability, P10/P50/P90 of total spend, and the three strongest
+            reasons for the total (``reasons=False`` leaves them empty, and is faster).
         """
         x = self._matrix(features)
         out = {}
@@ -108,8 +122,29 @@ class Predictor:
             bundle = self.bundles[t]
             out[f"predicted_{t}"] = bundle["model"].predict(x)
             out[f"predicted_{t}_low"], out[f"predicted_{t}_high"] = interval_bounds(bundle, x)
-        out[PROBABILITY] = self.bundles["purchase"]["model"].predict_proba(x)[:, 1]
-        return pd.DataFrame(out, index=features.index)[self.columns]
+        p = self.bundles["purchase"]["model"].predict_proba(x)[:, 1]
+        out[PROBABILITY] = p
+        total = self.bundles["total"]
+        q = hurdle_quantiles(p, total["spend_if_buy"].predict(x), total["log_sigma"])
+        for i, tau in enumerate(QUANTILES):
+            out[f"predicted_total_p{round(tau * 100)}"] = q[:, i]
+        out = pd.DataFrame(out, index=features.index)
+        out = reconcile(out, self.categories, shares=x.filter(like="share_"))
+        if reasons:
+            codes = reason_codes(self.explain(x, "total"), x, self.typical, top=len(REASONS))
+            out[REASONS] = codes.to_numpy()
+        else:
+            out[REASONS] = ""
+        return out[self.columns]
+
+    def predict_cold(self, features: pd.DataFrame) -> pd.DataFrame:
+        """Predictions for customers without purchases, from their attributes only."""
+        if self.cold is None:
+            raise ValueError("these artifacts have no cold-start model; retrain with train.py.")
+        out = reconcile(predict_cold(self.cold, features, self.config), self.categories)
+        out[REASONS[0]] = COLD_START_REASON
+        out[REASONS[1:]] = ""
+        return out[self.columns]
 
     def explain(self, features: pd.DataFrame, target: str) -> pd.DataFrame:
         """Each feature's additive contribution to `target` for each row (SHAP for trees).
@@ -118,8 +153,8 @@ class Predictor:
         spend for squared-error models, log spend for Tweedie models, log-odds for the
         purchase model (before calibration).
         """
-        if target not in self.bundles:
-            raise ValueError(f"unknown target {target!r}; choose one of {list(self.bundles)}.")
+        if target not in self.config.targets:
+            raise ValueError(f"unknown target {target!r}; choose one of {self.config.targets}.")
         x = self._matrix(features)
         est = _unwrap(self.bundles[target]["model"])
         if isinstance(est, lgb.LGBMModel):
@@ -187,7 +222,13 @@ class CustomerScorer:
             if len(self._cache) >= 8:
                 self._cache.pop(next(iter(self._cache)))
             x = build_features(self.data, day, self.predictor.config)
-            self._cache[day] = (x, self.predictor.predict(x))
+            scores = self.predictor.predict(x).assign(cold_start=False)
+            if self.predictor.cold is not None:
+                cold = build_cold_features(self.data, day, self.predictor.config)
+                if len(cold):
+                    cold_scores = self.predictor.predict_cold(cold).assign(cold_start=True)
+                    scores = pd.concat([scores, cold_scores])
+            self._cache[day] = (x, scores)
         return self._cache[day]
 
     def score(
@@ -195,9 +236,11 @@ class CustomerScorer:
     ) -> pd.DataFrame:
         """One row per requested ID, in the order given, with an ``error`` per bad row.
 
-        IDs are compared as text, exactly as given (no trimming of leading zeros). A row
-        whose ID is empty, unknown, or has no purchase before the as-of date gets NaN
-        predictions and a message in ``error``; the other rows are scored.
+        IDs are compared as text, exactly as given (no trimming of leading zeros). A
+        customer who signed up but has no purchase before the as-of date is scored from
+        their attributes (``cold_start`` is True). A row whose ID is empty or unknown (or,
+        without a cold-start model, has no history) gets NaN predictions and a message in
+        ``error``; the other rows are scored.
         """
         day = self._as_of(as_of)
         text = pd.Series(list(customer_ids), dtype="object").astype("string").fillna("")

@@ -25,6 +25,13 @@ from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
+from clvmodel.distribution import (
+    QUANTILES,
+    fit_spend_if_buy,
+    hurdle_quantiles,
+    log_sigma,
+    quantile_calibration,
+)
 from clvmodel.evaluation import (
     decile_table,
     interval_metrics,
@@ -34,6 +41,7 @@ from clvmodel.evaluation import (
     spend_metrics,
 )
 from clvmodel.features import FeatureConfig
+from clvmodel.reconciliation import METHOD, reconcile
 
 log = logging.getLogger(__name__)
 
@@ -410,9 +418,65 @@ def train_all(
         len(split.test),
     )
     results = {}
+    log.info("target purchase")
+    results["purchase"] = train_purchase_target(split, features, cfg, oracles)
     for target in fcfg.spend_targets:
         log.info("target %s", target)
         results[target] = train_spend_target(split, target, features, fcfg, cfg, oracles)
-    log.info("target purchase")
-    results["purchase"] = train_purchase_target(split, features, cfg, oracles)
-    return results, split
+    add_distribution(results, split, features, cfg)
+    add_reconciliation(results, split, fcfg)
+    return {t: results[t] for t in fcfg.targets}, split
+
+
+def add_distribution(
+    results: dict[str, TargetResult], split: Split, features: list[str], cfg: TrainConfig
+) -> None:
+    """Fit the hurdle distribution of total spend (P10/P50/P90) and check its calibration."""
+    t0 = time.perf_counter()
+    model = make_model("lightgbm", "spend", cfg)
+    fit_spend_if_buy(model, split.train[features], split.train["target_total"].to_numpy())
+    sigma = log_sigma(
+        model, split.validation[features], split.validation["target_total"].to_numpy()
+    )
+    p = results["purchase"].test_prediction
+    q = hurdle_quantiles(p, model.predict(split.test[features]), sigma)
+    total = results["total"]
+    total.bundle |= {"spend_if_buy": model, "log_sigma": sigma}
+    total.report["distribution"] = {
+        "method": "hurdle: purchase probability × lognormal spend if they buy",
+        "log_sigma": sigma,
+        **quantile_calibration(split.test["target_total"].to_numpy(), q),
+    }
+    for i, tau in enumerate(QUANTILES):
+        total.test_predictions[f"p{round(tau * 100)}"] = q[:, i]
+    log.info("  %-12s %-18s %5.1fs", "total", "distribution", time.perf_counter() - t0)
+
+
+def add_reconciliation(results: dict[str, TargetResult], split: Split, fcfg: FeatureConfig) -> None:
+    """Score the categories as users get them: reconciled to the total (``reconciled``)."""
+    if not fcfg.categories:
+        return
+    pred = {}
+    for t in fcfg.spend_targets:
+        pred[f"predicted_{t}"] = results[t].test_prediction
+        pred[f"predicted_{t}_low"], pred[f"predicted_{t}_high"] = results[t].test_interval
+    shares = split.test[[f"share_{c}" for c in fcfg.categories]].reset_index(drop=True)
+    rec = reconcile(pd.DataFrame(pred), fcfg.categories, shares=shares)
+    for c in fcfg.categories:
+        res, y = results[c], split.test[f"target_{c}"].to_numpy()
+        point = rec[f"predicted_{c}"].to_numpy()
+        bounds = (rec[f"predicted_{c}_low"].to_numpy(), rec[f"predicted_{c}_high"].to_numpy())
+        res.test_predictions["reconciled"] = point
+        res.test_interval = bounds
+        res.report["test"]["reconciled"] = spend_metrics(y, point)
+        if "oracle" in res.report["test"]:
+            res.report["oracle_share"]["reconciled"] = oracle_share(
+                res.report["test"]["reconciled"], res.report["test"]["oracle"]
+            )
+        res.report["interval_model"] = res.report["interval"]
+        res.report["interval"] = {
+            "nominal": res.report["interval"]["nominal"],
+            **interval_metrics(y, *bounds),
+        }
+        res.report["reconciliation"] = METHOD
+        res.report["deployed"] = "reconciled"
