@@ -467,6 +467,94 @@ def _intervals(metrics: Mapping) -> str | None:
     )
 
 
+def _reconciliation(metrics: Mapping) -> str | None:
+    method = next(
+        (t["reconciliation"] for t in metrics["targets"].values() if t.get("reconciliation")), None
+    )
+    if not method:
+        return None
+    rows = []
+    for name in _spend_targets(metrics):
+        target = metrics["targets"][name]
+        if "reconciled" in target.get("test", {}):
+            chosen, rec = target["test"].get(target.get("chosen"), {}), target["test"]["reconciled"]
+            rows.append(
+                [name, f"`{target.get('chosen')}`"]
+                + [_ratio(chosen.get(k)) for k in ("r2", "sum_ratio")]
+                + [_ratio(rec.get(k)) for k in ("r2", "sum_ratio")]
+            )
+    return "\n".join(
+        [
+            "## Categories that add up",
+            "",
+            f"Per-category predictions are reconciled to the total, per customer: {method}. "
+            "The app, the batch files and the scoring CLI return the reconciled values; the "
+            "test scores before and after:",
+            "",
+            _table(
+                [
+                    "category",
+                    "model",
+                    "R² alone",
+                    "sum ratio alone",
+                    "R² reconciled",
+                    "sum ratio reconciled",
+                ],
+                rows,
+            ),
+        ]
+    )
+
+
+def _distribution(metrics: Mapping) -> str | None:
+    dist = metrics["targets"].get("total", {}).get("distribution")
+    if not dist:
+        return None
+    rows = [
+        [key.upper(), _ratio(v["tau"]), _ratio(v["share_below"]), _ratio(v["share_at_or_below"])]
+        for key, v in dist.items()
+        if isinstance(v, dict)
+    ]
+    return "\n".join(
+        [
+            "## Predictive distribution of total spend",
+            "",
+            f"Besides the expected value, each customer gets P10, P50 and P90 of their 30-day "
+            f"spend from a {dist['method']} (log-spread {dist['log_sigma']:.2f}, from the "
+            "validation cutoff). Spend is exactly 0 for most customers, so a quantile is "
+            "calibrated when the share of test outcomes strictly below it is at most its level "
+            "and the share at or below it at least its level:",
+            "",
+            _table(["quantile", "level", "share below", "share at or below"], rows),
+        ]
+    )
+
+
+def _cold_start(metrics: Mapping) -> str | None:
+    cold = metrics.get("cold_start")
+    if not cold:
+        return None
+    currency = metrics.get("currency", "")
+    lines = [
+        "## Cold start",
+        "",
+        "Customers who signed up before the as-of date but never bought get a prediction "
+        "from their attributes (segment, loyalty tier, account age) and the calendar, flagged "
+        "`cold_start` in every output. Their models are trained and tested on such customers "
+        f"only ({_count(cold['rows'].get('train'))} training rows, "
+        f"{_count(cold['rows'].get('test'))} at the test cutoff):",
+    ]
+    for name, target in cold["targets"].items():
+        kind = "probability" if name == "purchase" else "spend"
+        columns = _PROBABILITY_COLUMNS if kind == "probability" else _SPEND_COLUMNS
+        lines += ["", f"**{name}**", ""]
+        lines += [_model_table(target, columns, currency=currency, split="test")]
+        if target.get("interval"):
+            i = target["interval"]
+            lines += ["", f"80% interval coverage: {_ratio(i['coverage'])}."]
+    return "\n".join(lines)
+
+
 def _plots(metadata: Mapping, artifacts_dir: str) -> str | None:
     plots = metadata.get("plots")
     if not plots:
@@ -588,6 +676,9 @@ def make_card(metrics: Mapping, metadata: Mapping, *, artifacts_dir: str = "arti
         _models_compared(metrics),
         _purchase(metrics),
         _intervals(metrics),
+        _reconciliation(metrics),
+        _distribution(metrics),
+        _cold_start(metrics),
         _plots(metadata, artifacts_dir),
         _limitations(metrics, metadata),
         _reproduce(metrics, metadata),
