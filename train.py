@@ -2,6 +2,8 @@
 
 python train.py                       # data/ -> artifacts/ and model_card.md
 python train.py --quick --out /tmp/a  # a fast run (fewer trees), e.g. for tests
+python train.py --transactions log.csv --map cust=customer_id   # any transaction log
+python train.py --as-of 2025-06-01    # only data before that day, as if trained then
 """
 
 from __future__ import annotations
@@ -19,13 +21,25 @@ import pandas as pd
 from clvmodel import plots
 from clvmodel.card import write_card
 from clvmodel.coldstart import cold_start_models
-from clvmodel.dataset import from_tables
-from clvmodel.features import FeatureConfig, build_panel, cutoff_dates
+from clvmodel.dataset import RetailData, from_tables
+from clvmodel.features import (
+    FEATURE_GROUPS,
+    FeatureConfig,
+    as_of_data,
+    build_panel,
+    cutoff_dates,
+)
 from clvmodel.persistence import file_fingerprint, write_artifacts
 from clvmodel.prediction import default_as_of
 from clvmodel.schema import SchemaError, read_tables
+from clvmodel.score import add_source_options
 from clvmodel.synthetic import ground_truth, read_latent
 from clvmodel.training import PROBABILITY_MODELS, SPEND_MODELS, TrainConfig, train_all
+from clvmodel.transactions import (
+    describe_rejected,
+    parse_mapping,
+    read_transactions,
+)
 
 log = logging.getLogger("train")
 LIBRARIES = ("scikit-learn", "lightgbm", "xgboost", "skops", "pandas", "numpy")
@@ -33,7 +47,15 @@ LIBRARIES = ("scikit-learn", "lightgbm", "xgboost", "skops", "pandas", "numpy")
 
 def format_parser(parser: argparse.ArgumentParser | None = None) -> argparse.ArgumentParser:
     parser = parser or argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--data", default="data", help="folder of the seven tables (default: data)")
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument("--data", help="folder of the seven tables (default: data)")
+    source.add_argument(
+        "--transactions",
+        metavar="FILE",
+        help="a transaction log instead: CSV, gzip CSV, .xlsx or Parquet with customer_id, "
+        "transaction_date, amount [, category, quantity, store_id, channel, transaction_id]",
+    )
+    add_source_options(parser)
     parser.add_argument("--out", default="artifacts", help="artifacts folder (default: artifacts)")
     parser.add_argument("--card", default="model_card.md", help="model card path")
     parser.add_argument("--horizon", type=int, default=TrainConfig.horizon, help="days ahead")
@@ -60,6 +82,62 @@ def format_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Arg
     return parser
 
 
+def load_source(args: argparse.Namespace) -> tuple[RetailData, dict | None, list[Path], dict]:
+    """Read --data or --transactions, cut at --as-of right away.
+
+    Returns the data, the seven tables (None for a log; cut at --as-of too, for the
+    synthetic oracle), the files read (for the fingerprint) and what the metadata says
+    about the source.
+    """
+    tables, info = None, {}
+    if args.transactions:
+        path = Path(args.transactions)
+        log.info("reading the transaction log %s", path)
+        mapping = parse_mapping(args.map)
+        data, rejected, n_rows = read_transactions(
+            path, columns=mapping, max_bad_share=args.max_bad_share
+        )
+        if len(rejected):
+            log.warning(
+                "%d of %d rows of %s cannot be read and were left out; first: %s",
+                len(rejected), n_rows, path.name, describe_rejected(rejected),
+            )  # fmt: skip
+        files = [path]
+        info = {"format": "transaction log", "column_mapping": mapping,
+                "rows": n_rows, "rejected_rows": len(rejected)}  # fmt: skip
+    else:
+        if args.map:
+            raise ValueError("--map applies to --transactions only.")
+        log.info("reading %s", args.data)
+        tables = read_tables(args.data)
+        data = from_tables(tables)
+        files = sorted(p for p in Path(args.data).iterdir() if p.is_file())
+        info = {"format": "seven tables"}
+    if args.as_of:
+        data = as_of_data(data, args.as_of)
+        day = pd.Timestamp(args.as_of).normalize()
+        log.info("as of %s: %d transactions before it", f"{day:%Y-%m-%d}", len(data.transactions))
+        info["as_of"] = f"{day:%Y-%m-%d}"
+        if tables is not None:
+            tables = _tables_before(tables, day)
+    return data, tables, files, info
+
+
+def _tables_before(tables: dict, day: pd.Timestamp) -> dict:
+    """The seven tables without what is dated on or after `day` (for the oracle)."""
+    header = tables["store_sales_header"]
+    header = header[header["transaction_date"] < day]
+    lines = tables["store_sales_line_items"]
+    promos = tables["promotion_details"]
+    customers = tables["customer_details"]
+    return tables | {
+        "store_sales_header": header,
+        "store_sales_line_items": lines[lines["transaction_id"].isin(header["transaction_id"])],
+        "promotion_details": promos[promos["start_date"] < day],
+        "customer_details": customers[customers["customer_since"] < day],
+    }
+
+
 def run(args: argparse.Namespace) -> dict:
     """Train and write everything; returns the metrics."""
     started = time.perf_counter()
@@ -71,14 +149,14 @@ def run(args: argparse.Namespace) -> dict:
         quick=args.quick,
         random_state=args.seed,
     )
-    log.info("reading %s", args.data)
-    tables = read_tables(args.data)
-    data = from_tables(tables)
+    data, tables, data_files, source = load_source(args)
     fcfg = FeatureConfig.from_data(data, horizon=cfg.horizon)
-    cutoffs = cutoff_dates(data, horizon=cfg.horizon, n_cutoffs=cfg.n_cutoffs)
+    if fcfg.absent_groups:
+        log.info("features absent for lack of data: %s", ", ".join(fcfg.absent_groups))
+    cutoffs = cutoff_dates(data, horizon=cfg.horizon, n_cutoffs=cfg.n_cutoffs, end=args.as_of)
     panel = build_panel(data, cutoffs, fcfg)
 
-    latent = read_latent(args.data)
+    latent = read_latent(args.data) if tables is not None else None
     oracles = {}
     if latent is not None:
         log.info("synthetic data: computing the oracles for the test cutoff")
@@ -113,7 +191,6 @@ def run(args: argparse.Namespace) -> dict:
         plots.save_figure(fig, out / plot_files[f"importance_{target}"])
 
     elapsed = round(time.perf_counter() - started, 1)
-    data_files = sorted(p for p in Path(args.data).iterdir() if p.is_file())
     typical = split.train[fcfg.feature_names].median()
     metrics = {
         "horizon_days": cfg.horizon,
@@ -133,16 +210,21 @@ def run(args: argparse.Namespace) -> dict:
         "trained_at": datetime.now().isoformat(timespec="seconds"),
         "currency": currency,
         "horizon_days": cfg.horizon,
-        "default_as_of": f"{default_as_of(data):%Y-%m-%d}",
+        "default_as_of": source.get("as_of", f"{default_as_of(data):%Y-%m-%d}"),
         "feature_names": fcfg.feature_names,
         "feature_config": fcfg.to_dict(),
+        "absent_feature_groups": [
+            {"group": g, "needs": FEATURE_GROUPS[g][0], "features": FEATURE_GROUPS[g][1]}
+            for g in fcfg.absent_groups
+        ],
         "typical_features": typical.round(4).to_dict(),
         "targets": {
             t: {"model": r.report["chosen"], "kind": r.report["kind"]} for t, r in results.items()
         },
         "cutoffs": split.cutoffs,
         "data": {
-            "source": str(args.data),
+            "source": str(args.transactions or args.data),
+            **source,
             "fingerprint": fingerprint,
             "first_date": f"{data.first_date:%Y-%m-%d}",
             "last_date": f"{data.last_date:%Y-%m-%d}",
@@ -175,6 +257,8 @@ def _relative(folder: Path, base: Path) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     args = format_parser().parse_args(argv)
+    if args.data is None and args.transactions is None:
+        args.data = "data"
     level = logging.DEBUG if args.verbose > 1 else logging.INFO
     logging.basicConfig(level=level, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
     try:

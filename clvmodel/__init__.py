@@ -5,6 +5,7 @@ from clvmodel.features import FeatureConfig, build_features, build_panel, build_
 from clvmodel.prediction import CustomerScorer, Predictor, prediction_columns
 from clvmodel.schema import SchemaError, read_tables
 from clvmodel.training import TrainConfig, train_all
+from clvmodel.transactions import read_transactions
 
 __all__ = [
     "CustomerScorer",
@@ -19,5 +20,6 @@ __all__ = [
     "load_data",
     "prediction_columns",
     "read_tables",
+    "read_transactions",
     "train_all",
 ]

@@ -467,6 +467,23 @@ def _intervals(metrics: Mapping) -> str | None:
     )
 
 
+def _absent_features(metadata: Mapping) -> str | None:
+    absent = metadata.get("absent_feature_groups")
+    if not absent:
+        return None
+    rows = [[a["group"], a["needs"], _join_names(a["features"])] for a in absent]
+    return "\n".join(
+        [
+            "### Features absent for lack of data",
+            "",
+            f"The training data ({metadata.get('data', {}).get('format', 'as given')}) lacks "
+            "what these feature groups need, so they are not built and the model does without:",
+            "",
+            _table(["group", "needs", "features"], rows, align="lll"),
+        ]
+    )
+
+
 def _reconciliation(metrics: Mapping) -> str | None:
     method = next(
         (t["reconciliation"] for t in metrics["targets"].values() if t.get("reconciliation")), None
@@ -673,6 +690,7 @@ def make_card(metrics: Mapping, metadata: Mapping, *, artifacts_dir: str = "arti
         _data(metrics, metadata),
         _returns(metrics),
         _features(metadata),
+        _absent_features(metadata),
         _models_compared(metrics),
         _purchase(metrics),
         _intervals(metrics),

@@ -181,6 +181,9 @@ def cold_start_models(
     Too few means fewer than `min_rows` never-bought customers at any of the train,
     validation or test cutoffs, or no buyer among them in training: nothing to learn.
     """
+    if "attributes" not in config.groups:
+        log.info("cold start: the data has no customer table (sign-up dates); no model")
+        return None, None
     panel = build_cold_panel(data, cutoffs, config)
     counts = panel.groupby(level="cutoff").size().reindex(cutoffs, fill_value=0)
     if counts.iloc[-2:].min() < min_rows or counts.iloc[:-2].sum() < min_rows:

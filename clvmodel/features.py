@@ -5,13 +5,20 @@ The contract: features for a cutoff read only transactions dated strictly before
 customer, so the work partitions by customer. Column names follow one rule,
 ``{quantity}_{window}`` (e.g. ``spend_90d``, ``spend_grocery_30d``), and categories,
 windows, regions and segments are data in :class:`FeatureConfig`, looped over.
+
+Some features need data that not every source holds: a bare transaction log has no
+products, promotions, loyalty rules or customer attributes. Those features form the
+optional groups of :data:`FEATURE_GROUPS`; :meth:`FeatureConfig.from_data` records which
+groups the training data supports, and absent groups are simply not built. With every
+group present (the seven retail tables), the features are those of a config without
+``groups``.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -21,6 +28,58 @@ from clvmodel.schema import HOLIDAY_PEAKS, LOYALTY_TIERS
 
 INDEX = ["cutoff", "customer_id"]
 log = logging.getLogger(__name__)
+
+#: Optional feature groups -> (what data they need, the features they add). A group is
+#: present when :func:`available_groups` finds its data; see :attr:`FeatureConfig.groups`.
+FEATURE_GROUPS: dict[str, tuple[str, str]] = {
+    "products": ("product ids on the lines", "n_products"),
+    "categories": (
+        "a category on the lines",
+        "n_categories and, per category, spend_<category>_<window>, lines_<category>_365d, "
+        "share_<category>",
+    ),
+    "stores": ("store ids on the transactions", "n_stores"),
+    "channel": ("online or in-store per transaction", "online_share"),
+    "regions": ("store regions", "region_<region>"),
+    "quantity": ("quantities on the lines", "items_per_basket"),
+    "promotions": (
+        "promotions and discounts",
+        "promo_share, discount_share, promo_days_ahead",
+    ),
+    "attributes": (
+        "customer details (loyalty tier, segment, sign-up date)",
+        "loyalty_tier, account_age_days, segment_<segment>",
+    ),
+    "loyalty_points": ("loyalty rules", "loyalty_points"),
+}
+ALL_GROUPS: tuple[str, ...] = tuple(FEATURE_GROUPS)
+
+
+def available_groups(data: RetailData) -> tuple[str, ...]:
+    """The optional feature groups whose data `data` holds, in :data:`ALL_GROUPS` order.
+
+    A column that is missing throughout (all NaN / NA) means the source lacks it, which is
+    how :func:`clvmodel.transactions.read_transactions` marks what a log does not have.
+    The seven retail tables always hold every group (their loyalty rules table aside,
+    which could be empty).
+    """
+    tx, lines = data.transactions, data.lines
+
+    def has(frame: pd.DataFrame, col: str) -> bool:
+        return col in frame.columns and bool(frame[col].notna().any())
+
+    present = {
+        "products": has(lines, "product_id"),
+        "categories": has(lines, "category"),
+        "stores": has(tx, "store_id"),
+        "channel": has(tx, "online"),
+        "regions": has(tx, "online") and has(tx, "region"),
+        "quantity": has(lines, "quantity"),
+        "promotions": has(lines, "promoted"),
+        "attributes": has(data.customers, "customer_since"),
+        "loyalty_points": len(data.loyalty_rules) > 0,
+    }
+    return tuple(g for g in ALL_GROUPS if present[g])
 
 
 @dataclass(frozen=True)
@@ -38,16 +97,52 @@ class FeatureConfig:
     windows: tuple[int, ...] = (7, 30, 90, 365)
     category_windows: tuple[int, ...] = (30, 365)
     holiday_peaks: tuple[tuple[int, int], ...] = field(default=HOLIDAY_PEAKS)
+    #: Optional feature groups present (see :data:`FEATURE_GROUPS`); the rest are not built.
+    groups: tuple[str, ...] = ALL_GROUPS
+
+    def __post_init__(self) -> None:
+        unknown = sorted(set(self.groups) - set(ALL_GROUPS))
+        if unknown:
+            raise ValueError(
+                f"unknown feature group(s) {unknown}; the optional groups are {list(ALL_GROUPS)}."
+            )
+        if self.categories and "categories" not in self.groups:
+            raise ValueError(
+                f"categories {list(self.categories)} need the 'categories' feature group; "
+                "add it to groups or pass categories=()."
+            )
+        # One canonical order, so that equal sets of groups give equal configs.
+        object.__setattr__(self, "groups", tuple(g for g in ALL_GROUPS if g in self.groups))
 
     @classmethod
     def from_data(cls, data: RetailData, *, horizon: int = 30) -> FeatureConfig:
+        """The vocabularies and feature groups that `data` supports.
+
+        Without a category, there is one spend target (``total``); without regions or
+        customer attributes, the region and segment vocabularies are empty.
+        """
         if horizon < 1:
             raise ValueError(f"horizon must be a positive number of days; got {horizon}.")
-        return cls(data.categories, data.regions, data.segments, horizon=horizon)
+        groups = available_groups(data)
+        return cls(
+            data.categories,
+            data.regions if "regions" in groups else (),
+            data.segments if "attributes" in groups else (),
+            horizon=horizon,
+            groups=groups,
+        )
+
+    @property
+    def absent_groups(self) -> list[str]:
+        """Optional feature groups left out for lack of data."""
+        return [g for g in ALL_GROUPS if g not in self.groups]
 
     @property
     def targets(self) -> list[str]:
-        """Spend targets (total, then each category) followed by ``purchase``."""
+        """Spend targets (total, then each category) followed by ``purchase``.
+
+        With no category: ``["total", "purchase"]``.
+        """
         return ["total", *self.categories, "purchase"]
 
     @property
@@ -56,23 +151,36 @@ class FeatureConfig:
 
     @property
     def feature_names(self) -> list[str]:
-        """Every feature column, in the order models expect them."""
-        w = self.windows
+        """Every feature column, in the order models expect them.
+
+        Features of absent groups are left out; with every group present the list is the
+        one this version has always built (committed artifacts are checked against it).
+        """
+        w, has = self.windows, set(self.groups).__contains__
         names = ["days_since_last", "days_since_first", "gap_mean_days", "gap_std_days"]
         names += ["overdue_ratio", "txn_count_lifetime"]
         names += [f"txn_count_{d}d" for d in w]
         names += ["spend_lifetime", *[f"spend_{d}d" for d in w], "spend_trend_30d"]
         names += ["basket_mean", "basket_max", "basket_min", "basket_std", "daily_spend_rate"]
-        names += ["returns_365d", "n_products", "n_categories", "n_stores"]
+        names += ["returns_365d"]
+        names += ["n_products"] * has("products")
+        names += ["n_categories"] * has("categories")
+        names += ["n_stores"] * has("stores")
         for c in self.categories:
             names += [f"spend_{c}_{d}d" for d in self.category_windows]
             names += [f"lines_{c}_365d", f"share_{c}"]
-        names += ["promo_share", "discount_share", "weekend_share", "items_per_basket"]
-        names += ["online_share", "return_share"]
-        names += ["loyalty_tier", "loyalty_points", "account_age_days"]
-        names += [f"segment_{s}" for s in self.segments]
-        names += [f"region_{r}" for r in self.regions]
-        names += ["cutoff_month", "days_to_peak", "promo_days_ahead"]
+        names += ["promo_share", "discount_share"] * has("promotions")
+        names += ["weekend_share"]
+        names += ["items_per_basket"] * has("quantity")
+        names += ["online_share"] * has("channel")
+        names += ["return_share"]
+        names += ["loyalty_tier"] * has("attributes")
+        names += ["loyalty_points"] * has("loyalty_points")
+        names += ["account_age_days"] * has("attributes")
+        names += [f"segment_{s}" for s in self.segments] * has("attributes")
+        names += [f"region_{r}" for r in self.regions] * has("regions")
+        names += ["cutoff_month", "days_to_peak"]
+        names += ["promo_days_ahead"] * has("promotions")
         return names
 
     def to_dict(self) -> dict:
@@ -84,10 +192,12 @@ class FeatureConfig:
             "windows": list(self.windows),
             "category_windows": list(self.category_windows),
             "holiday_peaks": [list(p) for p in self.holiday_peaks],
+            "groups": list(self.groups),
         }
 
     @classmethod
     def from_dict(cls, d: dict) -> FeatureConfig:
+        """Inverse of :meth:`to_dict`; metadata without ``groups`` (older artifacts) has all."""
         return cls(
             categories=tuple(d["categories"]),
             regions=tuple(d["regions"]),
@@ -96,6 +206,7 @@ class FeatureConfig:
             windows=tuple(d["windows"]),
             category_windows=tuple(d["category_windows"]),
             holiday_peaks=tuple(tuple(p) for p in d["holiday_peaks"]),
+            groups=tuple(d.get("groups", ALL_GROUPS)),
         )
 
 
@@ -184,6 +295,7 @@ def build_features(
             + (" for the requested customers" if customer_ids is not None else "")
             + "; pick a later cutoff."
         )
+    has = set(config.groups).__contains__
     age = (cutoff - tx["date"]).dt.days.to_numpy()  # 1 = the day before the cutoff
     amount = tx["amount"].to_numpy()
     bought = amount > 0
@@ -193,11 +305,14 @@ def build_features(
         "purchase_amount": np.where(bought, amount, np.nan),
         "returned": np.where(amount < 0, -amount, 0.0) * (age <= 365),
         "weekend": bought & (tx["date"].dt.day_of_week.to_numpy() >= 5),
-        "online": bought & tx["online"].to_numpy(),
-        "promoted": bought & tx["promoted"].to_numpy(),
         "prior_30d": amount * ((age > 30) & (age <= 60)),
-        "points": loyalty_points(amount, data.loyalty_rules),
     }
+    if has("channel"):
+        cols["online"] = bought & tx["online"].to_numpy(dtype=bool)
+    if has("promotions"):
+        cols["promoted"] = bought & tx["promoted"].to_numpy(dtype=bool)
+    if has("loyalty_points"):
+        cols["points"] = loyalty_points(amount, data.loyalty_rules)
     for d in config.windows:
         cols[f"spend_{d}d"] = amount * (age <= d)
         cols[f"txn_count_{d}d"] = bought & (age <= d)
@@ -208,6 +323,7 @@ def build_features(
     ].sum()
     out = pd.DataFrame(index=sums.index)
     n_bought = sums["bought"].where(sums["bought"] > 0)  # NaN for returns-only customers
+    gross = sums["gross"].where(sums["gross"] > 0)
 
     out["days_since_last"] = g["age"].min()
     out["days_since_first"] = g["age"].max()
@@ -234,43 +350,54 @@ def build_features(
     span = np.maximum(out["days_since_first"], config.horizon)
     out["daily_spend_rate"] = out["spend_lifetime"] / span
     out["returns_365d"] = sums["returned"]
-    out["n_products"] = lines.groupby("customer_id")["product_id"].nunique()
-    out["n_categories"] = lines.groupby("customer_id")["category"].nunique()
-    out["n_stores"] = g["store_id"].nunique()
+    if has("products"):
+        out["n_products"] = lines.groupby("customer_id")["product_id"].nunique()
+    if has("stores"):
+        out["n_stores"] = g["store_id"].nunique()
 
-    line_age = (cutoff - lines["date"]).dt.days
-    by_cat = lines.assign(**{f"w{d}": lines["amount"] * (line_age <= d) for d in (30, 365)})
-    by_cat = by_cat.assign(n365=(line_age <= 365) & (lines["amount"] > 0))
-    cat_sums = by_cat.groupby(["customer_id", "category"])[["amount", "w30", "w365", "n365"]].sum()
+    if has("categories"):
+        out["n_categories"] = lines.groupby("customer_id")["category"].nunique()
+    if config.categories:
+        line_age = (cutoff - lines["date"]).dt.days
+        by_cat = lines.assign(**{f"w{d}": lines["amount"] * (line_age <= d) for d in (30, 365)})
+        by_cat = by_cat.assign(n365=(line_age <= 365) & (lines["amount"] > 0))
+        cat_sums = by_cat.groupby(["customer_id", "category"])[
+            ["amount", "w30", "w365", "n365"]
+        ].sum()
     for c in config.categories:
         this = cat_sums.xs(c, level="category") if c in cat_sums.index.levels[1] else None
         for d in config.category_windows:
             out[f"spend_{c}_{d}d"] = this[f"w{d}"] if this is not None else 0.0
         out[f"lines_{c}_365d"] = this["n365"] if this is not None else 0.0
         lifetime = this["amount"] if this is not None else 0.0
-        share = lifetime / sums["gross"].where(sums["gross"] > 0)
-        out[f"share_{c}"] = share.clip(0.0, 1.0) if this is not None else 0.0
+        out[f"share_{c}"] = (lifetime / gross).clip(0.0, 1.0) if this is not None else 0.0
 
-    out["promo_share"] = sums["promoted"] / n_bought
-    out["discount_share"] = sums["discount"] / sums["gross"].where(sums["gross"] > 0)
+    if has("promotions"):
+        out["promo_share"] = sums["promoted"] / n_bought
+        out["discount_share"] = sums["discount"] / gross
+        out["promo_days_ahead"] = _promo_days_ahead(data.promotions, cutoff, config.horizon)
     out["weekend_share"] = sums["weekend"] / n_bought
-    out["items_per_basket"] = sums["n_items"] / n_bought
-    out["online_share"] = sums["online"] / n_bought
-    out["return_share"] = sums["returned"] / sums["gross"].where(sums["gross"] > 0)
+    if has("quantity"):
+        out["items_per_basket"] = sums["n_items"] / n_bought
+    if has("channel"):
+        out["online_share"] = sums["online"] / n_bought
+    out["return_share"] = sums["returned"] / gross
 
-    attrs = data.customers.reindex(out.index)
-    tier = pd.Index(LOYALTY_TIERS).get_indexer(attrs["loyalty_status"].fillna("unknown"))
-    out["loyalty_tier"] = np.where(tier >= 0, tier, np.nan)
-    out["loyalty_points"] = sums["points"]
-    out["account_age_days"] = (cutoff - attrs["customer_since"]).dt.days.clip(lower=0)
-    for s in config.segments:
-        out[f"segment_{s}"] = (attrs["segment_id"] == s).astype(float)
-    region = _mode_region(tx, config.regions[-1]).reindex(out.index)
-    for r in config.regions:
-        out[f"region_{r}"] = (region == r).astype(float)
+    if has("attributes"):
+        attrs = data.customers.reindex(out.index)
+        tier = pd.Index(LOYALTY_TIERS).get_indexer(attrs["loyalty_status"].fillna("unknown"))
+        out["loyalty_tier"] = np.where(tier >= 0, tier, np.nan)
+        out["account_age_days"] = (cutoff - attrs["customer_since"]).dt.days.clip(lower=0)
+        for s in config.segments:
+            out[f"segment_{s}"] = (attrs["segment_id"] == s).astype(float)
+    if has("loyalty_points"):
+        out["loyalty_points"] = sums["points"]
+    if has("regions") and config.regions:
+        region = _mode_region(tx, config.regions[-1]).reindex(out.index)
+        for r in config.regions:
+            out[f"region_{r}"] = (region == r).astype(float)
     out["cutoff_month"] = cutoff.month
     out["days_to_peak"] = _days_to_peak(cutoff, config.holiday_peaks)
-    out["promo_days_ahead"] = _promo_days_ahead(data.promotions, cutoff, config.horizon)
 
     out = out[config.feature_names].astype("float64")
     fill_zero = [c for c in out if c.startswith(("txn_count", "spend_", "lines_", "share_"))]
@@ -297,13 +424,14 @@ def build_targets(
     tx = data.transactions[
         (data.transactions["date"] >= cutoff) & (data.transactions["date"] < end)
     ]
-    per_cat = lines.pivot_table(
-        index="customer_id", columns="category", values="amount", aggfunc="sum"
-    )
     out = pd.DataFrame(index=customers)
     out["total"] = lines.groupby("customer_id")["amount"].sum()
-    for c in config.categories:
-        out[c] = per_cat[c] if c in per_cat else 0.0
+    if config.categories:
+        per_cat = lines.pivot_table(
+            index="customer_id", columns="category", values="amount", aggfunc="sum"
+        )
+        for c in config.categories:
+            out[c] = per_cat[c] if c in per_cat else 0.0
     buyers = tx.loc[tx["amount"] > 0, "customer_id"].unique()
     out = out.fillna(0.0)
     out["purchase"] = out.index.isin(buyers).astype(float)
@@ -318,15 +446,20 @@ def cutoff_dates(
     n_cutoffs: int = 12,
     freq: str = "MS",
     min_history_days: int = 90,
+    end: str | pd.Timestamp | None = None,
 ) -> list[pd.Timestamp]:
     """The latest `n_cutoffs` cutoffs (month starts by default) whose horizon is complete.
 
     A cutoff qualifies when its whole window lies inside the data (cutoff + horizon <=
-    the day after the last transaction) and at least `min_history_days` of history precede
-    it. Returned oldest first; the last one is the test cutoff.
+    `end`) and at least `min_history_days` of history precede it. `end` is the first day
+    the data does not cover: by default the day after the last transaction; when training
+    as of a date (see :func:`as_of_data`), that date, since the days up to it are known
+    even if nobody bought on the last of them. Returned oldest first; the last one is the
+    test cutoff.
     """
     first = data.first_date + pd.Timedelta(days=min_history_days)
-    last = data.last_date + pd.Timedelta(days=1) - pd.Timedelta(days=horizon)
+    stop = data.last_date + pd.Timedelta(days=1) if end is None else _as_day(end)
+    last = stop - pd.Timedelta(days=horizon)
     grid = pd.date_range(first, last, freq=freq)
     if len(grid) < 3:
         raise ValueError(
@@ -348,3 +481,73 @@ def build_panel(
         y = build_targets(data, cutoff, config, x.index)
         frames.append(x.join(y).assign(cutoff=_as_day(cutoff)))
     return pd.concat(frames).reset_index().set_index(INDEX)
+
+
+def as_of_data(data: RetailData, as_of: str | pd.Timestamp) -> RetailData:
+    """The data as it was known on the morning of `as_of`: everything dated before it.
+
+    Lines and transactions dated on or after `as_of` are dropped, and so are customers
+    who signed up on or after it and promotions that start on or after it. Loyalty rules
+    carry no date and are kept. Train on the result to reproduce a model as of a past
+    day: no later step can read what happened from `as_of` on.
+
+    Raises
+    ------
+    ValueError
+        If `as_of` is not a date, or no transaction precedes it.
+    """
+    try:
+        day = _as_day(as_of)
+    except ValueError:
+        raise ValueError(f"as_of must be a date like 2026-09-01; got {as_of!r}.") from None
+    tx = data.transactions[data.transactions["date"] < day]
+    if tx.empty:
+        raise ValueError(
+            f"no transactions before the as-of date {day:%Y-%m-%d}; the data starts on "
+            f"{data.first_date:%Y-%m-%d}. Pick a later date."
+        )
+    # Customers signed up before the day; without a sign-up date (a transaction log),
+    # those who had bought before it.
+    customers = data.customers
+    seen = customers.index.isin(tx["customer_id"])
+    if "customer_since" in customers:
+        since = customers["customer_since"]
+        seen = np.where(since.notna(), since < day, seen)
+    customers = customers[seen]
+    promotions = data.promotions
+    if "start_date" in promotions:
+        promotions = promotions[promotions["start_date"] < day].reset_index(drop=True)
+    return replace(
+        data,
+        lines=data.lines[data.lines["date"] < day].reset_index(drop=True),
+        transactions=tx.reset_index(drop=True),
+        customers=customers,
+        promotions=promotions,
+    )
+
+
+def check_compatible(config: FeatureConfig, data: RetailData) -> None:
+    """Raise ValueError if a model built on `config` cannot score `data` faithfully.
+
+    The data must not hold categories the model does not know (their spend would be
+    predicted by nobody), must hold categories if the model predicts some, and must hold
+    the data of every feature group the model uses. Categories of the model that the data
+    lacks are fine: their features are zero, as for a customer who never bought them.
+    """
+    cats = set(data.categories)
+    unknown = sorted(cats - set(config.categories))
+    if unknown or (config.categories and not cats):
+        raise ValueError(
+            "the model was trained on categories "
+            f"{list(config.categories) or '(none: total spend only)'} but the data has "
+            f"{sorted(cats) or '(no category column)'}"
+            + (f" (unknown to the model: {unknown})" if unknown and config.categories else "")
+            + ". Score data with the same categories, or retrain on this data."
+        )
+    lacking = [g for g in config.groups if g not in available_groups(data)]
+    if lacking:
+        needs = "; ".join(f"{g}: {FEATURE_GROUPS[g][0]}" for g in lacking)
+        raise ValueError(
+            f"the model uses feature group(s) the data lacks ({needs}). Score it with data "
+            "from the same kind of source it was trained on, or retrain on this data."
+        )

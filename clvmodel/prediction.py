@@ -21,11 +21,11 @@ from sklearn.pipeline import Pipeline
 from clvmodel.coldstart import build_cold_features, predict_cold
 from clvmodel.dataset import RetailData
 from clvmodel.distribution import QUANTILES, hurdle_quantiles
-from clvmodel.features import FeatureConfig, build_features
+from clvmodel.features import FeatureConfig, build_features, check_compatible
 from clvmodel.persistence import read_artifacts
 from clvmodel.reasons import reason_codes
 from clvmodel.reconciliation import reconcile
-from clvmodel.training import interval_bounds
+from clvmodel.training import interval_bounds, predict_spend
 
 PROBABILITY = "purchase_probability"
 REASONS = ["reason_1", "reason_2", "reason_3"]
@@ -120,7 +120,7 @@ class Predictor:
         out = {}
         for t in self.config.spend_targets:
             bundle = self.bundles[t]
-            out[f"predicted_{t}"] = bundle["model"].predict(x)
+            out[f"predicted_{t}"] = predict_spend(bundle["model"], x) * bundle.get("level", 1.0)
             out[f"predicted_{t}_low"], out[f"predicted_{t}_high"] = interval_bounds(bundle, x)
         p = self.bundles["purchase"]["model"].predict_proba(x)[:, 1]
         out[PROBABILITY] = p
@@ -192,6 +192,7 @@ class CustomerScorer:
     """Scores customers by ID from their history, caching features per as-of date."""
 
     def __init__(self, predictor: Predictor, data: RetailData) -> None:
+        check_compatible(predictor.config, data)
         self.predictor = predictor
         self.data = data
         self.default_as_of = default_as_of(data)

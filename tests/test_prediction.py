@@ -41,7 +41,9 @@ def test_score_known_unknown_and_empty_ids_keeps_order(scorer):
     assert out.loc[1, "error"].startswith("unknown customer_id")
     assert out.loc[3, "error"] == "empty customer_id"
     assert np.isnan(out.loc[1, "predicted_total"])
-    if len(no_history):
+    if len(no_history) and scorer.predictor.cold is not None:  # scored from attributes
+        assert out.loc[4, "error"] == "" and out.loc[4, "cold_start"]
+    elif len(no_history):
         assert out.loc[4, "error"].startswith("no purchase history before")
 
 

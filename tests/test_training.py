@@ -86,7 +86,8 @@ def test_train_all_reports_every_model_and_target(panel_and_config):
     assert list(results) == fcfg.targets
     for target in fcfg.spend_targets:
         report = results[target].report
-        assert set(report["test"]) == {*SPEND_BASELINES, "ridge", "lightgbm_tweedie"}
+        reconciled = {"reconciled"} if target in fcfg.categories else set()
+        assert set(report["test"]) == {*SPEND_BASELINES, "ridge", "lightgbm_tweedie", *reconciled}
         assert report["chosen"] in {"ridge", "lightgbm_tweedie"}
         assert set(report["test"]["ridge"]) == {
             "mae",
