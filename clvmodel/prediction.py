@@ -7,6 +7,7 @@ only looks rows up, so 100,000 IDs cost about as much as one.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -14,7 +15,9 @@ import lightgbm as lgb
 import numpy as np
 import pandas as pd
 import xgboost as xgb
+from scipy import sparse
 from sklearn.calibration import CalibratedClassifierCV
+from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
 from sklearn.frozen import FrozenEstimator
 from sklearn.pipeline import Pipeline
 
@@ -130,7 +133,7 @@ class Predictor:
             out[f"predicted_total_p{round(tau * 100)}"] = q[:, i]
         out = pd.DataFrame(out, index=features.index)
         out = reconcile(out, self.categories, shares=x.filter(like="share_"))
-        if reasons:
+        if reasons and self.explainable("total"):
             codes = reason_codes(self.explain(x, "total"), x, self.typical, top=len(REASONS))
             out[REASONS] = codes.to_numpy()
         else:
@@ -145,6 +148,18 @@ class Predictor:
         out[REASONS[0]] = COLD_START_REASON
         out[REASONS[1:]] = ""
         return out[self.columns]
+
+    def explainable(self, target: str) -> bool:
+        """Whether :meth:`explain` supports the model of `target` (boosters and linear do)."""
+        est = _unwrap(self.bundles[target]["model"])
+        return isinstance(
+            est,
+            lgb.LGBMModel
+            | xgb.XGBModel
+            | Pipeline
+            | RandomForestRegressor
+            | RandomForestClassifier,
+        )
 
     def explain(self, features: pd.DataFrame, target: str) -> pd.DataFrame:
         """Each feature's additive contribution to `target` for each row (SHAP for trees).
@@ -161,6 +176,8 @@ class Predictor:
             raw = est.predict(x, pred_contrib=True)
         elif isinstance(est, xgb.XGBModel):
             raw = est.get_booster().predict(xgb.DMatrix(x), pred_contribs=True)
+        elif isinstance(est, RandomForestRegressor | RandomForestClassifier):
+            raw = _forest_contributions(est, x.to_numpy())
         elif isinstance(est, Pipeline):
             z = est[:-1].transform(x)
             coef = np.ravel(est[-1].coef_)
@@ -172,6 +189,35 @@ class Predictor:
             )
         cols = [*self.feature_names, "base_value"]
         return pd.DataFrame(np.asarray(raw)[:, : len(cols)], index=features.index, columns=cols)
+
+
+def _forest_contributions(forest, x: np.ndarray) -> np.ndarray:
+    """Path contributions of a random forest (Saabas): rows × (features + base value).
+
+    Along each tree's path, the change of the node value at a split is credited to the
+    split's feature; averaged over trees they add up, with the root value, to the
+    prediction (the probability of class 1 for a classifier).
+    """
+    n_features = x.shape[1]
+    out = np.zeros((len(x), n_features + 1))
+    for tree in forest.estimators_:
+        t = tree.tree_
+        value = t.value[:, 0, -1] if t.value.shape[2] > 1 else t.value[:, 0, 0]
+        if t.value.shape[2] > 1:  # classifier: class shares per node
+            value = t.value[:, 0, 1] / t.value[:, 0, :].sum(axis=1)
+        parent = np.full(t.node_count, -1)
+        for side in (t.children_left, t.children_right):
+            has = side >= 0
+            parent[side[has]] = np.flatnonzero(has)
+        child = np.flatnonzero(parent >= 0)
+        delta = sparse.csr_matrix(
+            (value[child] - value[parent[child]], (child, t.feature[parent[child]])),
+            shape=(t.node_count, n_features),
+        )
+        path = tree.decision_path(x.astype(np.float32))
+        out[:, :n_features] += (path @ delta).toarray()
+        out[:, n_features] += value[0]
+    return out / len(forest.estimators_)
 
 
 def _unwrap(model):
@@ -197,6 +243,7 @@ class CustomerScorer:
         self.data = data
         self.default_as_of = default_as_of(data)
         self._cache: dict[pd.Timestamp, tuple[pd.DataFrame, pd.DataFrame]] = {}
+        self._lock = threading.Lock()
 
     def _as_of(self, as_of: str | pd.Timestamp | None) -> pd.Timestamp:
         if as_of is None or (isinstance(as_of, str) and not as_of.strip()):
@@ -207,8 +254,14 @@ class CustomerScorer:
             raise ValueError(f"as_of must be a date like 2026-10-01; got {as_of!r}.") from exc
         if pd.isna(day):
             raise ValueError(f"as_of must be a date like 2026-10-01; got {as_of!r}.")
-        day = day.tz_localize(None) if day.tzinfo else day
-        return day.normalize()
+        day = (day.tz_localize(None) if day.tzinfo else day).normalize()
+        if day > self.default_as_of:
+            raise ValueError(
+                f"as_of {day:%Y-%m-%d} is after the data, which ends on "
+                f"{self.default_as_of - pd.Timedelta(days=1):%Y-%m-%d}: the latest as-of date "
+                f"is {self.default_as_of:%Y-%m-%d}."
+            )
+        return day
 
     def features(self, as_of: str | pd.Timestamp | None = None) -> pd.DataFrame:
         """As-of features of every customer with history (cached)."""
@@ -219,6 +272,10 @@ class CustomerScorer:
         return self._scored(self._as_of(as_of))[1]
 
     def _scored(self, day: pd.Timestamp) -> tuple[pd.DataFrame, pd.DataFrame]:
+        with self._lock:  # the app calls from several threads
+            return self._scored_locked(day)
+
+    def _scored_locked(self, day: pd.Timestamp) -> tuple[pd.DataFrame, pd.DataFrame]:
         if day not in self._cache:
             if len(self._cache) >= 8:
                 self._cache.pop(next(iter(self._cache)))
@@ -249,7 +306,7 @@ class CustomerScorer:
         out = scores.reindex(text.str.strip().to_numpy())
         out.insert(0, "customer_id", text.to_numpy())
         out.insert(1, "as_of", f"{day:%Y-%m-%d}")
-        known = text.str.strip().isin(self.data.customers.index).to_numpy()
+        known = self.data.customers.index.get_indexer(text.str.strip()) >= 0
         has_history = out[PROBABILITY].notna().to_numpy()
         error = np.where(
             has_history,
