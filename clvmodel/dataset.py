@@ -175,3 +175,32 @@ def loyalty_points(amount: pd.Series | np.ndarray, rules: pd.DataFrame) -> np.nd
     bonus = rules["bonus_points"].to_numpy()[None, :]
     threshold = rules["min_spend_threshold"].to_numpy()[None, :]
     return (amount * per_unit + bonus * (amount >= threshold) * (amount > 0)).sum(axis=1)
+
+
+def monthly_spend(
+    data: RetailData, customer_id: str, *, before: str | pd.Timestamp
+) -> pd.DataFrame:
+    """One customer's net spend per calendar month, from transactions strictly before a day.
+
+    Parameters
+    ----------
+    data : RetailData
+        Joined tables.
+    customer_id : str
+        Compared as text, exactly as given.
+    before : date
+        The as-of day; transactions on or after it are left out, as in the features.
+
+    Returns
+    -------
+    DataFrame
+        Columns ``month`` (first day of the month, datetime) and ``spend`` (net of
+        returns, currency units), oldest first, only months with a transaction. Empty for
+        a customer without transactions before `before`.
+    """
+    day = pd.Timestamp(before)
+    tx = data.transactions
+    mine = tx.loc[(tx["customer_id"] == str(customer_id)) & (tx["date"] < day), ["date", "amount"]]
+    month = mine["date"].dt.to_period("M").dt.to_timestamp()
+    spend = mine["amount"].groupby(month.to_numpy()).sum()
+    return pd.DataFrame({"month": spend.index, "spend": spend.to_numpy(dtype="float64")})

@@ -1,0 +1,809 @@
+"""clvmodel Space: 30-day spend per customer, in total and per category, in the browser and by API.
+
+Run ``python app.py``. The server listens where Gradio's own ``GRADIO_SERVER_NAME`` and
+``GRADIO_SERVER_PORT`` say (default 127.0.0.1:7860; a Hugging Face Space sets them).
+
+Environment:
+
+- ``CLV_ARTIFACTS``: folder written by ``train.py`` (default: ``artifacts/`` next to this file).
+- ``CLV_DATA``: folder of the seven retail tables (default: ``data/`` next to this file).
+- ``CLV_AUTH``: ``user:password`` puts Gradio's login page in front of the app and the API
+  (clients then pass ``Client(url, auth=("user", "password"))``). Off when unset.
+
+Every action is a named API endpoint (``/predict_customer``, ``/predict_features``,
+``/predict_batch``, ``/explain_customer``, ``/model_info``, ``/batch_template``); see the
+README for a ``gradio_client`` snippet per endpoint. Models and data are loaded once, here
+at import; handlers only convert values, call ``clvmodel`` and format the answer.
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import os
+import re
+import shutil
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import gradio as gr
+import pandas as pd
+
+from clvmodel import batch, plots
+from clvmodel.dataset import load_data, monthly_spend
+from clvmodel.persistence import load_json
+from clvmodel.prediction import PROBABILITY, REASONS, CustomerScorer, Predictor
+
+HERE = Path(__file__).resolve().parent
+ARTIFACTS = Path(os.environ.get("CLV_ARTIFACTS") or HERE / "artifacts")
+DATA_DIR = Path(os.environ.get("CLV_DATA") or HERE / "data")
+MODEL_CARD = HERE / "model_card.md"
+
+# ---------------------------------------------------------------- loaded once, at import
+PREDICTOR = Predictor.load(ARTIFACTS)
+DATA = load_data(DATA_DIR)
+SCORER = CustomerScorer(PREDICTOR, DATA)
+METRICS = load_json(ARTIFACTS / "metrics.json")
+META = PREDICTOR.metadata
+CURRENCY = META.get("currency", "")
+VERSION = META.get("model_version", "unknown")
+SPEND_TARGETS = ["total", *PREDICTOR.categories]
+DEFAULT_AS_OF = SCORER.default_as_of
+_DEFAULT_SCORES = SCORER.scores()  # builds and caches the default as-of features
+# Example IDs across the range of predicted spend (deterministic).
+_ranked = _DEFAULT_SCORES["predicted_total"].sort_values(ascending=False, kind="stable")
+EXAMPLE_IDS = [str(_ranked.index[int(q * (len(_ranked) - 1))]) for q in (0.01, 0.1, 0.4, 0.8)]
+# The scorer's per-date cache is a plain dict: fill it under a lock.
+_CACHE_LOCK = threading.Lock()
+# Result files of each request go to a fresh folder under this one; old ones are removed.
+WORK_DIR = Path(tempfile.mkdtemp(prefix="clvmodel_app_"))
+atexit.register(shutil.rmtree, WORK_DIR, ignore_errors=True)
+TEMPLATES = dict(
+    zip(
+        ("customer_id", "features"),
+        batch.templates(PREDICTOR, WORK_DIR / "templates", example_ids=EXAMPLE_IDS),
+        strict=True,
+    )
+)
+_KEEP_RESULTS_SECONDS = 3600
+_MAX_ID_LENGTH = 64
+
+
+# ---------------------------------------------------------------- helpers
+def _error(exc: ValueError) -> gr.Error:
+    """A library ValueError as the message a user sees."""
+    return gr.Error(str(exc))
+
+
+def _check_id(customer_id: object) -> str:
+    text = "" if customer_id is None else str(customer_id).strip()
+    if not text:
+        raise gr.Error(f"Enter a customer ID, e.g. {EXAMPLE_IDS[0]}.")
+    if len(text) > _MAX_ID_LENGTH:
+        raise gr.Error(
+            f"customer_id is {len(text)} characters long; IDs look like {EXAMPLE_IDS[0]}."
+        )
+    return text
+
+
+def _check_as_of(as_of: object) -> pd.Timestamp:
+    """The as-of day: empty means the day after the data's last transaction."""
+    text = "" if as_of is None else str(as_of).strip()
+    if not text:
+        return DEFAULT_AS_OF
+    try:
+        day = pd.Timestamp(text)
+    except (ValueError, TypeError):
+        day = pd.NaT
+    if pd.isna(day):
+        raise gr.Error(f"as_of must be a date like {DEFAULT_AS_OF:%Y-%m-%d}; got {text!r}.")
+    day = (day.tz_localize(None) if day.tzinfo else day).normalize()
+    if day > DEFAULT_AS_OF:
+        raise gr.Error(
+            f"as_of must be on or before {DEFAULT_AS_OF:%Y-%m-%d}, the day after the last "
+            f"transaction in the data; got {day:%Y-%m-%d}. Leave it empty for the latest date."
+        )
+    return day
+
+
+def _warm(day: pd.Timestamp) -> None:
+    """Build (once) the features of every customer as of `day`."""
+    with _CACHE_LOCK:
+        try:
+            SCORER.scores(day)
+        except ValueError as exc:
+            raise _error(exc) from exc
+
+
+def _id_problem(customer_id: str, error: str, day: pd.Timestamp) -> gr.Error:
+    if error.startswith("unknown"):
+        return gr.Error(
+            f"Unknown customer ID {customer_id!r}: it is not in the customer table. IDs look "
+            f"like {EXAMPLE_IDS[0]}; pick one of the examples."
+        )
+    if error.startswith("no purchase history"):
+        return gr.Error(
+            f"Customer {customer_id!r} has no purchase before {day:%Y-%m-%d}, so there is no "
+            "history to predict from. Pick a later as_of date, or use the What-if tab."
+        )
+    return gr.Error(f"customer_id {customer_id!r}: {error}.")
+
+
+def _money(x: float) -> float:
+    return round(float(x), 2)
+
+
+def _reply(row: pd.Series, *, customer_id: str | None, as_of: str | None) -> dict:
+    """The seed service's reply shape, with plain floats."""
+    return {
+        "customer_id": customer_id,
+        "predicted_30d_spend": {t: _money(row[f"predicted_{t}"]) for t in SPEND_TARGETS},
+        "interval_80": {
+            t: [_money(row[f"predicted_{t}_low"]), _money(row[f"predicted_{t}_high"])]
+            for t in SPEND_TARGETS
+        },
+        "purchase_probability": round(float(row[PROBABILITY]), 4),
+        "spend_distribution": {
+            q: _money(row[f"predicted_total_{q}"]) for q in ("p10", "p50", "p90")
+        },
+        "reasons": [str(row[r]) for r in REASONS if isinstance(row.get(r), str) and row[r]],
+        "cold_start": bool(row.get("cold_start", False)),
+        "as_of": as_of,
+        "currency": CURRENCY,
+        "model_version": VERSION,
+    }
+
+
+def _number(x: object, digits: int = 4) -> float | None:
+    """A JSON-safe number: NaN and infinities become None."""
+    if x is None:
+        return None
+    x = float(x)
+    return round(x, digits) if pd.notna(x) and abs(x) != float("inf") else None
+
+
+def _scale(target: str) -> str:
+    if target == "purchase":
+        return "log-odds of buying (before calibration)"
+    model = META["targets"].get(target, {}).get("model", "")
+    return "log of expected spend" if "tweedie" in model else f"spend ({CURRENCY})"
+
+
+def _clean_old_results() -> None:
+    cutoff = time.time() - _KEEP_RESULTS_SECONDS
+    for folder in WORK_DIR.glob("request_*"):
+        if folder.stat().st_mtime < cutoff:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+# ---------------------------------------------------------------- API handlers
+def predict_customer(customer_id: str, as_of: str | None = None) -> dict:
+    """Predicted 30-day spend (total and per category, 80% intervals) and purchase probability.
+
+    Args:
+        customer_id: the customer's ID, exactly as in the data (e.g. "C000123").
+        as_of: date to predict from, YYYY-MM-DD; empty for the day after the last transaction.
+    """
+    cid, day = _check_id(customer_id), _check_as_of(as_of)
+    _warm(day)
+    scores = SCORER.scores(day)
+    # A direct index lookup: CustomerScorer.score() is built for many IDs at once.
+    if cid not in scores.index:
+        known = cid in DATA.customers.index
+        raise _id_problem(cid, "no purchase history" if known else "unknown", day)
+    return _reply(scores.loc[cid], customer_id=cid, as_of=f"{day:%Y-%m-%d}")
+
+
+def predict_features(features: dict) -> dict:
+    """The same prediction for a customer described by feature values (what-if).
+
+    Args:
+        features: JSON object of feature name to number; missing features are filled with
+            typical (training median) values and listed in the reply's "filled_features".
+    """
+    if isinstance(features, str):
+        try:
+            features = json.loads(features)
+        except json.JSONDecodeError as exc:
+            raise gr.Error(f"features must be a JSON object; could not parse it: {exc}") from exc
+    if not isinstance(features, dict):
+        raise gr.Error(
+            "features must be a JSON object of feature name to number, e.g. "
+            f'{{"days_since_last": 12, "txn_count_90d": 3}}; got {type(features).__name__}.'
+        )
+    if not features:
+        raise gr.Error(
+            "features is empty: give at least one feature value, e.g. "
+            '{"days_since_last": 12}. Missing features are filled with typical values.'
+        )
+    names = [str(k).strip() for k in features]
+    try:
+        batch.check_feature_names(names, PREDICTOR.feature_names)
+    except ValueError as exc:
+        raise _error(exc) from exc
+    cells = {
+        n: ["" if v is None else str(v)] for n, v in zip(names, features.values(), strict=True)
+    }
+    try:
+        results, summary = batch.score_table(SCORER, pd.DataFrame(cells))
+    except ValueError as exc:
+        raise _error(exc) from exc
+    row = results.iloc[0]
+    if row["error"]:
+        raise gr.Error(row["error"])
+    return {
+        **_reply(row, customer_id=None, as_of=None),
+        "filled_features": summary["filled_features"],
+    }
+
+
+def predict_batch(file: str | None, as_of: str | None = None, progress=gr.Progress()):  # noqa: B008
+    """Score a CSV or Excel file: a customer_id column (from history) or feature columns.
+
+    Args:
+        file: the table to score; at most 50 MB.
+        as_of: date for customer_id files, YYYY-MM-DD; empty for the latest date.
+
+    Returns:
+        results as CSV, results as Excel (one row per input row, with an "error" column),
+        and a summary (rows, scored, rejected, mode, filled_features, ...).
+    """
+    if not file:
+        raise gr.Error("Upload a CSV or .xlsx file first (download a template to start).")
+    day = _check_as_of(as_of)
+    name = Path(file).name
+    progress(0.05, desc=f"Reading {name}")
+    try:
+        table = batch.read_upload(file)
+    except ValueError as exc:
+        raise _error(exc) from exc
+    progress(0.3, desc=f"Scoring {len(table):,} rows")
+    if batch.ID_COLUMN in table.columns:
+        _warm(day)
+    try:
+        results, summary = batch.score_table(SCORER, table, as_of=day)
+    except ValueError as exc:
+        raise gr.Error(f"{name}: {exc}") from exc
+    progress(0.75, desc="Writing CSV and Excel")
+    _clean_old_results()
+    folder = Path(tempfile.mkdtemp(prefix="request_", dir=WORK_DIR))
+    stem = re.sub(r"[^A-Za-z0-9_-]+", "_", Path(name).stem)[:60] or "upload"
+    csv_path, xlsx_path = batch.write_results(results, folder, stem=f"{stem}_predictions")
+    progress(1.0, desc="Done")
+    if summary["rejected"]:
+        gr.Warning(
+            f"{summary['rejected']:,} of {summary['rows']:,} rows could not be scored: "
+            "their reason is in the error column of the results."
+        )
+    summary = {"file": name, **summary, "model_version": VERSION}
+    return str(csv_path), str(xlsx_path), summary
+
+
+def explain_customer(customer_id: str, as_of: str | None = None) -> dict:
+    """Each feature's contribution to each target's prediction for one customer.
+
+    Contributions (SHAP values for tree models) add up, with base_value, to the model's
+    raw output, on the scale named in "scale"; largest absolute contribution first.
+
+    Args:
+        customer_id: the customer's ID.
+        as_of: date, YYYY-MM-DD; empty for the latest date.
+    """
+    cid, day = _check_id(customer_id), _check_as_of(as_of)
+    _warm(day)
+    features = SCORER.features(day)
+    if cid not in features.index:
+        if cid in SCORER.scores(day).index:  # scored without history (cold start)
+            note = (
+                f"no purchase before {day:%Y-%m-%d}: predicted from the customer's "
+                "attributes (segment, loyalty tier, account age), without per-feature "
+                "contributions"
+            )
+            return _explanation(cid, day, {}, dict.fromkeys(PREDICTOR.config.targets, note))
+        known = cid in DATA.customers.index
+        raise _id_problem(cid, "no purchase history" if known else "unknown", day)
+    x = features.loc[[cid]]
+    contributions, notes = {}, {}
+    for target in PREDICTOR.config.targets:
+        try:
+            contributions[target] = PREDICTOR.explain(x, target).iloc[0]
+        except ValueError as exc:
+            notes[target] = str(exc)
+    values = {f: _number(v) for f, v in x.iloc[0].items()}
+    return _explanation(cid, day, values, notes, contributions)
+
+
+def _explanation(
+    cid: str, day: pd.Timestamp, values: dict, notes: dict, contributions: dict | None = None
+) -> dict:
+    targets = {}
+    for target in PREDICTOR.config.targets:
+        entry = {
+            "model": META["targets"].get(target, {}).get("model"),
+            "scale": _scale(target),
+            "base_value": None,
+            "contributions": {},
+            "note": notes.get(target, ""),
+        }
+        contrib = (contributions or {}).get(target)
+        if contrib is not None:
+            entry["base_value"] = _number(contrib["base_value"])
+            contrib = contrib.drop("base_value")
+            order = contrib.abs().sort_values(ascending=False, kind="stable").index
+            entry["contributions"] = {f: _number(contrib[f]) for f in order}
+        targets[target] = entry
+    return {
+        "customer_id": cid,
+        "as_of": f"{day:%Y-%m-%d}",
+        "model_version": VERSION,
+        "feature_values": values,
+        "targets": targets,
+    }
+
+
+def _headline_metrics() -> dict:
+    out = {}
+    for target, report in METRICS.get("targets", {}).items():
+        chosen = report.get("chosen")
+        test = report.get("test", {}).get(chosen, {})
+        keys = (
+            ("mae", "rmse", "r2", "gini")
+            if report.get("kind") == "spend"
+            else ("auc", "brier", "log_loss")
+        )
+        entry = {"model": chosen, **{k: _number(test.get(k, float("nan"))) for k in keys}}
+        if "interval" in report:
+            entry["interval_80_coverage"] = _number(
+                report["interval"].get("coverage", float("nan"))
+            )
+        out[target] = entry
+    return out
+
+
+HEADLINE_METRICS = _headline_metrics()
+
+
+def model_info() -> dict:
+    """Model version, training date and cutoffs, categories, features, headline test
+    metrics, and status "ok" when a prediction works (the health check)."""
+    try:
+        typical = PREDICTOR.typical.reindex(PREDICTOR.feature_names).to_frame().T
+        status = "ok" if PREDICTOR.predict(typical).notna().all(axis=None) else "degraded"
+    except ValueError as exc:
+        status = f"error: {exc}"
+    return {
+        "status": status,
+        "model_version": VERSION,
+        "trained_at": META.get("trained_at"),
+        "currency": CURRENCY,
+        "horizon_days": META.get("horizon_days"),
+        "default_as_of": f"{DEFAULT_AS_OF:%Y-%m-%d}",
+        "cutoffs": META.get("cutoffs"),
+        "categories": list(PREDICTOR.categories),
+        "targets": {t: META["targets"].get(t, {}).get("model") for t in PREDICTOR.config.targets},
+        "cold_start_model": "cold_start" in META.get("targets", {}),
+        "features": list(PREDICTOR.feature_names),
+        "headline_metrics": HEADLINE_METRICS,
+        "data": META.get("data"),
+        "customers_with_history": len(SCORER.features()),
+        "customers_scored": len(_DEFAULT_SCORES),
+    }
+
+
+def batch_template(kind: str = "customer_id") -> str:
+    """A CSV template for /predict_batch.
+
+    Args:
+        kind: "customer_id" (a column of IDs, scored from history) or "features" (every
+            feature column, one row of typical values).
+    """
+    if kind not in TEMPLATES:
+        raise gr.Error(f"kind must be one of {list(TEMPLATES)}; got {kind!r}.")
+    return str(TEMPLATES[kind])
+
+
+# ---------------------------------------------------------------- UI-only helpers
+def _prediction_table(reply: dict, previous: dict | None = None) -> pd.DataFrame:
+    rows = []
+    for t in SPEND_TARGETS:
+        low, high = reply["interval_80"][t]
+        row = {
+            "target": t,
+            "expected": reply["predicted_30d_spend"][t],
+            "80% low": low,
+            "80% high": high,
+        }
+        if previous is not None:
+            row["starting point"] = previous["predicted_30d_spend"][t]
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _headline(reply: dict) -> str:
+    total = reply["predicted_30d_spend"]["total"]
+    low, high = reply["interval_80"]["total"]
+    who = f"**{reply['customer_id']}**, as of {reply['as_of']}: e" if reply["customer_id"] else "E"
+    return (
+        f"{who}xpected spend in the next 30 days **{CURRENCY} {total:,.2f}** "
+        f"(80% interval {low:,.2f} to {high:,.2f}); probability of buying at all "
+        f"**{reply['purchase_probability']:.1%}**. Model {reply['model_version']}."
+    )
+
+
+def show_lookup(reply: dict, explanation: dict):
+    cid, as_of = reply["customer_id"], reply["as_of"]
+    history = monthly_spend(DATA, cid, before=as_of)
+    fig = plots.history_plot(history, title=f"{cid}: net spend per month", currency=CURRENCY)
+    values = explanation["feature_values"]
+    rows = []
+    for target in ("total", "purchase"):
+        contributions = explanation["targets"][target]["contributions"]
+        for feature, c in list(contributions.items())[:6]:
+            if c:
+                rows.append(
+                    {
+                        "prediction": target,
+                        "feature": feature,
+                        "customer's value": values.get(feature),
+                        "effect": "raises" if c > 0 else "lowers",
+                        "contribution": c,
+                    }
+                )
+    scores = SCORER.scores(as_of).loc[cid]
+    reasons = [v for c, v in scores.items() if c.startswith("reason_") and isinstance(v, str) and v]
+    headline = _headline(reply)
+    if reasons:
+        headline += "\n\nWhy: " + "; ".join(reasons) + "."
+    notes = {e["note"] for e in explanation["targets"].values() if e["note"]}
+    if notes:
+        headline += "\n\n*Note: " + " ".join(sorted(notes)) + ".*"
+    return headline, _prediction_table(reply), fig, pd.DataFrame(rows)
+
+
+def _feature_table(values: pd.Series) -> pd.DataFrame:
+    order = list(METRICS["targets"]["total"]["importance"])
+    order += [f for f in PREDICTOR.feature_names if f not in order]
+    typical = PREDICTOR.typical.reindex(order)
+    return pd.DataFrame(
+        {
+            "feature": order,
+            "value": values.reindex(order).round(4).to_numpy(),
+            "typical": typical.round(4).to_numpy(),
+        }
+    )
+
+
+def _typical_reply() -> dict:
+    typical = PREDICTOR.typical.reindex(PREDICTOR.feature_names).to_frame().T
+    return _reply(PREDICTOR.predict(typical).iloc[0], customer_id=None, as_of=None)
+
+
+TYPICAL_REPLY = _typical_reply()
+
+
+def load_typical():
+    """The what-if table at typical values, and their prediction as the starting point."""
+    return _feature_table(PREDICTOR.typical), TYPICAL_REPLY
+
+
+def load_customer(customer_id: str):
+    """The what-if table at a customer's current features, and their prediction."""
+    cid = _check_id(customer_id)
+    features = SCORER.features()
+    if cid not in features.index:
+        known = cid in DATA.customers.index
+        raise _id_problem(cid, "no purchase history" if known else "unknown", DEFAULT_AS_OF)
+    start = _reply(SCORER.scores().loc[cid], customer_id=cid, as_of=f"{DEFAULT_AS_OF:%Y-%m-%d}")
+    return _feature_table(features.loc[cid]), start
+
+
+def table_to_features(table: pd.DataFrame) -> dict:
+    """The edited what-if table as the JSON object /predict_features takes."""
+    out = {}
+    for feature, value in zip(table["feature"], table["value"], strict=True):
+        if feature is None or not str(feature).strip():
+            continue
+        if value is None or (isinstance(value, float) and pd.isna(value)):
+            value = None
+        out[str(feature).strip()] = (
+            value if value is None or isinstance(value, str) else float(value)
+        )
+    return out
+
+
+def show_whatif(reply: dict, start: dict | None):
+    return _headline(reply), _prediction_table(reply, start)
+
+
+def preview_results(csv_path: str | None, summary: dict | None):
+    if not csv_path or not summary:
+        return "", pd.DataFrame()
+    preview = pd.read_csv(csv_path, nrows=50, dtype=str, keep_default_na=False)
+    first = [c for c in (batch.ID_COLUMN, "error") if c in preview.columns]
+    preview = preview[[*first, *[c for c in preview.columns if c not in first]]]
+    text = (
+        f"**{summary['scored']:,} of {summary['rows']:,} rows scored**, "
+        f"{summary['rejected']:,} rejected (see the `error` column). Mode: {summary['mode']}"
+        + (f", as of {summary['as_of']}" if summary.get("as_of") else "")
+        + (
+            f". Filled with typical values: {', '.join(summary['filled_features'])}"
+            if summary.get("filled_features")
+            else ""
+        )
+        + ". First 50 rows:"
+    )
+    return text, preview
+
+
+def model_views(target: str):
+    report = METRICS["targets"][target]
+    importance = plots.importance_plot(report["importance"], title=f"{target}: feature importance")
+    if report["kind"] == "spend":
+        quality = plots.decile_plot(
+            pd.DataFrame(report["deciles"]),
+            title=f"{target}: mean spend by decile (test)",
+            currency=CURRENCY,
+        )
+    else:
+        quality = plots.reliability_plot(
+            pd.DataFrame(report["reliability"]), title="Purchase probability: calibration (test)"
+        )
+    return importance, quality, comparison_table(target)
+
+
+def comparison_table(target: str) -> pd.DataFrame:
+    report = METRICS["targets"][target]
+    baselines = {"zero", "last_30d", "rate_x_horizon", "train_mean", "train_rate"}
+    rows = []
+    for model, metrics in report["test"].items():
+        role = (
+            "chosen"
+            if model == report["chosen"]
+            else "oracle"
+            if model.startswith("oracle")
+            else "baseline"
+            if model in baselines
+            else "candidate"
+        )
+        rows.append({"model": model, "role": role, **{k: _number(v) for k, v in metrics.items()}})
+    order = {"baseline": 0, "candidate": 1, "chosen": 2, "oracle": 3}
+    return pd.DataFrame(rows).sort_values("role", key=lambda r: r.map(order), kind="stable")
+
+
+def _about_markdown() -> str:
+    data = META.get("data", {})
+    cutoffs = META.get("cutoffs", {})
+    train = cutoffs.get("train", [])
+    return (
+        f"**Model {VERSION}**, trained {META.get('trained_at', '?')}. It predicts each "
+        f"customer's net spend over the next {META.get('horizon_days', 30)} days, in total and "
+        f"for the categories {', '.join(PREDICTOR.categories)}, each with an 80% prediction "
+        "interval, and the probability of buying at all.\n\n"
+        f"**Training**: {len(train)} monthly cutoffs from {train[0] if train else '?'} to "
+        f"{train[-1] if train else '?'}; model chosen on the {cutoffs.get('validation', '?')} "
+        f"cutoff, scored below on the {cutoffs.get('test', '?')} cutoff, never seen in "
+        "training. Each target's model is the best of several against simple baselines; the "
+        "oracle knows each synthetic customer's true buying rates and is the ceiling.\n\n"
+        f"**Data**: {data.get('n_customers', '?'):,} customers, "
+        f"{data.get('n_transactions', '?'):,} transactions from {data.get('first_date', '?')} "
+        f"to {data.get('last_date', '?')}"
+        f"{' (synthetic)' if data.get('synthetic') else ''}; fingerprint "
+        f"`{data.get('fingerprint', '?')}`. Predictions are made as of "
+        f"{DEFAULT_AS_OF:%Y-%m-%d} unless you choose an earlier date.\n\n"
+        f"{len(PREDICTOR.feature_names)} features, built from history strictly before the "
+        "as-of date. Amounts are in " + CURRENCY + "."
+    )
+
+
+# ---------------------------------------------------------------- layout
+with gr.Blocks(title="clvmodel: 30-day customer spend", delete_cache=(3600, 3600)) as demo:
+    gr.Markdown(
+        "# 30-day customer spend\n"
+        f"Predicted spend of each retail customer over the next 30 days, in total and per "
+        f"category ({', '.join(PREDICTOR.categories)}), with an 80% interval, and the "
+        "probability that they buy at all. Every action here is also an API endpoint: see "
+        "*Use via API* at the bottom of the page."
+    )
+    with gr.Tab("Customer lookup"):
+        with gr.Row():
+            lookup_id = gr.Textbox(label="Customer ID", placeholder=EXAMPLE_IDS[0], scale=2)
+            lookup_as_of = gr.Textbox(
+                label="As of (optional)", placeholder=f"{DEFAULT_AS_OF:%Y-%m-%d}", scale=1
+            )
+            lookup_button = gr.Button("Predict", variant="primary", scale=1)
+        gr.Examples(examples=[[i] for i in EXAMPLE_IDS], inputs=[lookup_id], label="Examples")
+        lookup_headline = gr.Markdown()
+        with gr.Row():
+            lookup_table = gr.Dataframe(label=f"Next 30 days ({CURRENCY})", interactive=False)
+            lookup_history = gr.Plot(label="Monthly spend so far")
+        lookup_drivers = gr.Dataframe(
+            label=(
+                "What pushes this prediction up or down: largest contributions, on the "
+                f"model's raw scale ({_scale('total')} for total, log-odds for purchase)"
+            ),
+            interactive=False,
+        )
+        gr.Markdown(
+            "An 80% interval of [0, 0] with a positive expected spend means the customer most "
+            "likely buys nothing in the next 30 days, but might."
+        )
+        with gr.Accordion("Raw replies (JSON)", open=False):
+            lookup_reply = gr.JSON(label="/predict_customer")
+            lookup_explanation = gr.JSON(label="/explain_customer")
+
+    with gr.Tab("What-if"):
+        gr.Markdown(
+            "Start from a customer's features or from typical values, edit the **value** "
+            "column, and predict. Counts and durations cannot be negative, shares lie "
+            "between 0 and 1, and days_since_last cannot exceed days_since_first. The "
+            "features are sorted by their importance for total spend."
+        )
+        with gr.Row():
+            whatif_id = gr.Textbox(label="Start from customer", placeholder=EXAMPLE_IDS[0], scale=2)
+            whatif_load = gr.Button("Load customer", scale=1)
+            whatif_typical = gr.Button("Load typical values", scale=1)
+        whatif_table = gr.Dataframe(
+            value=load_typical()[0],
+            datatype=["str", "number", "number"],
+            static_columns=[0, 2],
+            interactive=True,
+            max_height=420,
+            label="Features (edit the value column)",
+        )
+        whatif_button = gr.Button("Predict with these values", variant="primary")
+        whatif_headline = gr.Markdown()
+        whatif_result = gr.Dataframe(label=f"Next 30 days ({CURRENCY})", interactive=False)
+        whatif_previous = gr.State(TYPICAL_REPLY)
+        with gr.Accordion("Request and reply (JSON)", open=False):
+            whatif_features = gr.JSON(label="Features sent to /predict_features")
+            whatif_reply = gr.JSON(label="/predict_features")
+
+    with gr.Tab("Batch scoring"):
+        gr.Markdown(
+            "Upload a CSV or Excel (.xlsx) file of up to 50 MB with either a **customer_id** "
+            "column (customers scored from their history) or **feature columns** (each row "
+            "scored as given; missing features take typical values). Bad rows are reported "
+            "in an `error` column and the others are scored."
+        )
+        with gr.Row():
+            template_kind = gr.Radio(
+                choices=list(TEMPLATES), value="customer_id", label="Template", scale=2
+            )
+            template_button = gr.Button("Get template", scale=1)
+            template_file = gr.File(
+                label="Template", scale=2, height=90, interactive=False, elem_id="template-file"
+            )
+        with gr.Row():
+            batch_file = gr.File(
+                label="File to score",
+                file_types=[".csv", ".xlsx", ".xls", ".txt", ".tsv"],
+                type="filepath",
+                scale=2,
+                elem_id="batch-upload",
+            )
+            batch_as_of = gr.Textbox(
+                label="As of (customer_id files, optional)",
+                placeholder=f"{DEFAULT_AS_OF:%Y-%m-%d}",
+                scale=1,
+            )
+        batch_button = gr.Button("Score file", variant="primary")
+        with gr.Row():
+            batch_csv = gr.File(
+                label="Results (CSV)", height=90, interactive=False, elem_id="results-csv"
+            )
+            batch_xlsx = gr.File(
+                label="Results (Excel)", height=90, interactive=False, elem_id="results-xlsx"
+            )
+        batch_headline = gr.Markdown()
+        batch_preview = gr.Dataframe(label="Preview", interactive=False, max_height=400)
+        with gr.Accordion("Summary (JSON)", open=False):
+            batch_summary = gr.JSON(label="Summary")
+
+    with gr.Tab("Explanations & model"):
+        gr.Markdown(_about_markdown())
+        target_choice = gr.Dropdown(choices=PREDICTOR.config.targets, value="total", label="Target")
+        _importance, _quality, _comparison = model_views("total")
+        with gr.Row():
+            importance_plot = gr.Plot(value=_importance, label="Feature importance")
+            quality_plot = gr.Plot(value=_quality, label="Predicted vs actual on the test cutoff")
+        comparison = gr.Dataframe(
+            value=_comparison,
+            label="Every model against the baselines and the oracle (test cutoff)",
+            interactive=False,
+        )
+        gr.Markdown("### Calibration of the purchase probability")
+        gr.Plot(
+            value=plots.reliability_plot(
+                pd.DataFrame(METRICS["targets"]["purchase"]["reliability"]),
+                title="Purchase probability: observed rate vs prediction (test)",
+            ),
+            label="Calibration",
+        )
+        gr.Markdown(
+            "### Model card\nThe model card describes the intended use, data, metrics and "
+            "limits of the model."
+            + (
+                f" Read it [on the Hub]({os.environ['CLV_MODEL_CARD_URL']})."
+                if os.environ.get("CLV_MODEL_CARD_URL")
+                else " Download it here:"
+            )
+        )
+        if MODEL_CARD.is_file():
+            gr.File(value=str(MODEL_CARD), label="model_card.md", elem_id="model-card")
+        info_button = gr.Button("Model info and health check")
+        info_json = gr.JSON(label="/model_info")
+
+    # ------------------------------------------------------------ events
+    gr.on(
+        [lookup_button.click, lookup_id.submit],
+        predict_customer,
+        [lookup_id, lookup_as_of],
+        lookup_reply,
+        api_name="predict_customer",
+    ).success(
+        explain_customer, [lookup_id, lookup_as_of], lookup_explanation, api_name="explain_customer"
+    ).success(
+        show_lookup,
+        [lookup_reply, lookup_explanation],
+        [lookup_headline, lookup_table, lookup_history, lookup_drivers],
+        api_visibility="private",
+    )
+
+    whatif_load.click(
+        load_customer, whatif_id, [whatif_table, whatif_previous], api_visibility="private"
+    )
+    whatif_typical.click(
+        load_typical, None, [whatif_table, whatif_previous], api_visibility="private"
+    )
+    whatif_button.click(
+        table_to_features, whatif_table, whatif_features, api_visibility="private"
+    ).success(predict_features, whatif_features, whatif_reply, api_name="predict_features").success(
+        show_whatif,
+        [whatif_reply, whatif_previous],
+        [whatif_headline, whatif_result],
+        api_visibility="private",
+    )
+
+    template_button.click(batch_template, template_kind, template_file, api_name="batch_template")
+    batch_button.click(
+        predict_batch,
+        [batch_file, batch_as_of],
+        [batch_csv, batch_xlsx, batch_summary],
+        api_name="predict_batch",
+        concurrency_id="batch",
+        concurrency_limit=1,
+    ).success(
+        preview_results,
+        [batch_csv, batch_summary],
+        [batch_headline, batch_preview],
+        api_visibility="private",
+    )
+
+    target_choice.change(
+        model_views,
+        target_choice,
+        [importance_plot, quality_plot, comparison],
+        api_visibility="private",
+    )
+    gr.on([demo.load, info_button.click], model_info, None, info_json, api_name="model_info")
+
+# Lookups, explanations and templates run up to 4 at a time each; a batch runs alone in
+# its own queue ("batch"), so a large upload never holds up single lookups.
+demo.queue(default_concurrency_limit=4, max_size=100)
+
+
+def _auth_from_env() -> tuple[str, str] | None:
+    """CLV_AUTH="user:password" turns on the login page; unset or empty leaves it off."""
+    value = os.environ.get("CLV_AUTH", "")
+    if not value:
+        return None
+    user, sep, password = value.partition(":")
+    if not (sep and user and password):
+        raise SystemExit('CLV_AUTH must look like "user:password" (both non-empty).')
+    return user, password
+
+
+if __name__ == "__main__":
+    demo.launch(auth=_auth_from_env(), max_file_size=batch.MAX_UPLOAD_BYTES)

@@ -1,0 +1,311 @@
+"""The Gradio app through its API: every named endpoint, called with gradio_client.
+
+The app is the one users get: it loads the artifacts and data of the repository (or those
+named by CLV_ARTIFACTS / CLV_DATA) and is served on 127.0.0.1 for this module.
+"""
+
+import importlib
+import math
+import os
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from gradio_client import Client, handle_file
+from gradio_client.exceptions import AppError
+
+ROOT = Path(__file__).resolve().parents[1]
+ENDPOINTS = {
+    "/predict_customer",
+    "/predict_features",
+    "/predict_batch",
+    "/explain_customer",
+    "/model_info",
+    "/batch_template",
+}
+REPLY_KEYS = {
+    "customer_id",
+    "predicted_30d_spend",
+    "interval_80",
+    "purchase_probability",
+    "spend_distribution",
+    "reasons",
+    "cold_start",
+    "as_of",
+    "currency",
+    "model_version",
+}
+
+
+@pytest.fixture(scope="module")
+def app():
+    """The app module, imported once with the repository's artifacts and data."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("CLV_ARTIFACTS", os.environ.get("CLV_ARTIFACTS", str(ROOT / "artifacts")))
+        mp.setenv("CLV_DATA", os.environ.get("CLV_DATA", str(ROOT / "data")))
+        mp.syspath_prepend(str(ROOT))
+        module = sys.modules.get("app") or importlib.import_module("app")
+    return module
+
+
+@pytest.fixture(scope="module")
+def client(app, tmp_path_factory):
+    _, url, _ = app.demo.launch(server_name="127.0.0.1", prevent_thread_lock=True, quiet=True)
+    try:
+        yield Client(url, verbose=False, download_files=tmp_path_factory.mktemp("downloads"))
+    finally:
+        app.demo.close()
+
+
+@pytest.fixture(scope="module")
+def spend_targets(app) -> list[str]:
+    return ["total", *app.PREDICTOR.categories]
+
+
+def _check_reply(reply: dict, spend_targets: list[str]) -> None:
+    assert list(reply["predicted_30d_spend"]) == spend_targets
+    assert list(reply["interval_80"]) == spend_targets
+    for target in spend_targets:
+        low, high = reply["interval_80"][target]
+        assert isinstance(reply["predicted_30d_spend"][target], float)
+        assert isinstance(low, float) and isinstance(high, float)
+        assert 0 <= low <= high
+        assert round(low, 2) == low and round(high, 2) == high
+    assert 0.0 <= reply["purchase_probability"] <= 1.0
+    assert round(reply["purchase_probability"], 4) == reply["purchase_probability"]
+
+
+def test_every_endpoint_is_named_and_helpers_are_hidden(client):
+    assert (
+        set(client.view_api(print_info=False, return_format="dict")["named_endpoints"]) == ENDPOINTS
+    )
+
+
+# ------------------------------------------------------------------ /predict_customer
+
+
+def test_predict_customer(client, app, spend_targets):
+    cid = app.EXAMPLE_IDS[0]
+    reply = client.predict(cid, api_name="/predict_customer")
+    assert set(reply) == REPLY_KEYS
+    _check_reply(reply, spend_targets)
+    assert reply["customer_id"] == cid
+    assert reply["as_of"] == f"{app.DEFAULT_AS_OF:%Y-%m-%d}"
+    assert reply["currency"] == app.META["currency"]
+    assert reply["model_version"] == app.META["model_version"]
+    assert list(reply["spend_distribution"]) == ["p10", "p50", "p90"]
+    assert len(reply["reasons"]) == 3 and reply["cold_start"] is False
+    expected = app.SCORER.scores().loc[cid]
+    assert reply["predicted_30d_spend"]["total"] == pytest.approx(
+        expected["predicted_total"], abs=0.006
+    )
+    assert reply["purchase_probability"] == pytest.approx(
+        expected["purchase_probability"], abs=6e-5
+    )
+
+
+def test_predict_customer_as_of_an_earlier_date(client, app):
+    reply = client.predict(app.EXAMPLE_IDS[0], "2026-06-01", api_name="/predict_customer")
+    assert reply["as_of"] == "2026-06-01"
+
+
+@pytest.mark.parametrize(
+    ("customer_id", "as_of", "message"),
+    [
+        ("NOPE-42", "", r"Unknown customer ID 'NOPE-42': it is not in the customer table"),
+        ("   ", "", r"Enter a customer ID"),
+        ("X" * 500, "", r"customer_id is 500 characters long"),
+        ("C000001", "not a date", r"as_of must be a date like \d{4}-\d\d-\d\d; got 'not a date'"),
+        ("C000001", "2999-01-01", r"as_of must be on or before"),
+        ("C000001", "1999-01-01", r"no transactions before the cutoff 1999-01-01"),
+    ],
+    ids=["unknown", "blank", "too-long", "bad-date", "future-date", "before-the-data"],
+)
+def test_predict_customer_bad_input(client, customer_id, as_of, message):
+    with pytest.raises(AppError, match=message):
+        client.predict(customer_id, as_of, api_name="/predict_customer")
+
+
+# ------------------------------------------------------------------ /predict_features
+
+
+def test_predict_features_fills_and_lists_missing_features(client, app, spend_targets):
+    reply = client.predict(
+        {"days_since_last": 5, "txn_count_90d": "3"}, api_name="/predict_features"
+    )
+    assert set(reply) == REPLY_KEYS | {"filled_features"}
+    _check_reply(reply, spend_targets)
+    assert reply["customer_id"] is None
+    assert reply["filled_features"] == [
+        f for f in app.PREDICTOR.feature_names if f not in {"days_since_last", "txn_count_90d"}
+    ]
+
+
+def test_predict_features_of_a_customer_matches_predict_customer(client, app):
+    cid = app.EXAMPLE_IDS[1]
+    values = app.SCORER.features().loc[cid]
+    features = {f: (None if math.isnan(v) else float(v)) for f, v in values.items()}
+    by_features = client.predict(features, api_name="/predict_features")
+    by_id = client.predict(cid, api_name="/predict_customer")
+    assert by_features["filled_features"] == []
+    assert by_features["predicted_30d_spend"] == by_id["predicted_30d_spend"]
+    assert by_features["purchase_probability"] == by_id["purchase_probability"]
+
+
+@pytest.mark.parametrize(
+    ("features", "message"),
+    [
+        (
+            {"days_since_last": 50, "days_since_first": 5},
+            r"days_since_last must be <= days_since_first .* got 50 > 5",
+        ),
+        ({"txn_count_30d": -2}, r"txn_count_30d must be >= 0; got -2"),
+        ({"spend_30d": "lots"}, r"spend_30d: 'lots' is not a number"),
+        ({"dayz_since_last": 5}, r"'dayz_since_last' \(did you mean 'days_since_last'\?\)"),
+        ({}, r"features is empty"),
+        ([1, 2], r"features must be a JSON object"),
+    ],
+    ids=["recency-beyond-tenure", "negative-count", "not-a-number", "typo", "empty", "list"],
+)
+def test_predict_features_bad_input(client, features, message):
+    with pytest.raises(AppError, match=message):
+        client.predict(features, api_name="/predict_features")
+
+
+# ------------------------------------------------------------------ /explain_customer
+
+
+def test_explain_customer(client, app):
+    cid = app.EXAMPLE_IDS[0]
+    reply = client.predict(cid, api_name="/explain_customer")
+    assert set(reply) == {"customer_id", "as_of", "model_version", "feature_values", "targets"}
+    assert reply["customer_id"] == cid
+    assert list(reply["feature_values"]) == app.PREDICTOR.feature_names
+    assert list(reply["targets"]) == app.PREDICTOR.config.targets
+    for entry in reply["targets"].values():
+        assert set(entry) == {"model", "scale", "base_value", "contributions", "note"}
+        assert entry["note"] == ""
+        assert set(entry["contributions"]) == set(app.PREDICTOR.feature_names)
+        sizes = [abs(c) for c in entry["contributions"].values()]
+        assert sizes == sorted(sizes, reverse=True)
+
+
+def test_explain_unknown_customer(client):
+    with pytest.raises(AppError, match="Unknown customer ID 'nobody'"):
+        client.predict("nobody", api_name="/explain_customer")
+
+
+# ------------------------------------------------------------------ /model_info
+
+
+def test_model_info(client, app):
+    info = client.predict(api_name="/model_info")
+    assert info["status"] == "ok"
+    assert info["model_version"] == app.META["model_version"]
+    assert info["categories"] == list(app.PREDICTOR.categories)
+    assert info["features"] == app.PREDICTOR.feature_names
+    assert info["cutoffs"] == app.META["cutoffs"]
+    assert set(info["headline_metrics"]) == set(app.PREDICTOR.config.targets)
+    assert {"trained_at", "currency", "default_as_of", "data"} <= set(info)
+
+
+# ------------------------------------------------------------------ /batch_template
+
+
+def test_batch_templates(client, app):
+    ids = pd.read_csv(client.predict(api_name="/batch_template"), dtype=str)
+    assert ids["customer_id"].tolist() == app.EXAMPLE_IDS
+    features = pd.read_csv(client.predict("features", api_name="/batch_template"))
+    assert list(features.columns) == app.PREDICTOR.feature_names
+    assert len(features) == 1
+
+
+# ------------------------------------------------------------------ /predict_batch
+
+
+def test_predict_batch_scores_good_rows_and_reports_bad_ones(client, app, tmp_path):
+    good = app.EXAMPLE_IDS[:2]
+    upload = tmp_path / "customers.csv"
+    upload.write_text(f"customer_id\n{good[0]}\nnobody\n=cmd|' /C calc'!A0\n{good[1]}\n")
+    csv_path, xlsx_path, summary = client.predict(handle_file(upload), api_name="/predict_batch")
+    assert Path(csv_path).name == "customers_predictions.csv"
+    assert summary["rows"] == 4 and summary["scored"] == 2 and summary["rejected"] == 2
+    assert summary["mode"] == "customer_id"
+    assert summary["file"] == "customers.csv"
+    for results in (
+        pd.read_csv(csv_path, dtype={"customer_id": str}, keep_default_na=False),
+        pd.read_excel(xlsx_path, dtype={"customer_id": str}, keep_default_na=False),
+    ):
+        assert results["customer_id"].tolist() == [
+            good[0],
+            "nobody",
+            "'=cmd|' /C calc'!A0",
+            good[1],
+        ]
+        assert results["error"].tolist() == [
+            "",
+            "unknown customer_id: not in the customer table",
+            "unknown customer_id: not in the customer table",
+            "",
+        ]
+        assert results.loc[[0, 3], "predicted_total"].astype(float).notna().all()
+        assert (results.loc[[1, 2], "predicted_total"] == "").all()
+
+
+def test_predict_batch_features_file(client, tmp_path):
+    template = pd.read_csv(client.predict("features", api_name="/batch_template"), dtype=str)
+    table = pd.concat([template] * 3, ignore_index=True)
+    table.loc[1, "days_since_last"] = "soon"
+    table = table.drop(columns=["spend_7d"])
+    upload = tmp_path / "whatif.xlsx"
+    table.to_excel(upload, index=False)
+    csv_path, _, summary = client.predict(handle_file(upload), api_name="/predict_batch")
+    assert (summary["mode"], summary["scored"], summary["rejected"]) == ("features", 2, 1)
+    assert summary["filled_features"] == ["spend_7d"]
+    results = pd.read_csv(csv_path, keep_default_na=False)
+    assert results["error"].tolist() == ["", "days_since_last: 'soon' is not a number", ""]
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("junk.csv", b"\x89PNG\r\n\x1a\n\x00\x00binary", r"junk\.csv is not a table"),
+        ("empty.csv", b"", r"empty\.csv is empty"),
+        ("people.csv", b"name,email\nAsha,a@x.in\n", r"people\.csv: the table has neither"),
+        ("fake.xlsx", b"PK\x03\x04 not a zip", r"fake\.xlsx is not a readable Excel workbook"),
+    ],
+    ids=["binary", "empty", "no-usable-column", "damaged-xlsx"],
+)
+def test_predict_batch_bad_file(client, tmp_path, name, content, message):
+    upload = tmp_path / name
+    upload.write_bytes(content)
+    with pytest.raises(AppError, match=message):
+        client.predict(handle_file(upload), api_name="/predict_batch")
+
+
+def test_predict_batch_many_rows_through_submit(client, app, tmp_path):
+    upload = tmp_path / "ids.csv"
+    upload.write_text("customer_id\n" + "\n".join(app.EXAMPLE_IDS * 500) + "\n")
+    job = client.submit(handle_file(upload), api_name="/predict_batch")
+    _, _, summary = job.result(timeout=60)
+    assert summary["scored"] == 4 * 500
+    assert job.status().success
+
+
+def test_customer_without_purchases(client, app):
+    """Scored from attributes when the model has a cold-start part, else a clear error."""
+    no_history = app.DATA.customers.index.difference(app.SCORER.features().index)
+    if no_history.empty:
+        pytest.skip("every customer in the data has a purchase")
+    cid = str(no_history[0])
+    if cid not in app.SCORER.scores().index:
+        with pytest.raises(AppError, match=f"Customer '{cid}' has no purchase before"):
+            client.predict(cid, api_name="/predict_customer")
+        return
+    assert set(client.predict(cid, api_name="/predict_customer")) == REPLY_KEYS
+    explanation = client.predict(cid, api_name="/explain_customer")
+    assert explanation["feature_values"] == {}
+    for entry in explanation["targets"].values():
+        assert entry["contributions"] == {}
+        assert entry["note"].startswith("no purchase before")
