@@ -1,0 +1,245 @@
+"""The rolling-origin backtest: which cutoffs each retraining sees, and the aggregation.
+
+The harness tests replace ``train_all`` with a fast stand-in that records the panel it was
+given, so they check the slicing of the panel without training anything; one test runs
+the real ``train_all`` (quick, Ridge and logistic regression) end to end with the oracle.
+"""
+
+import json
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from clvmodel import backtest, synthetic
+from clvmodel.features import FeatureConfig, build_panel
+from clvmodel.training import TargetResult, TrainConfig, time_split
+
+FAST = TrainConfig(
+    n_cutoffs=4, spend_models=("ridge",), probability_models=("logistic",), quick=True, n_jobs=1
+)
+
+
+@pytest.fixture(scope="module")
+def fcfg(small_data):
+    return FeatureConfig.from_data(small_data)
+
+
+@pytest.fixture
+def recorded(monkeypatch):
+    """Replace train_all with a stand-in that records the cutoffs of each panel."""
+    calls = []
+
+    def fake_train_all(panel, fcfg, cfg, *, oracles=None):
+        calls.append(sorted(panel.index.get_level_values("cutoff").unique()))
+        split = time_split(panel)
+        n = len(split.test)
+        results = {}
+        for target in fcfg.spend_targets:
+            pred = split.test[f"spend_{target}_30d" if target != "total" else "spend_30d"]
+            pred = pred.clip(lower=0).to_numpy() + 1.0
+            report = {"kind": "spend", "chosen": "last"}
+            interval = (np.zeros(n), 2 * pred)
+            results[target] = TargetResult({}, report, pred, {"last": pred}, interval)
+        p = np.full(n, 0.4)
+        results["purchase"] = TargetResult(
+            {}, {"kind": "probability", "chosen": "flat"}, p, {"flat": p}
+        )
+        return results, split
+
+    monkeypatch.setattr(backtest, "train_all", fake_train_all)
+    return calls
+
+
+def test_origins_are_consecutive_months_and_training_sees_only_earlier_cutoffs(
+    small_data, fcfg, recorded
+):
+    results = backtest.run_backtest(
+        small_data, fcfg, FAST, origins=3, comparators=(), cold_start=False
+    )
+
+    origins = [pd.Timestamp(o) for o in results["cutoffs"]["origins"]]
+    assert len(origins) == 3
+    assert origins == list(pd.date_range(origins[0], periods=3, freq="MS"))
+    assert origins[-1] == pd.Timestamp(results["cutoffs"]["panel"][-1])  # latest complete
+    assert len(recorded) == 3
+    for origin, seen, entry in zip(origins, recorded, results["per_origin"], strict=True):
+        # The origin is the test cutoff: the newest the models see; the rest are before it.
+        assert seen[-1] == origin
+        assert all(c < origin for c in seen[:-1])
+        assert len(seen) == FAST.n_cutoffs
+        assert seen == list(pd.date_range(end=origin, periods=FAST.n_cutoffs, freq="MS"))
+        assert entry["cutoffs"]["test"] == f"{origin:%Y-%m-%d}"
+        assert entry["cutoffs"]["validation"] == f"{seen[-2]:%Y-%m-%d}"
+        assert max(entry["cutoffs"]["train"]) < entry["cutoffs"]["validation"]
+
+
+def test_panel_is_built_once_over_all_cutoffs(small_data, fcfg, recorded, monkeypatch):
+    built = []
+
+    def counting_build_panel(data, cutoffs, config):
+        built.append(list(cutoffs))
+        return build_panel(data, cutoffs, config)
+
+    monkeypatch.setattr(backtest, "build_panel", counting_build_panel)
+    results = backtest.run_backtest(
+        small_data, fcfg, FAST, origins=2, comparators=(), cold_start=False
+    )
+    assert len(built) == 1
+    assert [f"{c:%Y-%m-%d}" for c in built[0]] == results["cutoffs"]["panel"]
+    assert len(built[0]) == FAST.n_cutoffs + 2 - 1
+
+
+def test_short_history_uses_the_cutoffs_there_are(small_data, fcfg, recorded):
+    # The small data hold 10 complete monthly cutoffs: the first of 3 origins has 7 before it.
+    cfg = TrainConfig(n_cutoffs=12, spend_models=("ridge",), probability_models=("logistic",))
+    backtest.run_backtest(small_data, fcfg, cfg, origins=3, comparators=(), cold_start=False)
+    assert [len(seen) for seen in recorded] == [8, 9, 10]
+
+
+def test_too_many_origins_are_refused(small_data, fcfg):
+    with pytest.raises(ValueError, match=r"10 complete monthly cutoffs; 9 origins need"):
+        backtest.run_backtest(small_data, fcfg, FAST, origins=9, comparators=(), cold_start=False)
+    with pytest.raises(ValueError, match="origins must be a positive whole number"):
+        backtest.run_backtest(small_data, fcfg, FAST, origins=0, comparators=(), cold_start=False)
+
+
+def test_unknown_comparator_is_refused_before_any_work(small_data, fcfg):
+    with pytest.raises(ValueError, match=r"'comparators'.*unknown: \['pareto'\]"):
+        backtest.run_backtest(small_data, fcfg, FAST, comparators=("pareto",))
+
+
+@pytest.fixture
+def shipping(monkeypatch):
+    """A train_all stand-in whose categories deploy a reconciled prediction and whose total
+    has P10/P50/P90 quantiles, as training reports them."""
+
+    def fake_train_all(panel, fcfg, cfg, *, oracles=None):
+        split = time_split(panel)
+        n = len(split.test)
+        results = {}
+        for target in fcfg.spend_targets:
+            y = split.test[f"target_{target}"].to_numpy()
+            preds = {"selected": np.full(n, 10.0), "reconciled": y.copy()}
+            report = {"kind": "spend", "chosen": "selected"}
+            if target != "total":
+                report["deployed"] = "reconciled"
+            else:
+                preds |= {"p10": np.zeros(n), "p50": np.zeros(n), "p90": np.full(n, 1e9)}
+            interval = (np.zeros(n), np.full(n, 1e9))
+            results[target] = TargetResult({}, report, preds["selected"], preds, interval)
+        p = np.full(n, 0.4)
+        results["purchase"] = TargetResult(
+            {}, {"kind": "probability", "chosen": "flat"}, p, {"flat": p}
+        )
+        return results, split
+
+    monkeypatch.setattr(backtest, "train_all", fake_train_all)
+
+
+def test_ours_is_what_training_ships_and_quantiles_are_not_means(small_data, fcfg, shipping):
+    results = backtest.run_backtest(
+        small_data, fcfg, FAST, origins=2, comparators=(), cold_start=False
+    )
+    summary = results["summary"]
+    # Total: nothing deployed instead, so ours is the selected model's constant 10.
+    assert summary["total"]["models"]["ours"]["gini"]["mean"] == pytest.approx(0.0, abs=1e-12)
+    assert summary["total"]["deployed"] == ["selected", "selected"]
+    # Categories: the deployed (here perfect) reconciled prediction.
+    assert summary["grocery"]["models"]["ours"]["r2"]["mean"] == pytest.approx(1.0)
+    assert summary["grocery"]["deployed"] == ["reconciled", "reconciled"]
+    # P10/P50/P90 are not rows of the table; [P10, P90] = [0, 1e9] covers every outcome
+    # but the (net) refunds below 0.
+    assert not {"p10", "p50", "p90"} & set(summary["total"]["models"])
+    quantiles = summary["total"]["quantiles"]
+    assert quantiles["coverage"]["mean"] > 0.9
+    assert quantiles["below_p90"]["mean"] == 1.0
+    assert {"total interval", "total p10-p90"} <= set(backtest.interval_table(results).index)
+    names = [c["target"] for c in backtest.target_checks(results)]
+    assert "total P10–P90 coverage in 77–83%" in names
+
+
+def test_aggregate_mean_and_std_by_hand():
+    per_origin = [
+        {"r2": 0.5, "gini": 0.8, "sum_ratio": 1.0},
+        {"r2": 0.7, "gini": math.nan, "sum_ratio": 1.1},
+        {"r2": 0.9, "gini": 0.6, "sum_ratio": None},
+    ]
+    out = backtest.aggregate_metrics(per_origin)
+    # r2: mean 0.7; deviations -0.2, 0, 0.2 -> sample variance 0.08 / 2 = 0.04 -> std 0.2.
+    assert out["r2"]["mean"] == pytest.approx(0.7)
+    assert out["r2"]["std"] == pytest.approx(0.2)
+    assert out["r2"]["n"] == 3
+    # NaN and None are left out, not counted as zero.
+    assert out["gini"] == pytest.approx({"mean": 0.7, "std": math.sqrt(0.02), "n": 2})
+    assert out["sum_ratio"]["mean"] == pytest.approx(1.05)
+    assert out["sum_ratio"]["n"] == 2
+
+
+def test_aggregate_of_one_origin_has_no_spread():
+    out = backtest.aggregate_metrics([{"r2": 0.4}])
+    assert out["r2"]["mean"] == 0.4
+    assert math.isnan(out["r2"]["std"])
+
+
+def test_decile_mape_by_hand():
+    # Two bins: predictions {1, 2} -> mean 1.5 vs actual 5; {3, 4} -> 3.5 vs 30.
+    mape = backtest.decile_mape([0, 10, 20, 40], [1, 2, 3, 4], n_bins=2)
+    assert mape == pytest.approx((3.5 / 5 + 26.5 / 30) / 2)
+    # A bin whose actual mean is zero is left out.
+    assert backtest.decile_mape([0, 0, 20, 40], [1, 2, 3, 4], n_bins=2) == pytest.approx(26.5 / 30)
+
+
+def test_reliability_max_is_the_largest_decile_gap():
+    report = backtest.probability_report([0, 0, 1, 1], [0.1, 0.3, 0.6, 0.8])
+    assert report["reliability_max"] == pytest.approx(0.4)
+    assert report["auc"] == 1.0
+
+
+def test_end_to_end_with_oracle_is_json_and_tabulates(small_data, small_tables_latent, fcfg):
+    tables, latent = small_tables_latent
+    cfg_syn = synthetic.SyntheticConfig(n_customers=400, days=400)
+    cfg = TrainConfig(
+        n_cutoffs=3,
+        spend_models=("ridge",),
+        probability_models=("logistic",),
+        quick=True,
+        n_jobs=1,
+    )
+
+    def oracle_fn(cutoff):
+        return {"oracle": synthetic.expected_spend(latent, tables, cutoff, cfg=cfg_syn)}
+
+    results = backtest.run_backtest(
+        small_data, fcfg, cfg, origins=2, oracle_fn=oracle_fn, comparators=()
+    )
+    json.dumps(results, allow_nan=False)  # strict JSON: NaN became None
+    total = results["summary"]["total"]
+    assert total["models"]["oracle"]["r2_of_oracle"]["mean"] == pytest.approx(1.0)
+    assert total["models"]["oracle"]["r2"]["n"] == 2
+    # The oracle was aligned with the test rows (not all zero after reindexing).
+    assert total["models"]["oracle"]["sum_ratio"]["mean"] > 0.5
+    assert total["interval"]["coverage"]["n"] == 2
+    table = backtest.backtest_table(results, "total")
+    assert table.index[0] == "ours" and table.index[-1] == "oracle"
+    assert {"rmse", "r2", "gini", "sum_ratio", "decile_mape", "top10_share"} <= set(table)
+    assert "±" in table.loc["ours", "r2"]
+    assert "total interval" in backtest.interval_table(results).index
+    purchase = backtest.backtest_table(results, "purchase")
+    assert {"auc", "brier", "reliability_max", "brier_of_oracle"} <= set(purchase)
+    assert backtest.markdown_table(table).startswith("| model | mae |")
+    checks = backtest.target_checks(results)
+    assert {c["status"] for c in checks} <= {"PASS", "FAIL", "SKIP"}
+    assert [c["status"] for c in checks if "BG/NBD" in c["target"] and "sum" not in c["target"]]
+    assert all(c["status"] == "SKIP" for c in checks if "better than BG/NBD" in c["target"])
+    with pytest.raises(ValueError, match="target must be one of"):
+        backtest.backtest_table(results, "toys")
+    # Never-bought customers are scored apart (or skipped, with the reason, if too few).
+    cold = results["cold_start"]
+    assert len(cold["per_origin"]) == 2
+    if cold["summary"]:
+        table = backtest.backtest_table(results, "total", cold_start=True)
+        assert list(table.index) == ["ours", "oracle"]
+    else:
+        assert all("skipped" in o for o in cold["per_origin"])
