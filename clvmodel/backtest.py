@@ -411,6 +411,10 @@ def run_backtest(
             f"The 'comparators' parameter must name items of {sorted(COMPARATORS)}; "
             f"got {list(comparators)} (unknown: {unknown})."
         )
+    if "bgnbd" in comparators:  # fail before the panel and the first training, not after
+        from clvmodel.bgnbd import check_installed
+
+        check_installed()
     cutoffs, test_cutoffs = backtest_cutoffs(
         data, origins=origins, n_cutoffs=cfg.n_cutoffs, horizon=fcfg.horizon
     )

@@ -39,6 +39,7 @@ import numpy as np
 import pandas as pd
 
 from clvmodel.dataset import RetailData
+from clvmodel.features import _as_day
 
 __all__ = [
     "INSTALL_HINT",
@@ -46,6 +47,7 @@ __all__ = [
     "FittedBGNBDGG",
     "bgnbd_gg_expectations",
     "category_shares",
+    "check_installed",
     "fit_bgnbd_gg",
     "predict_bgnbd_gg",
     "rfm_summary",
@@ -74,14 +76,12 @@ def _clv():
     return clv
 
 
-def _as_day(cutoff: str | pd.Timestamp) -> pd.Timestamp:
-    try:
-        day = pd.Timestamp(cutoff)
-    except (ValueError, TypeError) as exc:
-        raise ValueError(f"cutoff must be a date like 2026-09-01; got {cutoff!r}.") from exc
-    if pd.isna(day):
-        raise ValueError(f"cutoff must be a date like 2026-09-01; got {cutoff!r}.")
-    return day.tz_localize(None).normalize() if day.tzinfo else day.normalize()
+def check_installed() -> None:
+    """Raise the ImportError of :func:`fit_bgnbd_gg` now if pymc-marketing is missing.
+
+    For callers that would otherwise find out only after minutes of other work.
+    """
+    _clv()
 
 
 def rfm_summary(data: RetailData, cutoff: str | pd.Timestamp) -> pd.DataFrame:
