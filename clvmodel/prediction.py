@@ -21,6 +21,7 @@ from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
 from sklearn.frozen import FrozenEstimator
 from sklearn.pipeline import Pipeline
 
+from clvmodel import bgnbd_ml
 from clvmodel.coldstart import build_cold_features, predict_cold
 from clvmodel.dataset import RetailData
 from clvmodel.distribution import QUANTILES, hurdle_quantiles
@@ -123,7 +124,7 @@ class Predictor:
         out = {}
         for t in self.config.spend_targets:
             bundle = self.bundles[t]
-            out[f"predicted_{t}"] = predict_spend(bundle["model"], x) * bundle.get("level", 1.0)
+            out[f"predicted_{t}"] = point_prediction(bundle, x, t, self.config.horizon)
             out[f"predicted_{t}_low"], out[f"predicted_{t}_high"] = interval_bounds(bundle, x)
         p = self.bundles["purchase"]["model"].predict_proba(x)[:, 1]
         out[PROBABILITY] = p
@@ -189,6 +190,16 @@ class Predictor:
             )
         cols = [*self.feature_names, "base_value"]
         return pd.DataFrame(np.asarray(raw)[:, : len(cols)], index=features.index, columns=cols)
+
+
+def point_prediction(bundle: dict, x: pd.DataFrame, target: str, horizon: int) -> np.ndarray:
+    """Expected spend: the model's, blended with BG/NBD for a hybrid, times the level factor."""
+    point = predict_spend(bundle["model"], x)
+    weight = bundle.get("blend", 0.0)
+    if weight:
+        bg = bgnbd_ml.expected_spend(bundle["bgnbd"], x, target, horizon)
+        point = (1 - weight) * point + weight * bg
+    return point * bundle.get("level", 1.0)
 
 
 def _forest_contributions(forest, x: np.ndarray) -> np.ndarray:

@@ -25,6 +25,7 @@ from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
+from clvmodel import bgnbd_ml
 from clvmodel.distribution import (
     QUANTILES,
     fit_spend_if_buy,
@@ -299,6 +300,36 @@ def interval_bounds(bundle: dict, x: pd.DataFrame) -> tuple[np.ndarray, np.ndarr
     return lo, hi
 
 
+HYBRID_WEIGHTS = (0.25, 0.5, 0.75)
+
+
+def _hybrid_candidate(split, target, xs, ys, preds, fitted, levels, fcfg) -> dict:
+    """Add ``bgnbd_ml`` and ``hybrid`` predictions to `preds`; return the hybrid's recipe.
+
+    BG/NBD's four parameters come from the latest training cutoff. The hybrid blends the
+    best booster (by validation RMSE) with BG/NBD expected spend, with the weight and the
+    level factor chosen on validation.
+    """
+    latest = split.train.index.get_level_values("cutoff").max()
+    params = bgnbd_ml.fit(split.train.xs(latest, level="cutoff", drop_level=False))
+    bg = {k: bgnbd_ml.expected_spend(params, xs[k], target, fcfg.horizon) for k in xs}
+    bg_level = level_factor(ys["validation"], bg["validation"])
+    for k in ("validation", "test"):
+        preds[k]["bgnbd_ml"] = bg[k] * bg_level
+    rmse = lambda p: float(np.sqrt(np.mean((ys["validation"] - p) ** 2)))  # noqa: E731
+    best = min(fitted, key=lambda m: rmse(preds["validation"][m]))
+    raw = {k: preds[k][best] / levels[best] for k in ("validation", "test")}
+    options = []
+    for w in HYBRID_WEIGHTS:
+        blend = (1 - w) * raw["validation"] + w * bg["validation"]
+        f = level_factor(ys["validation"], blend)
+        options.append((rmse(blend * f), w, f))
+    _, weight, level = min(options)
+    for k in ("validation", "test"):
+        preds[k]["hybrid"] = ((1 - weight) * raw[k] + weight * bg[k]) * level
+    return {"booster": best, "weight": weight, "level": level, "params": params}
+
+
 def train_spend_target(
     split: Split,
     target: str,
@@ -325,8 +356,9 @@ def train_spend_target(
         for k in ("validation", "test"):
             preds[k][name] = preds[k][name] * levels[name]
         log.info("  %-12s %-18s %5.1fs", target, name, time.perf_counter() - t0)
+    hybrid = _hybrid_candidate(split, target, xs, ys, preds, fitted, levels, fcfg)
     validation = {m: spend_metrics(ys["validation"], p) for m, p in preds["validation"].items()}
-    chosen = min(fitted, key=lambda m: validation[m]["rmse"])
+    chosen = min([*fitted, "hybrid"], key=lambda m: validation[m]["rmse"])
     test = {m: spend_metrics(ys["test"], p) for m, p in preds["test"].items()}
 
     lower = make_quantile_model((1 - cfg.interval) / 2, cfg).fit(xs["train"], ys["train"])
@@ -337,9 +369,12 @@ def train_spend_target(
         upper.predict(xs["validation"]),
         cfg.interval,
     )
+    booster = hybrid["booster"] if chosen == "hybrid" else chosen
     bundle = {
-        "model": fitted[chosen],
-        "level": levels[chosen],
+        "model": fitted[booster],
+        "level": hybrid["level"] if chosen == "hybrid" else levels[chosen],
+        "blend": hybrid["weight"] if chosen == "hybrid" else 0.0,
+        "bgnbd": hybrid["params"],
         "lower": lower,
         "upper": upper,
         "interval_offset": offset,
@@ -350,12 +385,13 @@ def train_spend_target(
         "kind": "spend",
         "chosen": chosen,
         "selection": "lowest validation RMSE, after a level correction fitted on validation",
-        "level_factor": levels[chosen],
+        "level_factor": bundle["level"],
+        "hybrid": {k: v for k, v in hybrid.items() if k != "params"} | {"bgnbd": hybrid["params"]},
         "validation": validation,
         "test": test,
         "interval": {"nominal": cfg.interval, **interval_metrics(ys["test"], lo, hi)},
         "deciles": decile_table(ys["test"], point).to_dict(orient="records"),
-        "importance": importance_shares(fitted[chosen], features),
+        "importance": importance_shares(fitted[booster], features),
     }
     for name, frame in (oracles or {}).items():
         expected = frame[f"expected_{target}"].reindex(split.test.index).fillna(0.0)

@@ -87,8 +87,10 @@ def test_train_all_reports_every_model_and_target(panel_and_config):
     for target in fcfg.spend_targets:
         report = results[target].report
         reconciled = {"reconciled"} if target in fcfg.categories else set()
-        assert set(report["test"]) == {*SPEND_BASELINES, "ridge", "lightgbm_tweedie", *reconciled}
-        assert report["chosen"] in {"ridge", "lightgbm_tweedie"}
+        learned = {"ridge", "lightgbm_tweedie", "bgnbd_ml", "hybrid"}
+        assert set(report["test"]) == {*SPEND_BASELINES, *learned, *reconciled}
+        assert report["chosen"] in {"ridge", "lightgbm_tweedie", "hybrid"}
+        assert report["hybrid"]["weight"] in (0.25, 0.5, 0.75)
         assert set(report["test"]["ridge"]) == {
             "mae",
             "rmse",
