@@ -223,3 +223,22 @@ def trained_artifacts(small_data_dir, tmp_path_factory) -> Path:
     )  # fmt: skip
     assert code == 0
     return out
+
+
+@pytest.fixture(scope="session")
+def app():
+    """The app module, imported once with the repository's artifacts and data.
+
+    `CLV_ARTIFACTS` / `CLV_DATA` in the environment point it elsewhere.
+    """
+    import importlib
+    import os
+    import sys
+
+    root = Path(__file__).resolve().parents[1]
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("CLV_ARTIFACTS", os.environ.get("CLV_ARTIFACTS", str(root / "artifacts")))
+        mp.setenv("CLV_DATA", os.environ.get("CLV_DATA", str(root / "data")))
+        mp.syspath_prepend(str(root))
+        module = sys.modules.get("app") or importlib.import_module("app")
+    return module

@@ -4,10 +4,7 @@ The app is the one users get: it loads the artifacts and data of the repository 
 named by CLV_ARTIFACTS / CLV_DATA) and is served on 127.0.0.1 for this module.
 """
 
-import importlib
 import math
-import os
-import sys
 from pathlib import Path
 
 import pandas as pd
@@ -36,17 +33,6 @@ REPLY_KEYS = {
     "currency",
     "model_version",
 }
-
-
-@pytest.fixture(scope="module")
-def app():
-    """The app module, imported once with the repository's artifacts and data."""
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("CLV_ARTIFACTS", os.environ.get("CLV_ARTIFACTS", str(ROOT / "artifacts")))
-        mp.setenv("CLV_DATA", os.environ.get("CLV_DATA", str(ROOT / "data")))
-        mp.syspath_prepend(str(ROOT))
-        module = sys.modules.get("app") or importlib.import_module("app")
-    return module
 
 
 @pytest.fixture(scope="module")

@@ -8,11 +8,9 @@ chromium (``apt-get install chromium``; another binary via ``CHROMIUM``). Withou
 tests are skipped with the reason, except under ``CI=true``, where they fail instead.
 """
 
-import importlib
 import os
 import re
 import shutil
-import sys
 from pathlib import Path
 
 import pytest
@@ -40,17 +38,6 @@ def sync_api():
     if not (Path(CHROMIUM).is_file() or shutil.which(CHROMIUM)):
         _unavailable(f"no chromium at {CHROMIUM}: apt-get install chromium (or set CHROMIUM)")
     return sync_api
-
-
-@pytest.fixture(scope="module")
-def app():
-    """The app module with the repository's artifacts and data (as tests/test_app.py)."""
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("CLV_ARTIFACTS", os.environ.get("CLV_ARTIFACTS", str(ROOT / "artifacts")))
-        mp.setenv("CLV_DATA", os.environ.get("CLV_DATA", str(ROOT / "data")))
-        mp.syspath_prepend(str(ROOT))
-        module = sys.modules.get("app") or importlib.import_module("app")
-    return module
 
 
 @pytest.fixture(scope="module")
