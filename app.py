@@ -31,9 +31,9 @@ import shutil
 import tempfile
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import gradio as gr
 import pandas as pd
 
 from clvmodel import batch, plots
@@ -48,8 +48,23 @@ MODEL_CARD = HERE / "model_card.md"
 
 # ---------------------------------------------------------------- loaded once, at import
 PREDICTOR = Predictor.load(ARTIFACTS)
-DATA = load_data(DATA_DIR)
-SCORER = CustomerScorer(PREDICTOR, DATA)
+
+
+def _load_scorer() -> CustomerScorer:
+    """Read the tables and score every customer once (cached for lookups)."""
+    scorer = CustomerScorer(PREDICTOR, load_data(DATA_DIR))
+    scorer.scores()
+    return scorer
+
+
+# Reading the data and the first scoring (~5 s, much of it in pyarrow, LightGBM and
+# XGBoost, which release the GIL) run while Gradio imports (~3 s): start-up is the longer
+# of the two, not their sum.
+with ThreadPoolExecutor(max_workers=1) as _pool:
+    _loading = _pool.submit(_load_scorer)
+    import gradio as gr
+SCORER = _loading.result()
+DATA = SCORER.data
 METRICS = load_json(ARTIFACTS / "metrics.json")
 META = PREDICTOR.metadata
 CURRENCY = META.get("currency", "")

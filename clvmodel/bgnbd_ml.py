@@ -67,6 +67,6 @@ def expected_spend(
     params: list[float], features: pd.DataFrame, target: str, horizon: int
 ) -> np.ndarray:
     """Expected purchases × the customer's mean basket (× their share of `target` category)."""
-    basket = features["basket_mean"].fillna(0.0).clip(lower=0).to_numpy()
-    share = 1.0 if target == "total" else features[f"share_{target}"].fillna(0.0).to_numpy()
+    basket = np.clip(np.nan_to_num(features["basket_mean"].to_numpy(dtype=float)), 0, None)
+    share = 1.0 if target == "total" else np.nan_to_num(features[f"share_{target}"].to_numpy(float))
     return expected_transactions(params, features, horizon) * basket * share

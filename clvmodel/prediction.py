@@ -11,25 +11,24 @@ import threading
 from collections.abc import Iterable
 from pathlib import Path
 
-import lightgbm as lgb
 import numpy as np
 import pandas as pd
-import xgboost as xgb
-from scipy import sparse
-from sklearn.calibration import CalibratedClassifierCV
-from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
-from sklearn.frozen import FrozenEstimator
-from sklearn.pipeline import Pipeline
 
 from clvmodel import bgnbd_ml
 from clvmodel.coldstart import build_cold_features, predict_cold
+from clvmodel.contributions import contributions, explainable, unwrap
 from clvmodel.dataset import RetailData
 from clvmodel.distribution import QUANTILES, hurdle_quantiles
 from clvmodel.features import FeatureConfig, build_features, check_compatible
 from clvmodel.persistence import read_artifacts
 from clvmodel.reasons import reason_codes
-from clvmodel.reconciliation import reconcile
-from clvmodel.training import interval_bounds, predict_spend
+from clvmodel.reconciliation import reconcile, reconcile_columns
+from clvmodel.training import (
+    interval_bounds,
+    predict_probability,
+    predict_spend,
+    predict_values,
+)
 
 PROBABILITY = "purchase_probability"
 REASONS = ["reason_1", "reason_2", "reason_3"]
@@ -107,7 +106,9 @@ class Predictor:
                 f"missing feature column(s): {missing[:10]}"
                 + (f" and {len(missing) - 10} more" if len(missing) > 10 else "")
             )
-        return features[self.feature_names].astype("float64")
+        # One float block, built once: column-wise astype costs more than predicting a row.
+        arr = features[self.feature_names].to_numpy(dtype="float64")
+        return pd.DataFrame(arr, index=features.index, columns=self.feature_names)
 
     def predict(self, features: pd.DataFrame, *, reasons: bool = True) -> pd.DataFrame:
         """Predictions for each row of a feature table (extra columns are ignored).
@@ -121,25 +122,27 @@ class Predictor:
             reasons for the total (``reasons=False`` leaves them empty, and is faster).
         """
         x = self._matrix(features)
+        arr = x.to_numpy()  # columns checked once here: every model reads the array
         out = {}
         for t in self.config.spend_targets:
             bundle = self.bundles[t]
-            out[f"predicted_{t}"] = point_prediction(bundle, x, t, self.config.horizon)
-            out[f"predicted_{t}_low"], out[f"predicted_{t}_high"] = interval_bounds(bundle, x)
-        p = self.bundles["purchase"]["model"].predict_proba(x)[:, 1]
+            out[f"predicted_{t}"] = point_prediction(bundle, x, t, self.config.horizon, arr)
+            out[f"predicted_{t}_low"], out[f"predicted_{t}_high"] = interval_bounds(bundle, arr)
+        p = predict_probability(self.bundles["purchase"]["model"], arr)
         out[PROBABILITY] = p
         total = self.bundles["total"]
-        q = hurdle_quantiles(p, total["spend_if_buy"].predict(x), total["log_sigma"])
+        q = hurdle_quantiles(p, predict_values(total["spend_if_buy"], arr), total["log_sigma"])
         for i, tau in enumerate(QUANTILES):
             out[f"predicted_total_p{round(tau * 100)}"] = q[:, i]
-        out = pd.DataFrame(out, index=features.index)
-        out = reconcile(out, self.categories, shares=x.filter(like="share_"))
+        shares = x[[f"share_{c}" for c in self.categories]].to_numpy()
+        out = reconcile_columns(out, self.categories, shares=shares)
         if reasons and self.explainable("total"):
-            codes = reason_codes(self.explain(x, "total"), x, self.typical, top=len(REASONS))
-            out[REASONS] = codes.to_numpy()
+            contrib = self.explain(x, "total", exact=False)
+            codes = reason_codes(contrib, x, self.typical, top=len(REASONS))
+            out |= {r: codes[r].to_numpy() for r in REASONS}
         else:
-            out[REASONS] = ""
-        return out[self.columns]
+            out |= dict.fromkeys(REASONS, "")
+        return pd.DataFrame(out, index=features.index, columns=self.columns)
 
     def predict_cold(self, features: pd.DataFrame) -> pd.DataFrame:
         """Predictions for customers without purchases, from their attributes only."""
@@ -152,92 +155,44 @@ class Predictor:
 
     def explainable(self, target: str) -> bool:
         """Whether :meth:`explain` supports the model of `target` (boosters and linear do)."""
-        est = _unwrap(self.bundles[target]["model"])
-        return isinstance(
-            est,
-            lgb.LGBMModel
-            | xgb.XGBModel
-            | Pipeline
-            | RandomForestRegressor
-            | RandomForestClassifier,
-        )
+        return explainable(self.bundles[target]["model"])
 
-    def explain(self, features: pd.DataFrame, target: str) -> pd.DataFrame:
-        """Each feature's additive contribution to `target` for each row (SHAP for trees).
+    def explain(self, features: pd.DataFrame, target: str, *, exact: bool = True) -> pd.DataFrame:
+        """Each feature's additive contribution to `target` for each row.
 
         Contributions add up, with the ``base_value`` column, to the model's raw output:
         spend for squared-error models, log spend for Tweedie models, log-odds for the
-        purchase model (before calibration).
+        purchase model (before calibration). ``exact`` gives TreeSHAP; otherwise path
+        contributions, a hundred times faster (see :mod:`clvmodel.contributions`).
         """
         if target not in self.config.targets:
             raise ValueError(f"unknown target {target!r}; choose one of {self.config.targets}.")
-        x = self._matrix(features)
-        est = _unwrap(self.bundles[target]["model"])
-        if isinstance(est, lgb.LGBMModel):
-            raw = est.predict(x, pred_contrib=True)
-        elif isinstance(est, xgb.XGBModel):
-            raw = est.get_booster().predict(xgb.DMatrix(x), pred_contribs=True)
-        elif isinstance(est, RandomForestRegressor | RandomForestClassifier):
-            raw = _forest_contributions(est, x.to_numpy())
-        elif isinstance(est, Pipeline):
-            z = est[:-1].transform(x)
-            coef = np.ravel(est[-1].coef_)
-            raw = np.column_stack([z * coef, np.full(len(x), np.ravel(est[-1].intercept_)[0])])
-        else:
+        if not self.explainable(target):
+            model = unwrap(self.bundles[target]["model"])
             raise ValueError(
-                f"explanations are not available for the {type(est).__name__} model of "
+                f"explanations are not available for the {type(model).__name__} model of "
                 f"target {target!r}."
             )
+        x = self._matrix(features).to_numpy()
+        raw = contributions(self.bundles[target]["model"], x, exact=exact)
         cols = [*self.feature_names, "base_value"]
         return pd.DataFrame(np.asarray(raw)[:, : len(cols)], index=features.index, columns=cols)
 
 
-def point_prediction(bundle: dict, x: pd.DataFrame, target: str, horizon: int) -> np.ndarray:
-    """Expected spend: the model's, blended with BG/NBD for a hybrid, times the level factor."""
-    point = predict_spend(bundle["model"], x)
+def point_prediction(
+    bundle: dict, x: pd.DataFrame, target: str, horizon: int, arr: np.ndarray | None = None
+) -> np.ndarray:
+    """Expected spend: the model's, blended with BG/NBD for a hybrid, times the level factor.
+
+    `arr` is `x` as a float array in the model's column order, for speed
+    (:func:`clvmodel.training.predict_values`).
+    """
+    point = predict_spend(bundle["model"], x if arr is None else arr)
     weight = bundle.get("blend", 0.0)
     if weight:
         bg = bgnbd_ml.expected_spend(bundle["bgnbd"], x, target, horizon)
         point = (1 - weight) * point + weight * bg
     return point * bundle.get("level", 1.0)
-
-
-def _forest_contributions(forest, x: np.ndarray) -> np.ndarray:
-    """Path contributions of a random forest (Saabas): rows × (features + base value).
-
-    Along each tree's path, the change of the node value at a split is credited to the
-    split's feature; averaged over trees they add up, with the root value, to the
-    prediction (the probability of class 1 for a classifier).
-    """
-    n_features = x.shape[1]
-    out = np.zeros((len(x), n_features + 1))
-    for tree in forest.estimators_:
-        t = tree.tree_
-        value = t.value[:, 0, -1] if t.value.shape[2] > 1 else t.value[:, 0, 0]
-        if t.value.shape[2] > 1:  # classifier: class shares per node
-            value = t.value[:, 0, 1] / t.value[:, 0, :].sum(axis=1)
-        parent = np.full(t.node_count, -1)
-        for side in (t.children_left, t.children_right):
-            has = side >= 0
-            parent[side[has]] = np.flatnonzero(has)
-        child = np.flatnonzero(parent >= 0)
-        delta = sparse.csr_matrix(
-            (value[child] - value[parent[child]], (child, t.feature[parent[child]])),
-            shape=(t.node_count, n_features),
-        )
-        path = tree.decision_path(x.astype(np.float32))
-        out[:, :n_features] += (path @ delta).toarray()
-        out[:, n_features] += value[0]
-    return out / len(forest.estimators_)
-
-
-def _unwrap(model):
-    """The fitted estimator inside a calibration wrapper."""
-    if isinstance(model, CalibratedClassifierCV):
-        model = model.calibrated_classifiers_[0].estimator
-    if isinstance(model, FrozenEstimator):
-        model = model.estimator
-    return model
 
 
 def default_as_of(data: RetailData) -> pd.Timestamp:

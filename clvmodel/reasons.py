@@ -44,19 +44,19 @@ LABELS: dict[str, str] = {
 _OWN_USUAL = {"spend_7d": 7, "spend_30d": 30, "spend_90d": 90}
 
 
-def _phrase(name: str, values: pd.Series, typical: float, features: pd.DataFrame) -> pd.Series:
-    """One feature's phrase for every customer."""
+def _phrase(name: str, values: np.ndarray, typical: float, usual: np.ndarray | None) -> list[str]:
+    """One feature's phrase for each of `values` (`usual`: the customer's own reference)."""
     template = LABELS.get(name, name.replace("_", " ") + " {v:,.2f}")
-    text = values.map(lambda v: template.format(v=v) if pd.notna(v) else f"{name} unknown")
-    if name in _OWN_USUAL and "spend_365d" in features:
-        usual = features["spend_365d"] / 365 * _OWN_USUAL[name]
-        ratio = values / usual.where(usual > 0)
-        note = ratio.map(lambda r: f" ({r:.1f}× their usual)" if pd.notna(r) else "")
-    elif pd.notna(typical):
-        note = pd.Series(f" (typical: {typical:,.0f})", index=values.index)
+    text = [template.format(v=v) if np.isfinite(v) else f"{name} unknown" for v in values]
+    if usual is not None:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = np.where(usual > 0, values / usual, np.nan)
+        note = [f" ({r:.1f}× their usual)" if np.isfinite(r) else "" for r in ratio]
+    elif np.isfinite(typical):
+        note = [f" (typical: {typical:,.0f})"] * len(values)
     else:
-        note = pd.Series("", index=values.index)
-    return text + note
+        note = [""] * len(values)
+    return [t + n for t, n in zip(text, note, strict=True)]
 
 
 def reason_codes(
@@ -86,18 +86,24 @@ def reason_codes(
     contrib = contributions.drop(columns=["base_value"], errors="ignore")
     values = contrib.to_numpy()
     order = np.argsort(-np.abs(values), axis=1)[:, :top]
-    out = pd.DataFrame(index=contrib.index)
     names = np.asarray(contrib.columns)
+    yearly = (
+        features["spend_365d"].to_numpy(dtype=float) / 365 if "spend_365d" in features else None
+    )
+    out = {}
     for k in range(order.shape[1]):
         chosen = names[order[:, k]]
         sign = np.take_along_axis(values, order[:, k : k + 1], axis=1)[:, 0]
-        text = pd.Series("", index=contrib.index, dtype="object")
+        text = np.empty(len(chosen), dtype=object)
         for name in pd.unique(chosen):  # loop over features, each vectorised over customers
             rows = chosen == name
-            phrase = _phrase(
-                name, features.loc[rows, name], typical.get(name, np.nan), features.loc[rows]
+            usual = (
+                yearly[rows] * _OWN_USUAL[name]
+                if name in _OWN_USUAL and yearly is not None
+                else None
             )
-            text[rows] = phrase.to_numpy()
-        arrows = np.where(sign >= 0, "↑ ", "↓ ")
-        out[f"reason_{k + 1}"] = arrows + text.astype(str)
-    return out
+            value = features[name].to_numpy(dtype=float)[rows]
+            text[rows] = _phrase(name, value, float(typical.get(name, np.nan)), usual)
+        arrows = np.where(sign >= 0, "↑ ", "↓ ").astype(object)
+        out[f"reason_{k + 1}"] = arrows + text
+    return pd.DataFrame(out, index=contrib.index, columns=[f"reason_{k + 1}" for k in range(top)])

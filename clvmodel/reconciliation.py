@@ -41,27 +41,39 @@ def reconcile(
     DataFrame
         A copy with reconciled category columns; totals untouched.
     """
+    columns = {c: pred[c].to_numpy(dtype="float64") for c in pred.columns if c.startswith("pred")}
+    if shares is not None:
+        shares = shares[[f"share_{c}" for c in categories]].to_numpy(dtype="float64")
+    return pred.assign(**reconcile_columns(columns, categories, shares=shares))
+
+
+def reconcile_columns(
+    pred: dict[str, np.ndarray], categories: Sequence[str], *, shares: np.ndarray | None = None
+) -> dict[str, np.ndarray]:
+    """:func:`reconcile` on a dict of column arrays (rows × categories `shares`).
+
+    Plain arrays, because scoring one row with pandas column operations costs more than
+    all its models' predictions together.
+    """
+    out = dict(pred)
     if not categories:
-        return pred.copy()
-    out = pred.copy()
+        return out
     cols = [f"predicted_{c}" for c in categories]
-    cats = out[cols].clip(lower=0).to_numpy()
-    total = out["predicted_total"].clip(lower=0).to_numpy()
+    cats = np.clip(np.column_stack([pred[c] for c in cols]), 0, None)
+    total = np.clip(pred["predicted_total"], 0, None)
     sums = cats.sum(axis=1)
     factor = np.divide(total, sums, out=np.zeros_like(total), where=sums > 0)
-    if shares is not None:
-        fallback = shares[[f"share_{c}" for c in categories]].clip(lower=0).fillna(0).to_numpy()
-    else:
-        fallback = np.zeros_like(cats)
+    fallback = np.zeros_like(cats) if shares is None else np.nan_to_num(np.clip(shares, 0, None))
     fallback_sum = fallback.sum(axis=1, keepdims=True)
     fallback = np.where(
         fallback_sum > 0, fallback / np.where(fallback_sum > 0, fallback_sum, 1), 1 / len(cols)
     )
     empty = sums <= 0
-    out[cols] = np.where(empty[:, None], fallback * total[:, None], cats * factor[:, None])
-    for c in categories:
+    scaled = np.where(empty[:, None], fallback * total[:, None], cats * factor[:, None])
+    for i, col in enumerate(cols):
+        out[col] = scaled[:, i]
         for bound in ("low", "high"):
-            col = f"predicted_{c}_{bound}"
-            if col in out:
-                out[col] = np.where(empty, out[col], out[col].clip(lower=0) * factor)
+            if f"{col}_{bound}" in out:
+                b = pred[f"{col}_{bound}"]
+                out[f"{col}_{bound}"] = np.where(empty, b, np.clip(b, 0, None) * factor)
     return out

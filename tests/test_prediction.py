@@ -114,22 +114,3 @@ def test_metrics_json_has_the_promised_keys(trained_artifacts):
     assert "oracle" in total["test"]  # synthetic data: the oracle is reported under its name
     for scores in total["test"].values():
         assert {"mae", "rmse", "r2", "gini", "spearman", "sum_ratio"} <= set(scores)
-
-
-@pytest.mark.parametrize("kind", ["regressor", "classifier"])
-def test_random_forest_contributions_add_up(kind):
-    from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
-
-    from clvmodel.prediction import _forest_contributions
-
-    rng = np.random.default_rng(0)
-    x = rng.random((300, 4))
-    y = 3 * x[:, 0] + x[:, 1] + rng.random(300)
-    x[rng.random(x.shape) < 0.1] = np.nan  # missing values take the trees' learnt side
-    if kind == "regressor":
-        forest = RandomForestRegressor(n_estimators=10, random_state=0).fit(x, y)
-        expected = forest.predict(x)
-    else:
-        forest = RandomForestClassifier(n_estimators=10, random_state=0).fit(x, y > 2)
-        expected = forest.predict_proba(x)[:, 1]
-    np.testing.assert_allclose(_forest_contributions(forest, x).sum(axis=1), expected, atol=1e-9)
