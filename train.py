@@ -35,8 +35,8 @@ from clvmodel.features import (
     build_panel,
     cutoff_dates,
 )
-from clvmodel.persistence import file_fingerprint, write_artifacts
-from clvmodel.prediction import default_as_of
+from clvmodel.persistence import file_fingerprint, save_scores, write_artifacts
+from clvmodel.prediction import CustomerScorer, Predictor, default_as_of
 from clvmodel.schema import SchemaError, read_tables
 from clvmodel.score import add_source_options
 from clvmodel.synthetic import ground_truth, read_latent
@@ -249,6 +249,14 @@ def run(args: argparse.Namespace) -> dict:
         bundles["cold_start"] = cold_bundle
         metrics["cold_start"] = cold_report
     metadata = write_artifacts(out, bundles, metadata, metrics)
+    # Every customer's scores as of the day after the data, for the app to start on.
+    scorer = CustomerScorer(Predictor(bundles, metadata), data)
+    save_scores(
+        scorer.scores(reasons=False),
+        out,
+        as_of=f"{scorer.default_as_of:%Y-%m-%d}",
+        data_fingerprint=fingerprint,
+    )
     write_card(metrics, metadata, args.card, artifacts_dir=_relative(out, Path(args.card).parent))
     log.info("wrote %s and %s in %.0f s", out, args.card, elapsed)
     return metrics

@@ -1,25 +1,39 @@
-"""clvmodel: each customer's spend in the next 30 days, in total and per category."""
+"""clvmodel: each customer's spend in the next 30 days, in total and per category.
 
-from clvmodel.dataset import RetailData, load_data
-from clvmodel.features import FeatureConfig, build_features, build_panel, build_targets
-from clvmodel.prediction import CustomerScorer, Predictor, prediction_columns
-from clvmodel.schema import SchemaError, read_tables
-from clvmodel.training import TrainConfig, train_all
-from clvmodel.transactions import read_transactions
+The public names below load their module on first use, so that ``clvmodel.dataset`` and
+``clvmodel.schema`` import without LightGBM, XGBoost and scikit-learn: the app starts
+reading its data while those (and Gradio) import.
+"""
 
-__all__ = [
-    "CustomerScorer",
-    "FeatureConfig",
-    "Predictor",
-    "RetailData",
-    "SchemaError",
-    "TrainConfig",
-    "build_features",
-    "build_panel",
-    "build_targets",
-    "load_data",
-    "prediction_columns",
-    "read_tables",
-    "read_transactions",
-    "train_all",
-]
+from __future__ import annotations
+
+import importlib
+
+_EXPORTS = {
+    "CustomerScorer": "prediction",
+    "FeatureConfig": "features",
+    "Predictor": "prediction",
+    "RetailData": "dataset",
+    "SchemaError": "schema",
+    "TrainConfig": "training",
+    "build_features": "features",
+    "build_panel": "features",
+    "build_targets": "features",
+    "load_data": "dataset",
+    "prediction_columns": "prediction",
+    "read_tables": "schema",
+    "read_transactions": "transactions",
+    "train_all": "training",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(f"clvmodel.{_EXPORTS[name]}"), name)
+    raise AttributeError(f"module 'clvmodel' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return __all__

@@ -204,3 +204,19 @@ def monthly_spend(
     month = mine["date"].dt.to_period("M").dt.to_timestamp()
     spend = mine["amount"].groupby(month.to_numpy()).sum()
     return pd.DataFrame({"month": spend.index, "spend": spend.to_numpy(dtype="float64")})
+
+
+def example_customers(
+    data: RetailData, quantiles: tuple[float, ...] = (0.99, 0.9, 0.6, 0.2)
+) -> list[str]:
+    """Customer IDs at the given quantiles of net spend in the last year of the data.
+
+    Examples that span big spenders to occasional ones, deterministic for a dataset, and
+    cheap: they come from the transactions, before any model has scored anyone.
+    """
+    tx = data.transactions
+    recent = tx[tx["date"] > data.last_date - pd.Timedelta(days=365)]
+    spend = recent.groupby("customer_id")["amount"].sum().sort_values(kind="stable")
+    if spend.empty:
+        return []
+    return [str(spend.index[int(q * (len(spend) - 1))]) for q in quantiles]

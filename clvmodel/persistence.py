@@ -25,16 +25,21 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import skops.io as sio
 
 __all__ = [
     "TRUSTED_TYPES",
     "UntrustedArtifactError",
     "file_fingerprint",
+    "folder_fingerprint",
     "load_json",
     "load_model",
+    "load_scores",
     "save_json",
     "save_model",
+    "save_scores",
 ]
 
 # Types that skops 0.16 does not trust by default but that our own models need.
@@ -408,3 +413,48 @@ def read_artifacts(folder: str | os.PathLike[str]) -> tuple[dict[str, dict], dic
     metadata = load_json(folder / METADATA_FILE)
     bundles = {t: load_model(folder / spec["file"]) for t, spec in metadata["targets"].items()}
     return bundles, metadata
+
+
+def folder_fingerprint(folder: str | os.PathLike[str]) -> str:
+    """:func:`file_fingerprint` of every file directly in `folder`: how ``train.py``
+    stamps the data folder it trained on."""
+    return file_fingerprint(sorted(p for p in Path(folder).iterdir() if p.is_file()))
+
+
+SCORES_FILE = "scores.parquet"
+_SCORES_KEY = b"clvmodel"
+
+
+def save_scores(
+    scores: pd.DataFrame, folder: str | os.PathLike[str], *, as_of: str, data_fingerprint: str
+) -> Path:
+    """Save every customer's predictions as of one day, with the data they came from.
+
+    ``train.py`` saves them for the day after its data ends, so that the app, started on
+    that same data, does not spend ~2 s predicting everyone again (:func:`load_scores`).
+    Parquet holds data only: reading it runs no code.
+    """
+    path = Path(folder) / SCORES_FILE
+    table = pa.Table.from_pandas(scores, preserve_index=True)
+    stamp = json.dumps({"as_of": as_of, "data_fingerprint": data_fingerprint}).encode()
+    table = table.replace_schema_metadata({**(table.schema.metadata or {}), _SCORES_KEY: stamp})
+    pq.write_table(table, path)
+    return path
+
+
+def load_scores(
+    folder: str | os.PathLike[str], *, as_of: str, data_fingerprint: str
+) -> pd.DataFrame | None:
+    """The scores :func:`save_scores` wrote, if they are for this day and this data.
+
+    None when there are none, or they were made as of another day or from other data
+    (then the caller predicts afresh).
+    """
+    path = Path(folder) / SCORES_FILE
+    if not path.is_file():
+        return None
+    table = pq.read_table(path)
+    stamp = json.loads((table.schema.metadata or {}).get(_SCORES_KEY, b"{}"))
+    if stamp != {"as_of": as_of, "data_fingerprint": data_fingerprint}:
+        return None
+    return table.to_pandas()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -136,13 +137,24 @@ class Predictor:
             out[f"predicted_total_p{round(tau * 100)}"] = q[:, i]
         shares = x[[f"share_{c}" for c in self.categories]].to_numpy()
         out = reconcile_columns(out, self.categories, shares=shares)
-        if reasons and self.explainable("total"):
-            contrib = self.explain(x, "total", exact=False)
-            codes = reason_codes(contrib, x, self.typical, top=len(REASONS))
+        if reasons:
+            codes = self.reasons(x)
             out |= {r: codes[r].to_numpy() for r in REASONS}
         else:
             out |= dict.fromkeys(REASONS, "")
         return pd.DataFrame(out, index=features.index, columns=self.columns)
+
+    def reasons(self, features: pd.DataFrame) -> pd.DataFrame:
+        """The three strongest drivers of each row's total prediction, in plain words.
+
+        From path contributions (fast enough for 100,000 rows); empty strings where the
+        total model cannot be explained.
+        """
+        if not self.explainable("total") or features.empty:
+            return pd.DataFrame("", index=features.index, columns=REASONS)
+        x = self._matrix(features)
+        contrib = self.explain(x, "total", exact=False)
+        return reason_codes(contrib, x, self.typical, top=len(REASONS))
 
     def predict_cold(self, features: pd.DataFrame) -> pd.DataFrame:
         """Predictions for customers without purchases, from their attributes only."""
@@ -200,6 +212,26 @@ def default_as_of(data: RetailData) -> pd.Timestamp:
     return data.last_date + pd.Timedelta(days=1)
 
 
+@dataclass
+class _Scored:
+    """One as-of date's cache: features and scores of every customer; which rows of the
+    features have their reason codes filled in already."""
+
+    features: pd.DataFrame
+    scores: pd.DataFrame
+    explained: np.ndarray
+
+
+def _matches(scores: pd.DataFrame, features: pd.DataFrame, columns: list[str]) -> bool:
+    """Whether saved scores are for these customers (history first), with these columns."""
+    return (
+        list(scores.columns) == columns
+        and len(scores) >= len(features)
+        and scores.index[: len(features)].equals(features.index)
+        and not scores["cold_start"].iloc[: len(features)].any()
+    )
+
+
 class CustomerScorer:
     """Scores customers by ID from their history, caching features per as-of date."""
 
@@ -208,8 +240,8 @@ class CustomerScorer:
         self.predictor = predictor
         self.data = data
         self.default_as_of = default_as_of(data)
-        self._cache: dict[pd.Timestamp, tuple[pd.DataFrame, pd.DataFrame]] = {}
-        self._lock = threading.Lock()
+        self._cache: dict[pd.Timestamp, _Scored] = {}
+        self._lock = threading.RLock()
 
     def _as_of(self, as_of: str | pd.Timestamp | None) -> pd.Timestamp:
         if as_of is None or (isinstance(as_of, str) and not as_of.strip()):
@@ -231,29 +263,82 @@ class CustomerScorer:
 
     def features(self, as_of: str | pd.Timestamp | None = None) -> pd.DataFrame:
         """As-of features of every customer with history (cached)."""
-        return self._scored(self._as_of(as_of))[0]
+        return self._scored(self._as_of(as_of)).features
 
-    def scores(self, as_of: str | pd.Timestamp | None = None) -> pd.DataFrame:
-        """Predictions for every customer with history as of the date (cached)."""
-        return self._scored(self._as_of(as_of))[1]
+    def scores(
+        self, as_of: str | pd.Timestamp | None = None, *, reasons: bool = True
+    ) -> pd.DataFrame:
+        """Predictions for every customer as of the date (cached).
 
-    def _scored(self, day: pd.Timestamp) -> tuple[pd.DataFrame, pd.DataFrame]:
+        Customers with history first, then (with a cold-start model) those without.
+        ``reasons=False`` skips filling the reason codes not yet asked for (they stay
+        empty strings): reason codes are made on first request, per customer.
+        """
+        scored = self._scored(self._as_of(as_of))
+        if reasons:
+            self._explain(scored, np.arange(len(scored.features)))
+        return scored.scores
+
+    def warm(
+        self, as_of: str | pd.Timestamp | None = None, *, precomputed: pd.DataFrame | None = None
+    ) -> bool:
+        """Score every customer as of the date now, so that the first request is fast.
+
+        `precomputed` scores of the same customers (saved by ``train.py`` with these
+        artifacts, see :func:`clvmodel.persistence.load_scores`) replace the predictions
+        when their customers and columns match the features built from the data; the
+        return value says whether they were used.
+        """
+        day = self._as_of(as_of)
+        with self._lock:
+            if precomputed is not None and day not in self._cache:
+                x = build_features(self.data, day, self.predictor.config)
+                if _matches(precomputed, x, [*self.predictor.columns, "cold_start"]):
+                    self._cache[day] = _Scored(x, precomputed, np.zeros(len(x), dtype=bool))
+                    return True
+            self._scored(day)
+            return False
+
+    def lookup(self, customer_id: str, as_of: str | pd.Timestamp | None = None) -> pd.Series:
+        """One customer's scores with reason codes, by exact ID (KeyError if not scored).
+
+        The app's single lookup: a direct index lookup, unlike :meth:`score`, which is
+        built for many IDs at once.
+        """
+        scored = self._scored(self._as_of(as_of))
+        pos = scored.features.index.get_indexer([customer_id])
+        self._explain(scored, pos[pos >= 0])
+        return scored.scores.loc[customer_id]
+
+    def _scored(self, day: pd.Timestamp) -> _Scored:
         with self._lock:  # the app calls from several threads
-            return self._scored_locked(day)
+            if day not in self._cache:
+                if len(self._cache) >= 8:
+                    self._cache.pop(next(iter(self._cache)))
+                self._cache[day] = self._score_all(day)
+            return self._cache[day]
 
-    def _scored_locked(self, day: pd.Timestamp) -> tuple[pd.DataFrame, pd.DataFrame]:
-        if day not in self._cache:
-            if len(self._cache) >= 8:
-                self._cache.pop(next(iter(self._cache)))
-            x = build_features(self.data, day, self.predictor.config)
-            scores = self.predictor.predict(x).assign(cold_start=False)
-            if self.predictor.cold is not None:
-                cold = build_cold_features(self.data, day, self.predictor.config)
-                if len(cold):
-                    cold_scores = self.predictor.predict_cold(cold).assign(cold_start=True)
-                    scores = pd.concat([scores, cold_scores])
-            self._cache[day] = (x, scores)
-        return self._cache[day]
+    def _score_all(self, day: pd.Timestamp) -> _Scored:
+        x = build_features(self.data, day, self.predictor.config)
+        scores = self.predictor.predict(x, reasons=False).assign(cold_start=False)
+        if self.predictor.cold is not None:
+            cold = build_cold_features(self.data, day, self.predictor.config)
+            if len(cold):
+                cold_scores = self.predictor.predict_cold(cold).assign(cold_start=True)
+                scores = pd.concat([scores, cold_scores])
+        return _Scored(x, scores, np.zeros(len(x), dtype=bool))
+
+    def _explain(self, scored: _Scored, rows: np.ndarray) -> None:
+        """Fill the reason codes of these rows of ``scored.features`` (once each)."""
+        with self._lock:
+            rows = np.unique(rows)
+            rows = rows[~scored.explained[rows]]
+            if len(rows):
+                codes = self.predictor.reasons(scored.features.iloc[rows])
+                scored.scores.iloc[rows, scored.scores.columns.get_indexer(REASONS)] = codes[
+                    REASONS
+                ].to_numpy()
+                scored.explained[rows] = True
 
     def score(
         self, customer_ids: Iterable[object], *, as_of: str | pd.Timestamp | None = None
@@ -268,8 +353,11 @@ class CustomerScorer:
         """
         day = self._as_of(as_of)
         text = pd.Series(list(customer_ids), dtype="object").astype("string").fillna("")
-        scores = self.scores(day)
-        out = scores.reindex(text.str.strip().to_numpy())
+        scored = self._scored(day)
+        wanted = text.str.strip().to_numpy()
+        pos = scored.features.index.get_indexer(wanted)
+        self._explain(scored, pos[pos >= 0])
+        out = scored.scores.reindex(wanted)
         out.insert(0, "customer_id", text.to_numpy())
         out.insert(1, "as_of", f"{day:%Y-%m-%d}")
         known = self.data.customers.index.get_indexer(text.str.strip()) >= 0

@@ -22,10 +22,13 @@ from clvmodel.persistence import (
     TRUSTED_TYPES,
     UntrustedArtifactError,
     file_fingerprint,
+    folder_fingerprint,
     load_json,
     load_model,
+    load_scores,
     save_json,
     save_model,
+    save_scores,
 )
 
 ALLOWED_PREFIXES = ("collections.", "lightgbm.", "numpy.", "sklearn.", "xgboost.")
@@ -375,3 +378,26 @@ def test_file_fingerprint_errors(tmp_path):
         file_fingerprint([])
     with pytest.raises(FileNotFoundError, match=re.escape(str(tmp_path / "missing.csv"))):
         file_fingerprint([tmp_path / "missing.csv"])
+
+
+def test_saved_scores_load_only_for_the_same_day_and_data(tmp_path):
+    scores = pd.DataFrame(
+        {"predicted_total": [1.5, 0.0], "reason_1": ["↑ a", ""], "cold_start": [False, True]},
+        index=pd.Index(["007", "C2"], name="customer_id"),
+    )
+    save_scores(scores, tmp_path, as_of="2026-10-01", data_fingerprint="abc")
+    back = load_scores(tmp_path, as_of="2026-10-01", data_fingerprint="abc")
+    pd.testing.assert_frame_equal(back, scores, check_dtype=False)
+    assert list(back.index) == ["007", "C2"]  # IDs stay text
+    assert load_scores(tmp_path, as_of="2026-09-30", data_fingerprint="abc") is None
+    assert load_scores(tmp_path, as_of="2026-10-01", data_fingerprint="other") is None
+    assert load_scores(tmp_path / "none", as_of="2026-10-01", data_fingerprint="abc") is None
+
+
+def test_folder_fingerprint_follows_the_files_not_the_folder(tmp_path):
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "t.csv").write_text("x\n1\n")
+    assert folder_fingerprint(tmp_path / "a") == folder_fingerprint(tmp_path / "b")
+    (tmp_path / "b" / "t.csv").write_text("x\n2\n")
+    assert folder_fingerprint(tmp_path / "a") != folder_fingerprint(tmp_path / "b")

@@ -114,3 +114,46 @@ def test_metrics_json_has_the_promised_keys(trained_artifacts):
     assert "oracle" in total["test"]  # synthetic data: the oracle is reported under its name
     for scores in total["test"].values():
         assert {"mae", "rmse", "r2", "gini", "spearman", "sum_ratio"} <= set(scores)
+
+
+def test_reason_codes_are_made_for_the_requested_customers_only(predictor, small_data):
+    """Scoring everyone skips reason codes; a lookup fills in exactly the asked-for rows."""
+    scorer = CustomerScorer(predictor, small_data)
+    if not predictor.explainable("total"):
+        pytest.skip("the small artifacts' total model has no contributions")
+    bare = scorer.scores(reasons=False)
+    with_history = scorer.features().index
+    assert (bare.loc[with_history, "reason_1"] == "").all()
+    asked = with_history[:3]
+    out = scorer.score(list(asked))
+    expected = predictor.reasons(scorer.features().loc[asked])
+    assert list(out["reason_1"]) == list(expected["reason_1"])
+    assert all(r.startswith(("↑", "↓")) for r in out["reason_1"])
+    assert scorer.lookup(asked[0])["reason_2"] == expected["reason_2"].iloc[0]
+    assert (scorer.scores(reasons=False).loc[with_history[3:], "reason_1"] == "").all()
+    assert (scorer.scores().loc[with_history, "reason_1"] != "").all()  # all on demand
+
+
+def test_warm_uses_train_py_saved_scores_for_the_same_data(trained_artifacts, small_data_dir):
+    """train.py saves everyone's scores; the app starts from them on that same data."""
+    from clvmodel.dataset import load_data
+    from clvmodel.persistence import folder_fingerprint, load_scores
+
+    predictor = Predictor.load(trained_artifacts)
+    scorer = CustomerScorer(predictor, load_data(small_data_dir))
+    day = f"{scorer.default_as_of:%Y-%m-%d}"
+    saved = load_scores(
+        trained_artifacts, as_of=day, data_fingerprint=folder_fingerprint(small_data_dir)
+    )
+    assert saved is not None, "train.py saves the scores of its own data"
+    fresh = CustomerScorer(predictor, scorer.data).scores(reasons=False)
+    pd.testing.assert_frame_equal(saved, fresh, check_dtype=False, check_index_type=False)
+
+    marked = saved.assign(predicted_total=saved["predicted_total"] + 1e6)
+    assert scorer.warm(precomputed=marked)
+    assert scorer.lookup(saved.index[0])["predicted_total"] >= 1e6  # used as saved
+    other = CustomerScorer(predictor, scorer.data)
+    assert not other.warm(precomputed=marked.iloc[1:])  # other customers: predicted afresh
+    pd.testing.assert_series_equal(
+        other.scores(reasons=False)["predicted_total"], fresh["predicted_total"]
+    )
