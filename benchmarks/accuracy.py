@@ -12,7 +12,7 @@ target checks. BG/NBD + Gamma-Gamma (pymc-marketing, MAP) needs
 ``latent_customers.csv.gz``) the oracle's true expectations are scored too.
 
 The default model list (``DEFAULT_SPEND_MODELS``, ``DEFAULT_PROBABILITY_MODELS``) is LightGBM
-with the Tweedie loss for every spend target and LightGBM (then isotonic calibration) for
+with the Tweedie loss for every spend target and LightGBM for
 the purchase probability, plus the baselines train_all always adds. It is what keeps the
 run on the default data (20,000 customers, 6 origins: 6 × 5 spend targets × 3 LightGBM
 fits, the 2 others being the interval's quantile models, on ~140,000 rows each) under 15

@@ -76,9 +76,13 @@ def contributions(model, x: np.ndarray, *, exact: bool = True) -> np.ndarray:
         table, offsets = _lightgbm_leaf_table(booster)
         return _sum_leaf_rows(leaves + offsets, table)
     if isinstance(est, xgb.XGBModel):
-        dmatrix = xgb.DMatrix(x)
+        best = getattr(est, "best_iteration", None)  # early stopping: the trees it predicts with
         return est.get_booster().predict(
-            dmatrix, pred_contribs=True, approx_contribs=not exact, validate_features=False
+            xgb.DMatrix(x),
+            pred_contribs=True,
+            approx_contribs=not exact,
+            validate_features=False,
+            iteration_range=(0, best + 1) if best is not None else (0, 0),
         )
     if isinstance(est, RandomForestRegressor | RandomForestClassifier):
         return forest_contributions(est, x)

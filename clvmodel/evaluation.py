@@ -534,7 +534,10 @@ def interval_metrics(y_true: ArrayLike, lower: ArrayLike, upper: ArrayLike) -> d
     -------
     dict of str to float
         ``coverage``: share of customers with ``lower <= y_true <= upper`` (bounds
-        included); ``mean_width``: mean of ``upper - lower``, in currency units.
+        included); ``mean_width``: mean of ``upper - lower``, in currency units;
+        ``zero_share``: share of outcomes that are exactly 0. Where most customers buy
+        nothing, an interval holding 0 covers all of those, so coverage cannot sensibly
+        fall below it.
 
     Raises
     ------
@@ -545,7 +548,7 @@ def interval_metrics(y_true: ArrayLike, lower: ArrayLike, upper: ArrayLike) -> d
     Examples
     --------
     >>> interval_metrics([1, 5], [0, 6], [2, 7])
-    {'coverage': 0.5, 'mean_width': 1.5}
+    {'coverage': 0.5, 'mean_width': 1.5, 'zero_share': 0.0}
     """
     true, low = _check_pair(y_true, lower, pred_name="lower")
     _, high = _check_pair(true, upper, pred_name="upper")
@@ -558,6 +561,7 @@ def interval_metrics(y_true: ArrayLike, lower: ArrayLike, upper: ArrayLike) -> d
     return {
         "coverage": float(np.mean((low <= true) & (true <= high))),
         "mean_width": float(np.mean(high - low)),
+        "zero_share": float(np.mean(true == 0)),
     }
 
 

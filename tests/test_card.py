@@ -63,7 +63,7 @@ def metrics():
             "purchase": {
                 "kind": "probability",
                 "chosen": "lightgbm",
-                "selection": "lowest validation log loss, then isotonic calibration",
+                "selection": "lowest validation log loss",
                 "validation": {"logistic": probability},
                 "test": {m: probability for m in PURCHASE_MODELS},
                 "reliability": [

@@ -279,7 +279,7 @@ def test_interval_metrics_hand_example():
     # 1 in [0, 2] yes; 5 in [6, 7] no; 10 in [8, 12] yes; 3 in [3, 4] yes (bounds included).
     # Widths 2, 1, 4, 1 -> mean 2.
     metrics = interval_metrics([1, 5, 10, 3], [0, 6, 8, 3], [2, 7, 12, 4])
-    assert metrics == {"coverage": 0.75, "mean_width": 2.0}
+    assert metrics == {"coverage": 0.75, "mean_width": 2.0, "zero_share": 0.0}
 
 
 def test_interval_metrics_rejects_crossed_bounds():

@@ -7,6 +7,7 @@ import pytest
 from clvmodel.evaluation import interval_metrics
 from clvmodel.features import FeatureConfig, build_panel, cutoff_dates
 from clvmodel.training import (
+    PROBABILITY_MODELS,
     SPEND_BASELINES,
     TrainConfig,
     _conformal_offset,
@@ -102,6 +103,9 @@ def test_train_all_reports_every_model_and_target(panel_and_config):
         assert 0.5 < report["interval"]["coverage"] <= 1.0
         assert sum(report["importance"].values()) == pytest.approx(1.0, abs=1e-3)
     purchase = results["purchase"].report
-    assert purchase["chosen"].endswith("_calibrated")
+    assert purchase["chosen"] in PROBABILITY_MODELS  # a log-loss booster, not recalibrated
+    for report in (r.report for r in results.values()):
+        for name, trees in report.get("trees", {}).items():  # early stopping
+            assert 1 <= trees <= 300, (name, trees)
     assert 0.5 < purchase["test"][purchase["chosen"]]["auc"] <= 1.0
     assert len(results["total"].test_prediction) == len(split.test)
