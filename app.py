@@ -194,7 +194,7 @@ def _number(x: object, digits: int = 4) -> float | None:
 
 def _scale(target: str) -> str:
     if target == "purchase":
-        return "log-odds of buying (before calibration)"
+        return "log-odds of buying"
     model = META["targets"].get(target, {}).get("model", "")
     return "log of expected spend" if "tweedie" in model else f"spend ({CURRENCY})"
 

@@ -35,7 +35,7 @@ from clvmodel.features import (
     build_panel,
     cutoff_dates,
 )
-from clvmodel.persistence import file_fingerprint, save_scores, write_artifacts
+from clvmodel.persistence import file_fingerprint, load_json, save_scores, write_artifacts
 from clvmodel.prediction import CustomerScorer, Predictor, default_as_of
 from clvmodel.schema import SchemaError, read_tables
 from clvmodel.score import add_source_options
@@ -64,6 +64,11 @@ def format_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Arg
     add_source_options(parser)
     parser.add_argument("--out", default="artifacts", help="artifacts folder (default: artifacts)")
     parser.add_argument("--card", default="model_card.md", help="model card path")
+    parser.add_argument(
+        "--backtest",
+        default="benchmarks/results/accuracy.json",
+        help="results of benchmarks/accuracy.py to put in the card, if the file exists",
+    )
     parser.add_argument("--horizon", type=int, default=TrainConfig.horizon, help="days ahead")
     parser.add_argument(
         "--cutoffs", type=int, default=TrainConfig.n_cutoffs, help="monthly cutoffs to stack"
@@ -257,7 +262,14 @@ def run(args: argparse.Namespace) -> dict:
         as_of=f"{scorer.default_as_of:%Y-%m-%d}",
         data_fingerprint=fingerprint,
     )
-    write_card(metrics, metadata, args.card, artifacts_dir=_relative(out, Path(args.card).parent))
+    backtest = load_json(args.backtest) if args.backtest and Path(args.backtest).is_file() else None
+    write_card(
+        metrics,
+        metadata,
+        args.card,
+        artifacts_dir=_relative(out, Path(args.card).parent),
+        backtest=backtest,
+    )
     log.info("wrote %s and %s in %.0f s", out, args.card, elapsed)
     return metrics
 

@@ -59,8 +59,10 @@ from clvmodel.backtest import (  # noqa: E402
     run_backtest,
     target_checks,
 )
+from clvmodel.card import write_card  # noqa: E402
 from clvmodel.dataset import from_tables  # noqa: E402
 from clvmodel.features import FeatureConfig  # noqa: E402
+from clvmodel.persistence import load_json  # noqa: E402
 from clvmodel.schema import SchemaError, read_tables  # noqa: E402
 from clvmodel.synthetic import expected_spend, read_latent  # noqa: E402
 from clvmodel.training import PROBABILITY_MODELS, SPEND_MODELS, TrainConfig  # noqa: E402
@@ -118,8 +120,29 @@ def format_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Arg
         default="benchmarks/results/accuracy.json",
         help="JSON output; the markdown goes next to it with .md",
     )
+    parser.add_argument(
+        "--card",
+        default="model_card.md",
+        help="model card to refresh with these results, from --artifacts' metrics and "
+        "metadata (default: model_card.md; empty to leave it)",
+    )
+    parser.add_argument("--artifacts", default="artifacts", help="artifacts of the card")
     parser.add_argument("-v", "--verbose", action="count", default=0)
     return parser
+
+
+def refresh_card(results: dict, card: str, artifacts: str) -> Path | None:
+    """Rewrite the model card with this backtest, if the artifacts it describes exist."""
+    folder = Path(artifacts)
+    if not card or not (folder / "metrics.json").is_file():
+        return None
+    return write_card(
+        load_json(folder / "metrics.json"),
+        load_json(folder / "metadata.json"),
+        card,
+        artifacts_dir=os.path.relpath(folder.resolve(), Path(card).resolve().parent),
+        backtest=results,
+    )
 
 
 def _versions() -> dict[str, str]:
@@ -323,6 +346,9 @@ def main(argv: list[str] | None = None) -> int:
     out.with_suffix(".md").write_text(report)
     print(report)
     log.info("wrote %s and %s", out, out.with_suffix(".md"))
+    card = refresh_card(results, args.card, args.artifacts)
+    if card:
+        log.info("refreshed %s with the backtest", card)
     return 0
 
 

@@ -584,6 +584,63 @@ def _plots(metadata: Mapping, artifacts_dir: str) -> str | None:
     return "\n".join(lines).rstrip()
 
 
+#: Rows of the backtest table: the shipped pipeline, its comparators, a baseline, the limit.
+_BACKTEST_ROWS = (
+    ("ours", "ours (what train.py ships)"),
+    ("bgnbd_gg", "BG/NBD + Gamma-Gamma (pymc-marketing)"),
+    ("rate_x_horizon", "rate × horizon (baseline)"),
+    ("oracle", "oracle (knows the latent parameters)"),
+)
+_BACKTEST_COLUMNS = (
+    ("rmse", "RMSE", "{:,.0f}"),
+    ("r2", "R²", "{:.3f}"),
+    ("gini", "Gini", "{:.3f}"),
+    ("sum_ratio", "sum ratio", "{:.3f}"),
+    ("r2_of_oracle", "R² of oracle's", "{:.1%}"),
+    ("gini_of_oracle", "Gini of oracle's", "{:.1%}"),
+)
+
+
+def _mean_std(stat: Mapping | None, fmt: str) -> str:
+    if not stat or _is_missing(stat.get("mean")):
+        return _MISSING
+    text = fmt.format(stat["mean"])
+    std = stat.get("std")
+    return text if _is_missing(std) else f"{text} ± {fmt.format(std).rstrip('%')}"
+
+
+def _backtest(backtest: Mapping | None) -> str | None:
+    """The rolling-origin backtest of ``benchmarks/accuracy.py``: total spend and targets."""
+    if not backtest or "total" not in backtest.get("summary", {}):
+        return None
+    run, config = backtest.get("run", {}), backtest.get("config", {})
+    cutoffs = (backtest.get("cutoffs") or {}).get("origins") or []
+    models = backtest["summary"]["total"]["models"]
+    rows = [
+        [label, *(_mean_std(models[name].get(key), fmt) for key, _, fmt in _BACKTEST_COLUMNS)]
+        for name, label in _BACKTEST_ROWS
+        if name in models
+    ]
+    minutes, secs = divmod(round(float(run.get("wall_seconds", 0))), 60)
+    origins = f" ({cutoffs[0]} to {cutoffs[-1]})" if cutoffs else ""
+    lines = [
+        "## Backtest",
+        "",
+        f"`{run.get('command', 'python benchmarks/accuracy.py')}` ({run.get('date', '')[:10]}, "
+        f"{minutes} min {secs} s on {run.get('machine', 'this machine')}): "
+        f"{config.get('origins', '?')} monthly test cutoffs{origins}, the whole pipeline "
+        "retrained at each on data before it. Total 30-day spend, mean ± std across "
+        "origins:",
+        "",
+        _table(["model", *(h for _, h, _ in _BACKTEST_COLUMNS)], rows, align="l" + "r" * 6),
+    ]
+    checks = backtest.get("checks") or []
+    if checks:
+        lines += ["", "Targets of the accuracy issue:", ""]
+        lines += [f"- **{c['status']}** {c['target']}: {c['detail']}" for c in checks]
+    return "\n".join(lines)
+
+
 def _limitations(metrics: Mapping, metadata: Mapping) -> str:
     cutoffs = metrics.get("cutoffs") or metadata.get("cutoffs") or {}
     test = cutoffs.get("test")
@@ -632,7 +689,13 @@ def _reproduce(metrics: Mapping, metadata: Mapping) -> str:
 # --------------------------------------------------------------------------- public
 
 
-def make_card(metrics: Mapping, metadata: Mapping, *, artifacts_dir: str = "artifacts") -> str:
+def make_card(
+    metrics: Mapping,
+    metadata: Mapping,
+    *,
+    artifacts_dir: str = "artifacts",
+    backtest: Mapping | None = None,
+) -> str:
     """Markdown text of ``model_card.md``, with a Hugging Face YAML header.
 
     Parameters
@@ -649,6 +712,9 @@ def make_card(metrics: Mapping, metadata: Mapping, *, artifacts_dir: str = "arti
     artifacts_dir : str, default="artifacts"
         Folder of the artifacts relative to the card, prefixed to the plot paths. Keep it
         relative: the card is read on the Hub and in the repository.
+    backtest : mapping, optional
+        The JSON of ``benchmarks/accuracy.py``; its total-spend table and target checks
+        become the card's "Backtest" section.
 
     Returns
     -------
@@ -697,6 +763,7 @@ def make_card(metrics: Mapping, metadata: Mapping, *, artifacts_dir: str = "arti
         _reconciliation(metrics),
         _distribution(metrics),
         _cold_start(metrics),
+        _backtest(backtest),
         _plots(metadata, artifacts_dir),
         _limitations(metrics, metadata),
         _reproduce(metrics, metadata),
@@ -707,7 +774,12 @@ def make_card(metrics: Mapping, metadata: Mapping, *, artifacts_dir: str = "arti
 
 
 def write_card(
-    metrics: Mapping, metadata: Mapping, path: str | Path, *, artifacts_dir: str = "artifacts"
+    metrics: Mapping,
+    metadata: Mapping,
+    path: str | Path,
+    *,
+    artifacts_dir: str = "artifacts",
+    backtest: Mapping | None = None,
 ) -> Path:
     """Write :func:`make_card`'s text to ``path`` (UTF-8) and return it as a Path.
 
@@ -715,5 +787,6 @@ def write_card(
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(make_card(metrics, metadata, artifacts_dir=artifacts_dir), encoding="utf-8")
+    text = make_card(metrics, metadata, artifacts_dir=artifacts_dir, backtest=backtest)
+    path.write_text(text, encoding="utf-8")
     return path

@@ -150,26 +150,34 @@ def make_model(name: str, kind: str, cfg: TrainConfig):
         p = PARAMS["xgboost"] | {"n_estimators": _trees(PARAMS["xgboost"]["n_estimators"], cfg)}
         if kind == "probability":
             return xgb.XGBClassifier(**p, **seed, objective="binary:logistic")
+        # Early stopping watches RMSE, the selection criterion: the Tweedie deviance
+        # bottoms out many trees before the RMSE of the expected spend does.
         if name == "xgboost_tweedie":
             return xgb.XGBRegressor(
-                **p, **seed, objective="reg:tweedie", tweedie_variance_power=power
+                **p,
+                **seed,
+                objective="reg:tweedie",
+                tweedie_variance_power=power,
+                eval_metric="rmse",
             )
-        return xgb.XGBRegressor(**p, **seed, objective="reg:squarederror")
+        return xgb.XGBRegressor(**p, **seed, objective="reg:squarederror", eval_metric="rmse")
     if name.startswith("lightgbm"):
         p = PARAMS["lightgbm"] | {"n_estimators": _trees(PARAMS["lightgbm"]["n_estimators"], cfg)}
         p |= {"importance_type": "gain"}
         if kind == "probability":
             return lgb.LGBMClassifier(**p, **seed)
         if name == "lightgbm_tweedie":
-            return lgb.LGBMRegressor(**p, **seed, objective="tweedie", tweedie_variance_power=power)
-        return lgb.LGBMRegressor(**p, **seed, objective="regression")
+            return lgb.LGBMRegressor(
+                **p, **seed, objective="tweedie", tweedie_variance_power=power, metric="rmse"
+            )
+        return lgb.LGBMRegressor(**p, **seed, objective="regression", metric="rmse")
     raise ValueError(f"unknown model {name!r}")
 
 
 #: Boosters stop adding trees once the validation cutoff's loss has not improved for this
 #: many rounds (up to ``n_estimators`` in PARAMS): the number of trees is tuned per
 #: target and training run, deterministically for a seed, and fewer trees predict faster.
-EARLY_STOPPING_ROUNDS = 40
+EARLY_STOPPING_ROUNDS = 50
 
 
 def fit_model(model, xs: dict[str, pd.DataFrame], ys: dict[str, np.ndarray]):

@@ -258,3 +258,29 @@ def test_write_card(tmp_path, metrics, metadata):
     path = write_card(metrics, metadata, tmp_path / "sub" / "model_card.md")
     assert path == tmp_path / "sub" / "model_card.md"
     assert path.read_text(encoding="utf-8") == make_card(metrics, metadata)
+
+
+def test_backtest_section_shows_total_spend_and_the_target_checks():
+    stat = lambda m, s: {"mean": m, "std": s, "n": 6}  # noqa: E731
+    backtest = {
+        "run": {"command": "python benchmarks/accuracy.py", "date": "2026-11-25T04:00:00",
+                "wall_seconds": 790.0, "machine": "x86_64, 2 CPUs"},
+        "config": {"origins": 6},
+        "cutoffs": {"panel": [], "origins": ["2026-04-01", "2026-09-01"]},
+        "summary": {"total": {"models": {
+            "ours": {"rmse": stat(5712.0, 374.0), "r2": stat(0.609, 0.021),
+                     "r2_of_oracle": stat(0.925, 0.023)},
+            "oracle": {"rmse": stat(5335.0, 309.0), "r2": stat(0.659, 0.017)},
+        }}},
+        "checks": [{"target": "total R² ≥ 90% of the oracle's", "status": "PASS",
+                    "detail": "92.5%"}],
+    }  # fmt: skip
+    metrics = {"targets": {"total": {"kind": "spend", "chosen": "ridge", "test": {}}}}
+    card = make_card(metrics, {}, backtest=backtest)
+    assert "## Backtest" in card
+    assert "`python benchmarks/accuracy.py` (2026-11-25, 13 min 10 s" in card
+    assert "6 monthly test cutoffs (2026-04-01 to 2026-09-01)" in card
+    assert "| ours (what train.py ships) | 5,712 ± 374 | 0.609 ± 0.021 |" in card
+    assert "92.5% ± 2.3" in card
+    assert "- **PASS** total R² ≥ 90% of the oracle's: 92.5%" in card
+    assert "## Backtest" not in make_card(metrics, {})
