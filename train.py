@@ -254,10 +254,11 @@ def run(args: argparse.Namespace) -> dict:
         bundles["cold_start"] = cold_bundle
         metrics["cold_start"] = cold_report
     metadata = write_artifacts(out, bundles, metadata, metrics)
-    # Every customer's scores as of the day after the data, for the app to start on.
+    # Every customer's scores and reason codes as of the day after the data, for the app
+    # to start on.
     scorer = CustomerScorer(Predictor(bundles, metadata), data)
     save_scores(
-        scorer.scores(reasons=False),
+        scorer.scores(),
         out,
         as_of=f"{scorer.default_as_of:%Y-%m-%d}",
         data_fingerprint=fingerprint,

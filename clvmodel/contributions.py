@@ -77,8 +77,10 @@ def contributions(model, x: np.ndarray, *, exact: bool = True) -> np.ndarray:
         return _sum_leaf_rows(leaves + offsets, table)
     if isinstance(est, xgb.XGBModel):
         best = getattr(est, "best_iteration", None)  # early stopping: the trees it predicts with
+        # One thread for a few rows: starting the pool costs more than the rows (~9 ms).
+        dmatrix = xgb.DMatrix(x, nthread=1 if len(x) <= 256 else -1)
         return est.get_booster().predict(
-            xgb.DMatrix(x),
+            dmatrix,
             pred_contribs=True,
             approx_contribs=not exact,
             validate_features=False,

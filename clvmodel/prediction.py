@@ -285,16 +285,18 @@ class CustomerScorer:
         """Score every customer as of the date now, so that the first request is fast.
 
         `precomputed` scores of the same customers (saved by ``train.py`` with these
-        artifacts, see :func:`clvmodel.persistence.load_scores`) replace the predictions
-        when their customers and columns match the features built from the data; the
-        return value says whether they were used.
+        artifacts, see :func:`clvmodel.persistence.load_scores`) replace the predictions,
+        and their reason codes the ones made on request, when their customers and columns
+        match the features built from the data; the return value says whether they were
+        used.
         """
         day = self._as_of(as_of)
         with self._lock:
             if precomputed is not None and day not in self._cache:
                 x = build_features(self.data, day, self.predictor.config)
                 if _matches(precomputed, x, [*self.predictor.columns, "cold_start"]):
-                    self._cache[day] = _Scored(x, precomputed, np.zeros(len(x), dtype=bool))
+                    explained = precomputed[REASONS[0]].iloc[: len(x)].ne("").to_numpy()
+                    self._cache[day] = _Scored(x, precomputed, explained)
                     return True
             self._scored(day)
             return False

@@ -146,14 +146,14 @@ def test_warm_uses_train_py_saved_scores_for_the_same_data(trained_artifacts, sm
         trained_artifacts, as_of=day, data_fingerprint=folder_fingerprint(small_data_dir)
     )
     assert saved is not None, "train.py saves the scores of its own data"
-    fresh = CustomerScorer(predictor, scorer.data).scores(reasons=False)
+    fresh = CustomerScorer(predictor, scorer.data).scores()  # reason codes included
     pd.testing.assert_frame_equal(saved, fresh, check_dtype=False, check_index_type=False)
 
     marked = saved.assign(predicted_total=saved["predicted_total"] + 1e6)
+    marked.loc[marked.index[0], "reason_1"] = "saved reason"
     assert scorer.warm(precomputed=marked)
-    assert scorer.lookup(saved.index[0])["predicted_total"] >= 1e6  # used as saved
+    looked_up = scorer.lookup(saved.index[0])
+    assert looked_up["predicted_total"] >= 1e6 and looked_up["reason_1"] == "saved reason"
     other = CustomerScorer(predictor, scorer.data)
     assert not other.warm(precomputed=marked.iloc[1:])  # other customers: predicted afresh
-    pd.testing.assert_series_equal(
-        other.scores(reasons=False)["predicted_total"], fresh["predicted_total"]
-    )
+    pd.testing.assert_series_equal(other.scores()["predicted_total"], fresh["predicted_total"])
