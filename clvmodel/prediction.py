@@ -138,7 +138,7 @@ class Predictor:
         shares = x[[f"share_{c}" for c in self.categories]].to_numpy()
         out = reconcile_columns(out, self.categories, shares=shares)
         if reasons:
-            codes = self.reasons(x)
+            codes = self._reasons(x, arr)
             out |= {r: codes[r].to_numpy() for r in REASONS}
         else:
             out |= dict.fromkeys(REASONS, "")
@@ -150,10 +150,16 @@ class Predictor:
         From path contributions (fast enough for 100,000 rows); empty strings where the
         total model cannot be explained.
         """
-        if not self.explainable("total") or features.empty:
-            return pd.DataFrame("", index=features.index, columns=REASONS)
         x = self._matrix(features)
-        contrib = self.explain(x, "total", exact=False)
+        return self._reasons(x, x.to_numpy())
+
+    def _reasons(self, x: pd.DataFrame, arr: np.ndarray) -> pd.DataFrame:
+        """:meth:`reasons` of a checked float matrix `x` (and `x` as an array)."""
+        if not self.explainable("total") or x.empty:
+            return pd.DataFrame("", index=x.index, columns=REASONS)
+        raw = contributions(self.bundles["total"]["model"], arr, exact=False)
+        contrib = pd.DataFrame(raw[:, : len(self.feature_names)], index=x.index)
+        contrib.columns = self.feature_names
         return reason_codes(contrib, x, self.typical, top=len(REASONS))
 
     def predict_cold(self, features: pd.DataFrame) -> pd.DataFrame:
