@@ -365,6 +365,37 @@ def _conformal_offset(y: np.ndarray, lo: np.ndarray, hi: np.ndarray, level: floa
     return float(q) if np.isfinite(q) else float(finite.min()) if len(finite) else 0.0
 
 
+#: Groups of customers, by their upper quantile, calibrated apart when one shift cannot be.
+CONFORMAL_GROUPS = 10
+
+
+def conformal_offsets(
+    y: np.ndarray, lo: np.ndarray, hi: np.ndarray, level: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Shifts of the upper bound: (edges of ``hi`` between groups, one shift per group).
+
+    One shift for everyone (:func:`_conformal_offset`) while the outcomes at the lower
+    bound, mostly zeros, cover less than `level` of the validation rows. Where they cover
+    more (a category most customers do not buy in a month), every shift meets `level`
+    and the single one chosen would be the most negative, collapsing every interval to
+    [lo, lo], the likely buyers' too. Then the rows are split into groups by ``hi``
+    (Mondrian conformal) and each group gets its own shift: [0, 0] where customers
+    rarely buy, a real upper bound for the likely buyers.
+    """
+    at_lower = np.mean((y >= lo) & (y <= lo))
+    if at_lower < level:
+        return np.array([]), np.array([_conformal_offset(y, lo, hi, level)])
+    edges = np.unique(np.quantile(hi, np.linspace(0, 1, CONFORMAL_GROUPS + 1)[1:-1]))
+    group = np.searchsorted(edges, hi, side="right")
+    offsets = [
+        _conformal_offset(y[group == g], lo[group == g], hi[group == g], level)
+        if np.any(group == g)
+        else 0.0
+        for g in range(len(edges) + 1)
+    ]
+    return edges, np.asarray(offsets)
+
+
 def interval_bounds(bundle: dict, x: pd.DataFrame | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Lower and upper bounds of the prediction interval for actual spend.
 
@@ -372,8 +403,11 @@ def interval_bounds(bundle: dict, x: pd.DataFrame | np.ndarray) -> tuple[np.ndar
     customer who most likely buys nothing it is [0, 0] while the expected spend is positive.
     """
     lo = predict_values(bundle["lower"], x)
-    hi = np.maximum(predict_values(bundle["upper"], x) + bundle["interval_offset"], lo)
-    return lo, hi
+    hi = predict_values(bundle["upper"], x)
+    offsets = np.atleast_1d(np.asarray(bundle["interval_offset"], dtype=float))
+    edges = np.asarray(bundle.get("interval_edges", []), dtype=float)
+    shift = offsets[np.searchsorted(edges, hi, side="right")] if len(edges) else offsets[0]
+    return lo, np.maximum(hi + shift, lo)
 
 
 HYBRID_WEIGHTS = (0.25, 0.5, 0.75)
@@ -440,7 +474,7 @@ def train_spend_target(
         fit_model(make_quantile_model(q, cfg), xs, ys)
         for q in ((1 - cfg.interval) / 2, (1 + cfg.interval) / 2)
     )
-    offset = _conformal_offset(
+    edges, offsets = conformal_offsets(
         ys["validation"],
         lower.predict(xs["validation"]),
         upper.predict(xs["validation"]),
@@ -454,7 +488,8 @@ def train_spend_target(
         "bgnbd": hybrid["params"],
         "lower": lower,
         "upper": upper,
-        "interval_offset": offset,
+        "interval_offset": offsets,
+        "interval_edges": edges,
     }
     point = preds["test"][chosen]
     lo, hi = interval_bounds(bundle, xs["test"])

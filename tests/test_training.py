@@ -11,6 +11,7 @@ from clvmodel.training import (
     SPEND_BASELINES,
     TrainConfig,
     _conformal_offset,
+    conformal_offsets,
     spend_baselines,
     time_split,
     train_all,
@@ -70,6 +71,32 @@ def test_conformal_offset_reaches_nominal_coverage_with_an_atom_at_zero():
     upper = np.maximum(hi[half:] + q, lo[half:])
     coverage = interval_metrics(y[half:], lo[half:], upper)["coverage"]
     assert coverage == pytest.approx(0.8, abs=0.015)
+
+
+def test_mostly_zero_spend_keeps_real_intervals_for_likely_buyers():
+    """When zeros alone cover more than 80%, one shift would collapse every interval to
+    [0, 0]; per-group shifts keep the likely buyers' upper bounds and cover them ~80%."""
+    rng = np.random.default_rng(1)
+    n = 40_000
+    p_buy = np.where(rng.random(n) < 0.1, rng.uniform(0.5, 0.95, n), rng.uniform(0, 0.05, n))
+    y = np.where(rng.random(n) < p_buy, rng.lognormal(7, 0.5, n), 0.0)
+    lo = np.zeros(n)
+    hi = np.where(p_buy > 0.3, np.exp(7 + 0.64), 0.0) * rng.uniform(0.9, 1.1, n)
+    half = n // 2
+    assert np.mean(y[:half] == 0) > 0.8
+    single = _conformal_offset(y[:half], lo[:half], hi[:half], 0.8)
+    likely = p_buy[half:] > 0.3
+    collapsed = np.maximum(hi[half:] + single, 0)
+    assert (y[half:] <= collapsed)[likely].mean() < 0.5  # what one shift does to buyers
+    edges, offsets = conformal_offsets(y[:half], lo[:half], hi[:half], 0.8)
+    assert len(offsets) == len(edges) + 1 > 1
+    bundle = {"lower": None, "upper": None, "interval_offset": offsets, "interval_edges": edges}
+    shift = offsets[np.searchsorted(edges, hi[half:], side="right")]
+    upper = np.maximum(hi[half:] + shift, 0)
+    assert np.all(upper[likely] > 0)
+    covered = (y[half:] <= upper)[likely].mean()
+    assert covered == pytest.approx(0.8, abs=0.04)
+    assert bundle["interval_edges"] is edges
 
 
 def test_train_config_rejects_unknown_models():
