@@ -447,6 +447,8 @@ def _intervals(metrics: Mapping) -> str | None:
                     name,
                     _ratio(interval.get("nominal")),
                     _ratio(interval.get("coverage")),
+                    _ratio(interval.get("top_decile_coverage")),
+                    _ratio(interval.get("zero_share")),
                     _money(interval.get("mean_width")),
                 ]
             )
@@ -459,10 +461,24 @@ def _intervals(metrics: Mapping) -> str | None:
             "",
             "Each spend prediction comes with a lower and an upper bound. *Nominal* is the "
             "share of customers the interval is meant to cover, *measured* the share whose "
-            "actual test spend fell inside it. Read it with the mean width: a wide enough "
-            "interval covers everyone.",
+            "actual test spend fell inside it; *top 10%* the same among the tenth of customers "
+            "with the highest prediction. Read it with the mean width (a wide enough interval "
+            "covers everyone) and the share of zero outcomes: an interval holding 0 covers "
+            "every customer who buys nothing, so where zeros exceed the nominal share, "
+            "customers are calibrated by groups of similar upper bounds, and coverage overall "
+            "exceeds the nominal while likely buyers keep a real upper bound.",
             "",
-            _table(["target", "nominal coverage", "measured coverage", width], rows),
+            _table(
+                [
+                    "target",
+                    "nominal coverage",
+                    "measured coverage",
+                    "top 10%",
+                    "zero outcomes",
+                    width,
+                ],
+                rows,
+            ),
         ]
     )
 

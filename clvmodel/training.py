@@ -41,6 +41,7 @@ from clvmodel.evaluation import (
     probability_metrics,
     reliability_table,
     spend_metrics,
+    top_decile_coverage,
 )
 from clvmodel.features import FeatureConfig
 from clvmodel.reconciliation import METHOD, reconcile
@@ -501,7 +502,11 @@ def train_spend_target(
         "hybrid": {k: v for k, v in hybrid.items() if k != "params"} | {"bgnbd": hybrid["params"]},
         "validation": validation,
         "test": test,
-        "interval": {"nominal": cfg.interval, **interval_metrics(ys["test"], lo, hi)},
+        "interval": {
+            "nominal": cfg.interval,
+            **interval_metrics(ys["test"], lo, hi),
+            "top_decile_coverage": top_decile_coverage(ys["test"], lo, hi, point),
+        },
         "deciles": decile_table(ys["test"], point).to_dict(orient="records"),
         "importance": importance_shares(fitted[booster], features),
         "trees": {m: trees_used(f) for m, f in fitted.items() if trees_used(f) is not None}
@@ -657,6 +662,7 @@ def add_reconciliation(results: dict[str, TargetResult], split: Split, fcfg: Fea
         res.report["interval"] = {
             "nominal": res.report["interval"]["nominal"],
             **interval_metrics(y, *bounds),
+            "top_decile_coverage": top_decile_coverage(y, *bounds, point),
         }
         res.report["reconciliation"] = METHOD
         res.report["deployed"] = "reconciled"

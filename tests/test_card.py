@@ -185,7 +185,7 @@ def test_numbers_equal_inputs_formatted(metrics, metadata):
     chosen = "| **lightgbm_tweedie** | 1,237 | 45,682 | 0.130 | 0.530 | 0.330 | 0.980 |"
     assert chosen + " 0.123 | 0.456 |" in card
     assert "| oracle | 1,238 | 45,683 | 0.140 | 0.540 | 0.340 | 0.990 | – | – |" in card
-    assert "| total | 0.800 | 0.814 | 2,346 |" in _section(card, "Prediction intervals")
+    assert "| total | 0.800 | 0.814 | n/a | n/a | 2,346 |" in _section(card, "Prediction intervals")
     assert "20,000" in _section(card, "Data")
     assert "5 min 12 s" in _section(card, "How to reproduce")
 
