@@ -278,7 +278,7 @@ def _to_float(values: pd.Series) -> pd.Series:
 
 
 def _missing_from(values: pd.Series, known: pd.Series) -> np.ndarray:
-    """Which non-missing `values` are not in `known`: pyarrow's hash lookup, 20x faster
+    """Which non-missing `values` are not in `known`: pyarrow's hash lookup, ~18x faster
     than ``Series.isin`` on 700,000 text IDs."""
     arr = pa.array(values.astype("str"), from_pandas=True)
     found = pc.is_in(arr, value_set=pa.array(known.astype("str"), from_pandas=True).cast(arr.type))

@@ -12,6 +12,7 @@ from clvmodel.training import (
     TrainConfig,
     _conformal_offset,
     conformal_offsets,
+    interval_bounds,
     spend_baselines,
     time_split,
     train_all,
@@ -90,13 +91,26 @@ def test_mostly_zero_spend_keeps_real_intervals_for_likely_buyers():
     assert (y[half:] <= collapsed)[likely].mean() < 0.5  # what one shift does to buyers
     edges, offsets = conformal_offsets(y[:half], lo[:half], hi[:half], 0.8)
     assert len(offsets) == len(edges) + 1 > 1
-    bundle = {"lower": None, "upper": None, "interval_offset": offsets, "interval_edges": edges}
-    shift = offsets[np.searchsorted(edges, hi[half:], side="right")]
-    upper = np.maximum(hi[half:] + shift, 0)
+    bundle = {
+        "lower": _Column(0),
+        "upper": _Column(1),
+        "interval_offset": offsets,
+        "interval_edges": edges,
+    }
+    _, upper = interval_bounds(bundle, np.column_stack([lo[half:], hi[half:]]))
     assert np.all(upper[likely] > 0)
     covered = (y[half:] <= upper)[likely].mean()
     assert covered == pytest.approx(0.8, abs=0.04)
-    assert bundle["interval_edges"] is edges
+
+
+class _Column:
+    """A stand-in quantile model that predicts one column of its input."""
+
+    def __init__(self, i: int) -> None:
+        self.i = i
+
+    def predict(self, x):
+        return np.asarray(x)[:, self.i]
 
 
 def test_train_config_rejects_unknown_models():
