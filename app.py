@@ -54,13 +54,15 @@ import gradio as gr
 import pandas as pd
 
 from clvmodel import batch, plots
+from clvmodel.distribution import interval_quantiles
+from clvmodel.model import MEDIAN, PROBABILITY, REASONS, CLVModel
 from clvmodel.persistence import folder_fingerprint, load_json, load_scores
-from clvmodel.prediction import PROBABILITY, REASONS, CustomerScorer, Predictor
+from clvmodel.prediction import CustomerScorer
 
 # ---------------------------------------------------------------- loaded once, at import
-PREDICTOR = Predictor.load(ARTIFACTS)
+MODEL = CLVModel.load(ARTIFACTS)
 DATA = _data_loading.result()
-SCORER = CustomerScorer(PREDICTOR, DATA)
+SCORER = CustomerScorer(MODEL, DATA)
 
 
 def _warm_up() -> bool:
@@ -76,10 +78,11 @@ def _warm_up() -> bool:
 
 _scoring = _LOADER.submit(_warm_up)
 METRICS = load_json(ARTIFACTS / "metrics.json")
-META = PREDICTOR.metadata
+META = MODEL.metadata_
 CURRENCY = META.get("currency", "")
 VERSION = META.get("model_version", "unknown")
-SPEND_TARGETS = ["total", *PREDICTOR.categories]
+SPEND_TARGETS = ["total", *MODEL.categories]
+LEVELS = interval_quantiles(MODEL.interval)
 DEFAULT_AS_OF = SCORER.default_as_of
 # Example IDs from big to occasional spenders (deterministic).
 EXAMPLE_IDS = example_customers(DATA)
@@ -91,7 +94,7 @@ atexit.register(shutil.rmtree, WORK_DIR, ignore_errors=True)
 TEMPLATES = dict(
     zip(
         ("customer_id", "features"),
-        batch.templates(PREDICTOR, WORK_DIR / "templates", example_ids=EXAMPLE_IDS),
+        batch.templates(MODEL, WORK_DIR / "templates", example_ids=EXAMPLE_IDS),
         strict=True,
     )
 )
@@ -168,13 +171,16 @@ def _reply(row: pd.Series, *, customer_id: str | None, as_of: str | None) -> dic
     return {
         "customer_id": customer_id,
         "predicted_30d_spend": {t: _money(row[f"predicted_{t}"]) for t in SPEND_TARGETS},
-        "interval_80": {
+        f"interval_{round(MODEL.interval * 100)}": {
             t: [_money(row[f"predicted_{t}_low"]), _money(row[f"predicted_{t}_high"])]
             for t in SPEND_TARGETS
         },
         "purchase_probability": round(float(row[PROBABILITY]), 4),
+        # Quantiles of the same distribution as the interval: its ends are P10 and P90.
         "spend_distribution": {
-            q: _money(row[f"predicted_total_{q}"]) for q in ("p10", "p50", "p90")
+            f"p{round(LEVELS[0] * 100)}": _money(row["predicted_total_low"]),
+            "p50": _money(row[MEDIAN]),
+            f"p{round(LEVELS[1] * 100)}": _money(row["predicted_total_high"]),
         },
         "reasons": [str(row[r]) for r in REASONS if isinstance(row.get(r), str) and row[r]],
         "cold_start": bool(row.get("cold_start", False)),
@@ -246,7 +252,7 @@ def predict_features(features: dict) -> dict:
         )
     names = [str(k).strip() for k in features]
     try:
-        batch.check_feature_names(names, PREDICTOR.feature_names)
+        batch.check_feature_names(names, MODEL.feature_names_)
     except ValueError as exc:
         raise _error(exc) from exc
     cells = {
@@ -327,14 +333,14 @@ def explain_customer(customer_id: str, as_of: str | None = None) -> dict:
                 "attributes (segment, loyalty tier, account age), without per-feature "
                 "contributions"
             )
-            return _explanation(cid, day, {}, dict.fromkeys(PREDICTOR.config.targets, note))
+            return _explanation(cid, day, {}, dict.fromkeys(MODEL.feature_config_.targets, note))
         known = cid in DATA.customers.index
         raise _id_problem(cid, "no purchase history" if known else "unknown", day)
     x = features.loc[[cid]]
     contributions, notes = {}, {}
-    for target in PREDICTOR.config.targets:
+    for target in MODEL.feature_config_.targets:
         try:
-            contributions[target] = PREDICTOR.explain(x, target).iloc[0]
+            contributions[target] = MODEL.explain_features(x, target).iloc[0]
         except ValueError as exc:
             notes[target] = str(exc)
     values = {f: _number(v) for f, v in x.iloc[0].items()}
@@ -345,7 +351,7 @@ def _explanation(
     cid: str, day: pd.Timestamp, values: dict, notes: dict, contributions: dict | None = None
 ) -> dict:
     targets = {}
-    for target in PREDICTOR.config.targets:
+    for target in MODEL.feature_config_.targets:
         entry = {
             "model": META["targets"].get(target, {}).get("model"),
             "scale": _scale(target),
@@ -395,8 +401,8 @@ def model_info() -> dict:
     """Model version, training date and cutoffs, categories, features, headline test
     metrics, and status "ok" when a prediction works (the health check)."""
     try:
-        typical = PREDICTOR.typical.reindex(PREDICTOR.feature_names).to_frame().T
-        status = "ok" if PREDICTOR.predict(typical).notna().all(axis=None) else "degraded"
+        typical = MODEL.typical_.reindex(MODEL.feature_names_).to_frame().T
+        status = "ok" if MODEL.predict_features(typical).notna().all(axis=None) else "degraded"
     except ValueError as exc:
         status = f"error: {exc}"
     return {
@@ -407,10 +413,12 @@ def model_info() -> dict:
         "horizon_days": META.get("horizon_days"),
         "default_as_of": f"{DEFAULT_AS_OF:%Y-%m-%d}",
         "cutoffs": META.get("cutoffs"),
-        "categories": list(PREDICTOR.categories),
-        "targets": {t: META["targets"].get(t, {}).get("model") for t in PREDICTOR.config.targets},
+        "categories": list(MODEL.categories),
+        "targets": {
+            t: META["targets"].get(t, {}).get("model") for t in MODEL.feature_config_.targets
+        },
         "cold_start_model": "cold_start" in META.get("targets", {}),
-        "features": list(PREDICTOR.feature_names),
+        "features": list(MODEL.feature_names_),
         "headline_metrics": HEADLINE_METRICS,
         "data": META.get("data"),
         "customers_with_history": len(SCORER.features()),
@@ -490,8 +498,8 @@ def show_lookup(reply: dict, explanation: dict):
 
 def _feature_table(values: pd.Series) -> pd.DataFrame:
     order = list(METRICS["targets"]["total"]["importance"])
-    order += [f for f in PREDICTOR.feature_names if f not in order]
-    typical = PREDICTOR.typical.reindex(order)
+    order += [f for f in MODEL.feature_names_ if f not in order]
+    typical = MODEL.typical_.reindex(order)
     return pd.DataFrame(
         {
             "feature": order,
@@ -502,8 +510,8 @@ def _feature_table(values: pd.Series) -> pd.DataFrame:
 
 
 def _typical_reply() -> dict:
-    typical = PREDICTOR.typical.reindex(PREDICTOR.feature_names).to_frame().T
-    return _reply(PREDICTOR.predict(typical).iloc[0], customer_id=None, as_of=None)
+    typical = MODEL.typical_.reindex(MODEL.feature_names_).to_frame().T
+    return _reply(MODEL.predict_features(typical).iloc[0], customer_id=None, as_of=None)
 
 
 TYPICAL_REPLY = _typical_reply()
@@ -511,7 +519,7 @@ TYPICAL_REPLY = _typical_reply()
 
 def load_typical():
     """The what-if table at typical values, and their prediction as the starting point."""
-    return _feature_table(PREDICTOR.typical), TYPICAL_REPLY
+    return _feature_table(MODEL.typical_), TYPICAL_REPLY
 
 
 def load_customer(customer_id: str):
@@ -605,7 +613,7 @@ def _about_markdown() -> str:
     return (
         f"**Model {VERSION}**, trained {META.get('trained_at', '?')}. It predicts each "
         f"customer's net spend over the next {META.get('horizon_days', 30)} days, in total and "
-        f"for the categories {', '.join(PREDICTOR.categories)}, each with an 80% prediction "
+        f"for the categories {', '.join(MODEL.categories)}, each with an 80% prediction "
         "interval, and the probability of buying at all.\n\n"
         f"**Training**: {len(train)} monthly cutoffs from {train[0] if train else '?'} to "
         f"{train[-1] if train else '?'}; model chosen on the {cutoffs.get('validation', '?')} "
@@ -618,7 +626,7 @@ def _about_markdown() -> str:
         f"{' (synthetic)' if data.get('synthetic') else ''}; fingerprint "
         f"`{data.get('fingerprint', '?')}`. Predictions are made as of "
         f"{DEFAULT_AS_OF:%Y-%m-%d} unless you choose an earlier date.\n\n"
-        f"{len(PREDICTOR.feature_names)} features, built from history strictly before the "
+        f"{len(MODEL.feature_names_)} features, built from history strictly before the "
         "as-of date. Amounts are in " + CURRENCY + "."
     )
 
@@ -628,7 +636,7 @@ with gr.Blocks(title="clvmodel: 30-day customer spend", delete_cache=(3600, 3600
     gr.Markdown(
         "# 30-day customer spend\n"
         f"Predicted spend of each retail customer over the next 30 days, in total and per "
-        f"category ({', '.join(PREDICTOR.categories)}), with an 80% interval, and the "
+        f"category ({', '.join(MODEL.categories)}), with an 80% interval, and the "
         "probability that they buy at all. Every action here is also an API endpoint: see "
         "*Use via API* at the bottom of the page."
     )
@@ -729,7 +737,9 @@ with gr.Blocks(title="clvmodel: 30-day customer spend", delete_cache=(3600, 3600
 
     with gr.Tab("Explanations & model"):
         gr.Markdown(_about_markdown())
-        target_choice = gr.Dropdown(choices=PREDICTOR.config.targets, value="total", label="Target")
+        target_choice = gr.Dropdown(
+            choices=MODEL.feature_config_.targets, value="total", label="Target"
+        )
         _importance, _quality, _comparison = model_views("total")
         with gr.Row():
             importance_plot = gr.Plot(value=_importance, label="Feature importance")

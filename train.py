@@ -17,30 +17,24 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 import argparse
 import logging
 import sys
-import time
 from datetime import datetime
 from importlib.metadata import version
 from pathlib import Path
 
 import pandas as pd
+from clvmodel.cli.score import add_source_options
 
 from clvmodel import plots
 from clvmodel.card import write_card
-from clvmodel.coldstart import cold_start_models
 from clvmodel.dataset import RetailData, from_tables
-from clvmodel.features import (
-    FEATURE_GROUPS,
-    FeatureConfig,
-    as_of_data,
-    build_panel,
-    cutoff_dates,
-)
-from clvmodel.persistence import file_fingerprint, load_json, save_scores, write_artifacts
-from clvmodel.prediction import CustomerScorer, Predictor, default_as_of
+from clvmodel.dates import as_day
+from clvmodel.features import FEATURE_GROUPS, as_of_data, cutoff_dates
+from clvmodel.model import CLVModel
+from clvmodel.persistence import file_fingerprint, load_json, save_scores
+from clvmodel.prediction import CustomerScorer
 from clvmodel.schema import SchemaError, read_tables
-from clvmodel.score import add_source_options
 from clvmodel.synthetic import ground_truth, read_latent
-from clvmodel.training import PROBABILITY_MODELS, SPEND_MODELS, TrainConfig, train_all
+from clvmodel.training import PROBABILITY_MODELS, SPEND_MODELS
 from clvmodel.transactions import (
     describe_rejected,
     parse_mapping,
@@ -48,6 +42,8 @@ from clvmodel.transactions import (
 )
 
 log = logging.getLogger("train")
+CURRENCY = "INR"
+DEFAULTS = CLVModel().get_params()
 LIBRARIES = ("scikit-learn", "lightgbm", "xgboost", "skops", "pandas", "numpy")
 
 
@@ -69,9 +65,9 @@ def format_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Arg
         default="benchmarks/results/accuracy.json",
         help="results of benchmarks/accuracy.py to put in the card, if the file exists",
     )
-    parser.add_argument("--horizon", type=int, default=TrainConfig.horizon, help="days ahead")
+    parser.add_argument("--horizon", type=int, default=DEFAULTS["horizon"], help="days ahead")
     parser.add_argument(
-        "--cutoffs", type=int, default=TrainConfig.n_cutoffs, help="monthly cutoffs to stack"
+        "--cutoffs", type=int, default=DEFAULTS["n_cutoffs"], help="monthly cutoffs to stack"
     )
     parser.add_argument(
         "--models",
@@ -126,7 +122,7 @@ def load_source(args: argparse.Namespace) -> tuple[RetailData, dict | None, list
         info = {"format": "seven tables"}
     if args.as_of:
         data = as_of_data(data, args.as_of)
-        day = pd.Timestamp(args.as_of).normalize()
+        day = as_day(args.as_of)
         log.info("as of %s: %d transactions before it", f"{day:%Y-%m-%d}", len(data.transactions))
         info["as_of"] = f"{day:%Y-%m-%d}"
         if tables is not None:
@@ -149,10 +145,23 @@ def _tables_before(tables: dict, day: pd.Timestamp) -> dict:
     }
 
 
+def _oracles(args, tables, data, model: CLVModel) -> dict | None:
+    """The synthetic oracles at the test cutoff, or None for data without latent truth."""
+    latent = read_latent(args.data) if tables is not None else None
+    if latent is None:
+        return None
+    cutoffs = cutoff_dates(data, horizon=model.horizon, n_cutoffs=model.n_cutoffs, end=args.as_of)
+    log.info("synthetic data: computing the oracles for the test cutoff")
+    out = {}
+    for name, given in (("oracle", "history"), ("oracle_alive_known", "state")):
+        truth = ground_truth(latent, tables, [cutoffs[-1]], horizon=model.horizon, given=given)
+        out[name] = truth.set_index(["cutoff", "customer_id"])
+    return out
+
+
 def run(args: argparse.Namespace) -> dict:
     """Train and write everything; returns the metrics."""
-    started = time.perf_counter()
-    cfg = TrainConfig(
+    model = CLVModel(
         horizon=args.horizon,
         n_cutoffs=args.cutoffs,
         spend_models=tuple(args.models),
@@ -160,79 +169,26 @@ def run(args: argparse.Namespace) -> dict:
         quick=args.quick,
         random_state=args.seed,
     )
+    model._config()  # refuse bad options before reading the data
     data, tables, data_files, source = load_source(args)
-    fcfg = FeatureConfig.from_data(data, horizon=cfg.horizon)
-    if fcfg.absent_groups:
-        log.info("features absent for lack of data: %s", ", ".join(fcfg.absent_groups))
-    cutoffs = cutoff_dates(data, horizon=cfg.horizon, n_cutoffs=cfg.n_cutoffs, end=args.as_of)
-    panel = build_panel(data, cutoffs, fcfg)
-
-    latent = read_latent(args.data) if tables is not None else None
-    oracles = {}
-    if latent is not None:
-        log.info("synthetic data: computing the oracles for the test cutoff")
-        for name, given in (("oracle", "history"), ("oracle_alive_known", "state")):
-            truth = ground_truth(latent, tables, [cutoffs[-1]], horizon=cfg.horizon, given=given)
-            oracles[name] = truth.set_index(["cutoff", "customer_id"])
-    results, split = train_all(panel, fcfg, cfg, oracles=oracles)
-    log.info("cold start: customers who signed up but never bought")
-    cold_bundle, cold_report = cold_start_models(data, cutoffs, fcfg, cfg, oracles=oracles)
-
+    model.fit(data, as_of=args.as_of, oracles=_oracles(args, tables, data, model))
+    if model.feature_config_.absent_groups:
+        log.info(
+            "features absent for lack of data: %s", ", ".join(model.feature_config_.absent_groups)
+        )
     out = Path(args.out)
-    plot_files = {}
-    currency = "INR"
-    for target, res in results.items():
-        report = res.report
-        if report["kind"] == "spend":
-            fig = plots.decile_plot(
-                pd.DataFrame(report["deciles"]),
-                title=f"{target}: predicted vs actual by decile (test)",
-                currency=currency,
-            )
-            plot_files[f"deciles_{target}"] = f"plots/deciles_{target}.png"
-        else:
-            fig = plots.reliability_plot(
-                pd.DataFrame(report["reliability"]),
-                title="Purchase probability: reliability (test)",
-            )
-            plot_files[f"reliability_{target}"] = f"plots/reliability_{target}.png"
-        plots.save_figure(fig, out / list(plot_files.values())[-1])
-        fig = plots.importance_plot(report["importance"], title=f"{target}: feature importance")
-        plot_files[f"importance_{target}"] = f"plots/importance_{target}.png"
-        plots.save_figure(fig, out / plot_files[f"importance_{target}"])
-
-    elapsed = round(time.perf_counter() - started, 1)
-    typical = split.train[fcfg.feature_names].median()
-    metrics = {
-        "horizon_days": cfg.horizon,
-        "currency": currency,
-        "train_seconds": elapsed,
-        "cutoffs": split.cutoffs,
-        "n_rows": {
-            "train": len(split.train),
-            "validation": len(split.validation),
-            "test": len(split.test),
-        },
-        "targets": {t: r.report for t, r in results.items()},
-    }
+    metrics = model.report_ | {"currency": CURRENCY}
+    plot_files = write_plots(metrics, out, currency=CURRENCY)
     fingerprint = file_fingerprint(data_files)
+    fcfg = model.feature_config_
     metadata = {
         "model_version": f"{datetime.now():%Y.%m.%d}-{fingerprint[:8]}",
         "trained_at": datetime.now().isoformat(timespec="seconds"),
-        "currency": currency,
-        "horizon_days": cfg.horizon,
-        "default_as_of": source.get("as_of", f"{default_as_of(data):%Y-%m-%d}"),
-        "feature_names": fcfg.feature_names,
-        "feature_config": fcfg.to_dict(),
+        "currency": CURRENCY,
         "absent_feature_groups": [
             {"group": g, "needs": FEATURE_GROUPS[g][0], "features": FEATURE_GROUPS[g][1]}
             for g in fcfg.absent_groups
         ],
-        "typical_features": typical.round(4).to_dict(),
-        "targets": {
-            t: {"model": r.report["chosen"], "kind": r.report["kind"]} for t, r in results.items()
-        },
-        "cutoffs": split.cutoffs,
         "data": {
             "source": str(args.transactions or args.data),
             **source,
@@ -241,22 +197,20 @@ def run(args: argparse.Namespace) -> dict:
             "last_date": f"{data.last_date:%Y-%m-%d}",
             "n_customers": len(data.customers),
             "n_transactions": len(data.transactions),
-            "synthetic": latent is not None,
+            "synthetic": tables is not None and read_latent(args.data) is not None,
         },
         "library_versions": {
             lib: version(lib if lib != "xgboost" else "xgboost-cpu") for lib in LIBRARIES
         },
         "plots": plot_files,
-        "train_config": {"quick": cfg.quick, "seed": cfg.random_state, "n_cutoffs": cfg.n_cutoffs},
+        "train_config": {"quick": args.quick, "seed": args.seed, "n_cutoffs": args.cutoffs},
     }
-    bundles = {t: r.bundle for t, r in results.items()}
-    if cold_bundle is not None:
-        bundles["cold_start"] = cold_bundle
-        metrics["cold_start"] = cold_report
-    metadata = write_artifacts(out, bundles, metadata, metrics)
+    model.report_ = metrics
+    model.save(out, metadata=metadata)
+    metadata = load_json(out / "metadata.json")
     # Every customer's scores and reason codes as of the day after the data, for the app
     # to start on.
-    scorer = CustomerScorer(Predictor(bundles, metadata), data)
+    scorer = CustomerScorer(model, data)
     save_scores(
         scorer.scores(),
         out,
@@ -271,8 +225,33 @@ def run(args: argparse.Namespace) -> dict:
         artifacts_dir=_relative(out, Path(args.card).parent),
         backtest=backtest,
     )
-    log.info("wrote %s and %s in %.0f s", out, args.card, elapsed)
+    log.info("wrote %s and %s in %.0f s", out, args.card, metrics["train_seconds"])
     return metrics
+
+
+def write_plots(metrics: dict, out: Path, *, currency: str) -> dict[str, str]:
+    """Deciles or reliability, and importance, per target: {name: path relative to out}."""
+    plot_files = {}
+    for target, report in metrics["targets"].items():
+        if report["kind"] == "spend":
+            name = f"deciles_{target}"
+            fig = plots.decile_plot(
+                pd.DataFrame(report["deciles"]),
+                title=f"{target}: predicted vs actual by decile (test)",
+                currency=currency,
+            )
+        else:
+            name = f"reliability_{target}"
+            fig = plots.reliability_plot(
+                pd.DataFrame(report["reliability"]),
+                title="Purchase probability: reliability (test)",
+            )
+        plot_files[name] = f"plots/{name}.png"
+        plots.save_figure(fig, out / plot_files[name])
+        fig = plots.importance_plot(report["importance"], title=f"{target}: feature importance")
+        plot_files[f"importance_{target}"] = f"plots/importance_{target}.png"
+        plots.save_figure(fig, out / plot_files[f"importance_{target}"])
+    return plot_files
 
 
 def _relative(folder: Path, base: Path) -> str:

@@ -62,10 +62,13 @@ from clvmodel.backtest import (  # noqa: E402
 from clvmodel.card import write_card  # noqa: E402
 from clvmodel.dataset import from_tables  # noqa: E402
 from clvmodel.features import FeatureConfig  # noqa: E402
+from clvmodel.model import CLVModel  # noqa: E402
 from clvmodel.persistence import load_json  # noqa: E402
 from clvmodel.schema import SchemaError, read_tables  # noqa: E402
 from clvmodel.synthetic import expected_spend, read_latent  # noqa: E402
-from clvmodel.training import PROBABILITY_MODELS, SPEND_MODELS, TrainConfig  # noqa: E402
+from clvmodel.training import PROBABILITY_MODELS, SPEND_MODELS  # noqa: E402
+
+DEFAULTS = CLVModel().get_params()
 
 log = logging.getLogger("accuracy")
 
@@ -81,8 +84,8 @@ def format_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Arg
     parser.add_argument(
         "--cutoffs",
         type=int,
-        default=TrainConfig.n_cutoffs,
-        help=f"cutoffs per training run, test included (default: {TrainConfig.n_cutoffs})",
+        default=DEFAULTS["n_cutoffs"],
+        help=f"cutoffs per training run, test included (default: {DEFAULTS['n_cutoffs']})",
     )
     parser.add_argument(
         "--models",
@@ -111,8 +114,8 @@ def format_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Arg
     parser.add_argument(
         "--jobs",
         type=int,
-        default=TrainConfig.n_jobs,
-        help=f"threads per model (default: {TrainConfig.n_jobs})",
+        default=DEFAULTS["n_jobs"],
+        help=f"threads per model (default: {DEFAULTS['n_jobs']})",
     )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
@@ -167,7 +170,7 @@ def run(args: argparse.Namespace) -> dict:
     """Load, backtest, add the target checks and run information; returns the results."""
     started = time.perf_counter()
     cpu_started = _cpu_seconds()
-    cfg = TrainConfig(
+    model = CLVModel(
         n_cutoffs=args.cutoffs,
         spend_models=tuple(args.models),
         probability_models=tuple(args.probability_models),
@@ -178,7 +181,7 @@ def run(args: argparse.Namespace) -> dict:
     log.info("reading %s", args.data)
     tables = read_tables(args.data)
     data = from_tables(tables)
-    fcfg = FeatureConfig.from_data(data, horizon=cfg.horizon)
+    fcfg = FeatureConfig.from_data(data, horizon=model.horizon)
     latent = read_latent(args.data)
     oracle_fn = None
     if latent is not None:
@@ -186,14 +189,14 @@ def run(args: argparse.Namespace) -> dict:
 
         def oracle_fn(cutoff):
             return {
-                name: expected_spend(latent, tables, cutoff, horizon=cfg.horizon, given=given)
+                name: expected_spend(latent, tables, cutoff, horizon=model.horizon, given=given)
                 for name, given in (("oracle", "history"), ("oracle_alive_known", "state"))
             }
 
     results = run_backtest(
         data,
         fcfg,
-        cfg,
+        model,
         origins=args.origins,
         oracle_fn=oracle_fn,
         comparators=args.comparators,

@@ -11,7 +11,7 @@ issue 4 and writes every raw number to benchmarks/results/app_speed.json.
    until ``/model_info`` answers through ``gradio_client``. Measured first, while this
    process is still idle.
 2. The prediction in-process: ``SCORER.score([id])`` (the lookup's model work),
-   ``PREDICTOR.predict`` on one feature row, and the whole ``predict_customer`` handler.
+   ``MODEL.predict_features`` on one feature row, and the whole ``predict_customer`` handler.
 3. ``/predict_customer`` through ``gradio_client`` on localhost, interleaved call by call
    with a no-op JSON endpoint (a separate tiny Blocks on another port, same queue
    defaults): the difference of the medians is what the app adds over Gradio's floor.
@@ -157,10 +157,10 @@ def measure_in_process(app, ids: np.ndarray, calls: int) -> dict:
     features = app.SCORER.features()
     one_row = features.loc[[picks[0]]]
     app.SCORER.score([picks[0]])  # warm
-    app.PREDICTOR.predict(one_row)
+    app.MODEL.predict_features(one_row)
     it = iter(picks)
     score = _timed(lambda: app.SCORER.score([next(it)]), calls)
-    predict = _timed(lambda: app.PREDICTOR.predict(one_row), calls)
+    predict = _timed(lambda: app.MODEL.predict_features(one_row), calls)
     it = iter(picks)
     handler = _timed(lambda: app.predict_customer(str(next(it))), calls)
     out = {
@@ -168,8 +168,8 @@ def measure_in_process(app, ids: np.ndarray, calls: int) -> dict:
         "predictor_predict_one_row": _summary_ms(predict),
         "predict_customer_handler": _summary_ms(handler),
     }
-    if "reasons" in inspect.signature(app.PREDICTOR.predict).parameters:
-        bare = _timed(lambda: app.PREDICTOR.predict(one_row, reasons=False), calls)
+    if "reasons" in inspect.signature(app.MODEL.predict_features).parameters:
+        bare = _timed(lambda: app.MODEL.predict_features(one_row, reasons=False), calls)
         out["predictor_predict_one_row_no_reasons"] = _summary_ms(bare)
     return out
 
@@ -288,9 +288,9 @@ def report(r: dict) -> str:
     if ip:
         names = {
             "scorer_score_one_id": "in-process SCORER.score([id])",
-            "predictor_predict_one_row": "in-process PREDICTOR.predict(1 feature row)",
+            "predictor_predict_one_row": "in-process MODEL.predict_features(1 feature row)",
             "predictor_predict_one_row_no_reasons": (
-                "in-process PREDICTOR.predict(1 feature row, reasons=False)"
+                "in-process MODEL.predict_features(1 feature row, reasons=False)"
             ),
             "predict_customer_handler": "in-process predict_customer handler",
         }

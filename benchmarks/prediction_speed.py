@@ -28,7 +28,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from clvmodel.dataset import load_data  # noqa: E402
-from clvmodel.prediction import CustomerScorer, Predictor  # noqa: E402
+from clvmodel.model import CLVModel  # noqa: E402
+from clvmodel.prediction import CustomerScorer  # noqa: E402
 
 
 def _timed(fn, repeats: int) -> list[float]:
@@ -43,7 +44,7 @@ def _timed(fn, repeats: int) -> list[float]:
 def run(args: argparse.Namespace) -> dict:
     rng = np.random.default_rng(args.seed)
     start = time.perf_counter()
-    predictor = Predictor.load(args.artifacts)
+    predictor = CLVModel.load(args.artifacts)
     data = load_data(args.data)
     load_s = time.perf_counter() - start
 
@@ -54,10 +55,10 @@ def run(args: argparse.Namespace) -> dict:
 
     features = scorer.features()
     rows = features.iloc[rng.integers(0, len(features), size=args.n)]
-    table = _timed(lambda: predictor.predict(rows), args.repeats)
+    table = _timed(lambda: predictor.predict_features(rows), args.repeats)
     bare = None
-    if "reasons" in inspect.signature(predictor.predict).parameters:
-        bare = _timed(lambda: predictor.predict(rows, reasons=False), args.repeats)
+    if "reasons" in inspect.signature(predictor.predict_features).parameters:
+        bare = _timed(lambda: predictor.predict_features(rows, reasons=False), args.repeats)
     explained = _explanations(predictor, features, rng, args.explain_rows)
 
     return {
@@ -75,7 +76,7 @@ def run(args: argparse.Namespace) -> dict:
     }
 
 
-def _explanations(predictor: Predictor, features, rng, n: int) -> dict:
+def _explanations(predictor: CLVModel, features, rng, n: int) -> dict:
     """Exact TreeSHAP against path contributions of the total model on `n` customers:
     seconds, and how often both name the same strongest feature (the first reason code)."""
     rows = features.iloc[rng.choice(len(features), size=min(n, len(features)), replace=False)]
@@ -83,7 +84,7 @@ def _explanations(predictor: Predictor, features, rng, n: int) -> dict:
     tops = {}
     for kind, exact in (("exact", True), ("path", False)):
         start = time.perf_counter()
-        contrib = predictor.explain(rows, "total", exact=exact).drop(columns="base_value")
+        contrib = predictor.explain_features(rows, "total", exact=exact).drop(columns="base_value")
         out[f"{kind}_seconds"] = time.perf_counter() - start
         tops[kind] = contrib.abs().to_numpy().argmax(axis=1)
     out["same_top_feature"] = float(np.mean(tops["exact"] == tops["path"]))

@@ -10,20 +10,18 @@ from __future__ import annotations
 import importlib
 
 _EXPORTS = {
+    "CLVModel": "model",
     "CustomerScorer": "prediction",
     "FeatureConfig": "features",
-    "Predictor": "prediction",
     "RetailData": "dataset",
     "SchemaError": "schema",
-    "TrainConfig": "training",
     "build_features": "features",
     "build_panel": "features",
     "build_targets": "features",
     "load_data": "dataset",
-    "prediction_columns": "prediction",
+    "prediction_columns": "model",
     "read_tables": "schema",
     "read_transactions": "transactions",
-    "train_all": "training",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -32,7 +32,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from clvmodel.coldstart import build_cold_features, cold_start_models, predict_cold
+from clvmodel.coldstart import build_cold_features
 from clvmodel.dataset import RetailData
 from clvmodel.evaluation import (
     decile_table,
@@ -40,10 +40,12 @@ from clvmodel.evaluation import (
     probability_metrics,
     reliability_table,
     spend_metrics,
+    top_decile_coverage,
     top_share,
 )
 from clvmodel.features import FeatureConfig, build_panel, build_targets, cutoff_dates
-from clvmodel.training import TrainConfig, train_all
+from clvmodel.model import PROBABILITY, CLVModel
+from clvmodel.training import Split, time_split
 
 __all__ = [
     "COMPARATORS",
@@ -270,33 +272,46 @@ def _quantile_report(y: np.ndarray, quantiles: dict[str, np.ndarray]) -> dict[st
     return out
 
 
-def _score_origin(results: dict, split, extra: dict[str, pd.DataFrame]) -> tuple[dict, dict]:
-    """Metrics of every model and target on one origin's test rows; pooled arrays."""
+def _score_origin(
+    model: CLVModel, split: Split, extra: dict[str, pd.DataFrame]
+) -> tuple[dict, dict]:
+    """Metrics of every model and target on one origin's test rows; pooled arrays.
+
+    ``ours`` is what the fitted model serves for the test rows
+    (:meth:`CLVModel.predict_features`, kept by ``fit_panel``), its interval and quantiles
+    too; the other candidates are scored from their training predictions.
+    """
     test = split.test
+    served = model.test_scores_
     customers = test.index.get_level_values("customer_id")
+    quantiles = model.quantiles_of(served, (0.1, 0.5, 0.9))
     targets: dict[str, dict] = {}
     pooled: dict[str, dict[str, np.ndarray]] = {}
-    for target, res in results.items():
-        kind = res.report["kind"]
+    for target, candidates in model.test_predictions_.items():
+        report = model.report_["targets"][target]
+        kind = report["kind"]
         y = test[f"target_{target}"].to_numpy(dtype=float)
-        preds = {n: np.asarray(p, dtype=float) for n, p in res.test_predictions.items()}
-        quantiles = {n: preds.pop(n) for n in list(preds) if QUANTILE_NAME.match(n)}
-        deployed = res.report.get("deployed")
-        preds[OURS] = preds[deployed] if deployed in preds else np.asarray(res.test_prediction)
+        preds = {n: np.asarray(p, dtype=float) for n, p in candidates.items()}
+        column = PROBABILITY if kind == "probability" else f"predicted_{target}"
+        preds[OURS] = served[column].to_numpy(dtype=float)
         column = "p_purchase" if kind == "probability" else f"expected_{target}"
         for name, frame in extra.items():
             preds[name] = _on_rows(frame, customers, column)
         score = probability_report if kind == "probability" else spend_report
         models = {name: score(y, p) for name, p in preds.items()}
         _oracle_shares(models, kind)
-        entry: dict = {"kind": kind, "chosen": res.report["chosen"]}
-        if deployed is not None:
-            entry["deployed"] = deployed
-        if res.test_interval is not None:
-            entry["interval"] = interval_metrics(y, *res.test_interval)
-        if quantiles:
-            entry["quantiles"] = _quantile_report(y, quantiles)
-        if kind == "probability":
+        entry: dict = {"kind": kind, "chosen": report["chosen"], "deployed": report["deployed"]}
+        if kind == "spend":
+            low = served[f"predicted_{target}_low"].to_numpy()
+            high = served[f"predicted_{target}_high"].to_numpy()
+            entry["interval"] = interval_metrics(y, low, high)
+            entry["interval"]["top_decile_coverage"] = top_decile_coverage(
+                y, low, high, preds[OURS]
+            )
+            named = {f"p{round(q * 100)}": quantiles[target][f"q{q:g}"].to_numpy() for q in
+                     (0.1, 0.5, 0.9)}  # fmt: skip
+            entry["quantiles"] = _quantile_report(y, named)
+        else:
             pooled[target] = {"y": y, **preds}
         entry["models"] = models
         targets[target] = entry
@@ -305,27 +320,24 @@ def _score_origin(results: dict, split, extra: dict[str, pd.DataFrame]) -> tuple
 
 def _cold_start_origin(
     data: RetailData,
-    sub: pd.DataFrame,
+    model: CLVModel,
     origin: pd.Timestamp,
-    fcfg: FeatureConfig,
-    cfg: TrainConfig,
     truths: Mapping[str, pd.DataFrame],
 ) -> dict:
-    """Train the cold-start models on the origin's cutoffs and score them at the origin."""
-    cutoffs = sorted(sub.index.get_level_values("cutoff").unique())
-    bundle, _ = cold_start_models(data, cutoffs, fcfg, cfg)
+    """Score the fitted model's cold-start part on the never-bought customers at the origin."""
+    fcfg = model.feature_config_
     entry: dict = {"origin": _day(origin)}
-    if bundle is None:
+    if model.cold_ is None:
         return entry | {"skipped": "too few customers without purchases (see coldstart.py)"}
     x = build_cold_features(data, origin, fcfg)
     y = build_targets(data, origin, fcfg, x.index)
-    pred = predict_cold(bundle, x, fcfg)
+    pred = model.predict_cold_features(x)
     entry["n_test"] = len(x)
     targets = {}
     for target in fcfg.targets:
         kind = "probability" if target == "purchase" else "spend"
         column = "p_purchase" if kind == "probability" else f"expected_{target}"
-        ours = "purchase_probability" if kind == "probability" else f"predicted_{target}"
+        ours = PROBABILITY if kind == "probability" else f"predicted_{target}"
         preds = {OURS: pred[ours].to_numpy(dtype=float)}
         preds |= {name: _on_rows(frame, x.index, column) for name, frame in truths.items()}
         truth = y[f"target_{target}"].to_numpy(dtype=float)
@@ -358,7 +370,7 @@ def _restrict(panel: pd.DataFrame, origin: pd.Timestamp, n_cutoffs: int) -> pd.D
 def run_backtest(
     data: RetailData,
     fcfg: FeatureConfig,
-    cfg: TrainConfig,
+    estimator: CLVModel,
     *,
     origins: int = 6,
     oracle_fn: OracleFn | None = None,
@@ -374,8 +386,9 @@ def run_backtest(
         The whole history.
     fcfg : FeatureConfig
         Feature vocabularies and horizon (from the whole data, as ``train.py`` does).
-    cfg : TrainConfig
-        Models to train and ``n_cutoffs`` (cutoffs per training run, test included).
+    estimator : CLVModel
+        Unfitted; its parameters are used at every origin (``n_cutoffs``: cutoffs per
+        training run, test included).
     origins : int, default=6
         Number of consecutive monthly test cutoffs, the latest last.
     oracle_fn : callable, optional
@@ -388,9 +401,9 @@ def run_backtest(
     panel : DataFrame, optional
         A prebuilt panel covering :func:`backtest_cutoffs` (built here otherwise).
     cold_start : bool, default=True
-        Also retrain the cold-start models (:func:`clvmodel.coldstart.cold_start_models`,
-        customers who signed up but never bought) at each origin, as ``train.py`` does, and
-        score them on those customers apart (``cold_start`` in the result).
+        Also fit the cold-start part (customers who signed up but never bought) at each
+        origin, as ``train.py`` does, and score it on those customers apart
+        (``cold_start`` in the result).
 
     Returns
     -------
@@ -406,6 +419,7 @@ def run_backtest(
         and ``seconds``.
     """
     started = time.perf_counter()
+    cfg = estimator._config()  # refuse bad parameters before any work
     comparators = tuple(comparators)
     unknown = sorted(set(comparators) - set(COMPARATORS))
     if unknown:
@@ -445,7 +459,9 @@ def run_backtest(
                     [level, pd.Index(frame.index)], names=["cutoff", "customer_id"]
                 )
                 oracles[name] = frame.set_axis(index)
-        results, split = train_all(sub, fcfg, cfg, oracles=oracles)
+        model = CLVModel(**(estimator.get_params() | {"cold_start": cold_start}))
+        model.fit_panel(sub, fcfg, data=data, oracles=oracles)
+        split = time_split(sub)
         train_s = time.perf_counter() - t0
         extra, info = {}, {}
         for comp in comparators:
@@ -457,9 +473,9 @@ def run_backtest(
             info[COMPARATORS[comp]]["test_rows_without_prediction"] = int(
                 (~customers.isin(frame.index)).sum()
             )
-        targets, arrays = _score_origin(results, split, extra)
+        targets, arrays = _score_origin(model, split, extra)
         if cold_start:
-            cold.append(_cold_start_origin(data, sub, key, fcfg, cfg, truths))
+            cold.append(_cold_start_origin(data, model, key, truths))
         for target, named in arrays.items():
             for name, arr in named.items():
                 pooled.setdefault(target, {}).setdefault(name, []).append(arr)

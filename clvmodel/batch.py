@@ -23,7 +23,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from clvmodel.prediction import PROBABILITY, CustomerScorer, Predictor, prediction_columns
+from clvmodel.model import PROBABILITY, CLVModel, prediction_columns
+from clvmodel.prediction import CustomerScorer
 
 __all__ = [
     "ID_COLUMN",
@@ -373,7 +374,7 @@ def score_table(
     `as_of` (default: the day after the data's last transaction); other columns are
     ignored. Without one, the table must hold feature columns: each row is scored as
     given, after :func:`validate_features`; features the table lacks are filled with the
-    training medians (``predictor.metadata["typical_features"]``) and listed in the
+    training medians (``model.typical_``) and listed in the
     summary.
 
     Parameters
@@ -404,8 +405,8 @@ def score_table(
         If the table is empty, or has neither a ``customer_id`` column nor any feature
         column, or `as_of` is not a date.
     """
-    predictor = scorer.predictor
-    columns = prediction_columns(predictor.categories)
+    model = scorer.model
+    columns = prediction_columns(model.categories)
     if table.shape[0] == 0:
         raise ValueError(f"the table has no rows. {_TEMPLATE_HINT}")
     if ID_COLUMN in table.columns:
@@ -420,7 +421,7 @@ def score_table(
             "as_of": str(scored["as_of"].iloc[0]),
         }
     else:
-        results, summary = _score_features(predictor, table, columns)
+        results, summary = _score_features(model, table, columns)
     results = results.reset_index(drop=True)
     rejected = int((results["error"] != "").sum())
     summary = {
@@ -433,9 +434,9 @@ def score_table(
 
 
 def _score_features(
-    predictor: Predictor, table: pd.DataFrame, columns: list[str]
+    model: CLVModel, table: pd.DataFrame, columns: list[str]
 ) -> tuple[pd.DataFrame, dict]:
-    names = predictor.feature_names
+    names = model.feature_names_
     present = [f for f in names if f in table.columns]
     if not present:
         raise ValueError(
@@ -447,7 +448,7 @@ def _score_features(
         )
     numbers, errors = validate_features(table, names)
     filled = [f for f in names if f not in table.columns]
-    typical = predictor.typical.reindex(filled)
+    typical = model.typical_.reindex(filled)
     no_typical = typical.index[typical.isna()].tolist()
     if no_typical:
         raise ValueError(
@@ -459,7 +460,11 @@ def _score_features(
     )[names]
     good = (errors == "").to_numpy()
     if good.any():
-        results = predictor.predict(x.loc[good]).reindex(table.index)
+        # Filled-in typical values are not the user's: never cited as reasons.
+        given = pd.DataFrame(True, index=x.index, columns=names)
+        given[filled] = False
+        results = model.predict_features(x.loc[good], given=given.loc[good])
+        results = results.reindex(table.index)
     else:
         results = pd.DataFrame(np.nan, index=table.index, columns=columns)
     results = results[columns]
@@ -477,7 +482,7 @@ def _score_features(
 
 
 def templates(
-    predictor: Predictor, folder: str | os.PathLike[str], *, example_ids: Sequence[str] = ()
+    model: CLVModel, folder: str | os.PathLike[str], *, example_ids: Sequence[str] = ()
 ) -> tuple[Path, Path]:
     """Write the two upload templates as CSV into `folder`.
 
@@ -492,9 +497,9 @@ def templates(
     folder.mkdir(parents=True, exist_ok=True)
     ids_path = folder / "template_customer_ids.csv"
     pd.DataFrame({ID_COLUMN: pd.Series(list(example_ids), dtype=str)}).to_csv(ids_path, index=False)
-    typical = predictor.typical.reindex(predictor.feature_names)
+    typical = model.typical_.reindex(model.feature_names_)
     features_path = folder / "template_features.csv"
-    pd.DataFrame([typical.to_numpy()], columns=predictor.feature_names).to_csv(
+    pd.DataFrame([typical.to_numpy()], columns=model.feature_names_).to_csv(
         features_path, index=False, float_format="%.6g"
     )
     return ids_path, features_path
@@ -517,10 +522,11 @@ def _rounded(results: pd.DataFrame) -> pd.DataFrame:
     """Spend to cents and probability to 4 decimals; text escaped against formulas."""
     out = results.copy()
     for col in out.columns:
+        # + 0.0: a tiny negative rounds to -0.0, which a file would show as "-0.0".
         if col == PROBABILITY:
-            out[col] = out[col].astype("float64").round(4)
+            out[col] = out[col].astype("float64").round(4) + 0.0
         elif pd.api.types.is_numeric_dtype(out[col]) and not pd.api.types.is_bool_dtype(out[col]):
-            out[col] = out[col].astype("float64").round(2)
+            out[col] = out[col].astype("float64").round(2) + 0.0
         else:
             out[col] = escape_formulas(out[col])
     return out
@@ -645,3 +651,31 @@ def write_results(
     safe.to_csv(csv_path, index=False)
     _write_xlsx(safe, xlsx_path)
     return csv_path, xlsx_path
+
+
+#: Formats :func:`write_scores` writes, by file extension.
+FORMATS = (".csv", ".xlsx")
+
+
+def write_scores(results: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
+    """Write `results` to one file, .csv or .xlsx by its extension, as
+    :func:`write_results` formats them; the file appears whole or not at all."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in FORMATS:
+        raise ValueError(
+            f"the output file must end in {' or '.join(FORMATS)}; got {path.name!r}. The "
+            "format follows the extension."
+        )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    safe = _rounded(results)
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        if suffix == ".csv":
+            safe.to_csv(tmp, index=False)
+            os.replace(tmp, path)
+        else:
+            _write_xlsx(safe, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path

@@ -39,7 +39,7 @@ import numpy as np
 import pandas as pd
 
 from clvmodel.dataset import RetailData
-from clvmodel.features import _as_day
+from clvmodel.dates import as_day
 
 __all__ = [
     "INSTALL_HINT",
@@ -118,7 +118,7 @@ def rfm_summary(data: RetailData, cutoff: str | pd.Timestamp) -> pd.DataFrame:
     A customer buying 100 on day 0, 50 + 30 on day 10 and returning 20 on day 15, as of
     day 40, has frequency 1, recency 10, T 40 and monetary value 80.
     """
-    cutoff = _as_day(cutoff)
+    cutoff = as_day(cutoff, name="cutoff")
     tx = data.transactions
     tx = tx[(tx["date"] < cutoff) & (tx["amount"] > 0)]
     if tx.empty:
@@ -157,7 +157,7 @@ def category_shares(
         with positive line spend before the cutoff only). Categories not in `categories`
         are left out of numerator and denominator.
     """
-    cutoff = _as_day(cutoff)
+    cutoff = as_day(cutoff, name="cutoff")
     lines = data.lines
     lines = lines[(lines["date"] < cutoff) & (lines["amount"] > 0)]
     lines = lines[lines["category"].isin(list(categories))]
@@ -328,7 +328,7 @@ def predict_bgnbd_gg(
         index=summary.index.copy(),
     )
     if cutoff is not None:
-        day = _as_day(cutoff)
+        day = as_day(cutoff, name="cutoff")
         out.index = pd.MultiIndex.from_arrays(
             [pd.DatetimeIndex([day] * len(out)), out.index], names=["cutoff", "customer_id"]
         )

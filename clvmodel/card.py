@@ -1,10 +1,11 @@
 """The model card: ``model_card.md``, markdown with a Hugging Face YAML header.
 
 :func:`make_card` only formats. Every number comes from the two dicts training writes:
-``metrics`` (scores per target and model, intervals, reliability) and ``metadata``
-(version, data, features, cutoffs, library versions, plot files). Nothing is recomputed,
-so the card always agrees with ``metrics.json``. Optional parts (the oracle, intervals,
-plots, ...) are left out when their key is missing, as on real data.
+``metrics`` (``CLVModel.report_``: scores per target and model, the predictive
+distribution, intervals, reliability, cold start) and ``metadata`` (version, data,
+features, parameters, library versions, plot files). Nothing is recomputed, so the card
+always agrees with ``metrics.json``. Optional parts (the oracle, intervals, plots, ...)
+are left out when their key is missing, as on real data.
 """
 
 from __future__ import annotations
@@ -59,6 +60,14 @@ _MODEL_NOTES = {
         "reveals: a stricter bound than any model can reach"
     ),
 }
+
+#: What a served model that is not a candidate is, said where it is named as served.
+_SERVED_NOTES = {
+    "reconciled": "the category's share of the total, see *Categories that add up*",
+}
+
+#: Where the test scores of what is served come from.
+_SERVED_BY = "`CLVModel.predict_features`, the method that serves, on the test cutoff"
 
 #: Feature groups, first match wins; ``{cats}`` is replaced by the category names.
 _FEATURE_GROUPS = (
@@ -156,42 +165,69 @@ def _header(metrics: Mapping, metadata: Mapping) -> str:
     facts = [
         ("Model version", metadata.get("model_version")),
         ("Trained at", metadata.get("trained_at")),
-        ("Default as-of date", metadata.get("default_as_of")),
+        (
+            "Default as-of date",
+            metadata.get("default_as_of", metadata.get("info", {}).get("default_as_of")),
+        ),
     ]
     facts = [(k, v) for k, v in facts if v is not None]
     if facts:
         lines += ["", _table(["", ""], [[k, f"`{v}`"] for k, v in facts], align="ll")]
-    lines += ["", "Chosen model per target, and its scores on the test cutoff:", ""]
-    lines.append(_overview(metrics, metadata))
+    if any("deployed" in t for t in metrics["targets"].values()):
+        intro = (
+            "Chosen model per target, and the test scores of what users get, computed by "
+            f"{_SERVED_BY} (for a category, its share of the total: `reconciled`):"
+        )
+    else:
+        intro = "Chosen model per target, and its scores on the test cutoff:"
+    lines += ["", intro, "", _overview(metrics, metadata)]
     return "\n".join(lines)
 
 
 def _overview(metrics: Mapping, metadata: Mapping) -> str:
-    """One row per target: the chosen model, its file and its headline test scores."""
+    """One row per target: the chosen model, its file and the served model's test scores."""
     files = metadata.get("targets", {})
     rows = []
     for name, target in metrics["targets"].items():
         chosen = target.get("chosen")
-        test = target.get("test", {}).get(chosen, {})
+        deployed = target.get("deployed", chosen)
+        test = target.get("test", {}).get(deployed, {})
         if _kind(name, target) == "spend":
             keys = (("r2", "R²"), ("gini", "Gini"), ("sum_ratio", "sum ratio"))
         else:
             keys = (("auc", "AUC"), ("brier", "Brier"))
         scores = ", ".join(f"{label} {_ratio(test[k])}" for k, label in keys if k in test)
         file = files.get(name, {}).get("file")
-        rows.append([name, f"`{chosen}`", f"`{file}`" if file else _MISSING, scores or _MISSING])
+        model = f"`{chosen}`" if deployed == chosen else f"`{chosen}`, served `{deployed}`"
+        rows.append([name, model, f"`{file}`" if file else _MISSING, scores or _MISSING])
     return _table(["target", "model", "file", "test scores"], rows, align="llll")
+
+
+def _has_ranges(metrics: Mapping) -> bool:
+    """Whether training reported the predictive distribution or intervals."""
+    targets = metrics["targets"]
+    return bool(targets.get("total", {}).get("distribution")) or any(
+        targets[t].get("interval") for t in _spend_targets(metrics)
+    )
 
 
 def _intended_use(metrics: Mapping) -> str:
     horizon = metrics.get("horizon_days", 30)
+    ranges = ""
+    if _has_ranges(metrics):
+        low, high = (_level_name(v) for v in _interval_levels(metrics))
+        ranges = f"""
+- **Show one customer's range**: {low}, P50 and {high} of a customer's spend, and the
+  interval [{low}, {high}], describe how uncertain that customer's next {horizon} days are.
+  They are not ranges for sums over customers (add expected values), and the expected
+  spend can sit above {high} (see *Limitations*)."""
     return f"""## Intended use
 
-- **Forecast revenue**: sum the predictions over customers for the next {horizon} days,
+- **Forecast revenue**: sum the expected spends over customers for the next {horizon} days,
   in total and per category.
-- **Target promotions**: rank customers by predicted spend or purchase probability and
+- **Target promotions**: rank customers by expected spend or purchase probability and
   contact the top of the list.
-- **Plan stock**: per-category predictions show where demand is expected.
+- **Plan stock**: per-category predictions show where demand is expected.{ranges}
 
 Predictions are estimates for groups of customers and for ranking. **Do not use them for
 decisions about individuals' credit, eligibility, pricing or access to services**, or for
@@ -200,7 +236,7 @@ knows past shopping, and a single customer's next {horizon} days are mostly chan
 
 
 def _data(metrics: Mapping, metadata: Mapping) -> str:
-    data = metadata.get("data", {})
+    data = {**metadata.get("info", {}), **metadata.get("data", {})}
     cutoffs = metrics.get("cutoffs") or metadata.get("cutoffs") or {}
     horizon = metrics.get("horizon_days", metadata.get("horizon_days"))
     config = metadata.get("feature_config", {})
@@ -319,7 +355,7 @@ def _model_table(
 ) -> str:
     """Rows: every model scored on ``split``; the chosen one in bold."""
     scores = target.get(split, {})
-    chosen = target.get("chosen")
+    chosen, deployed = target.get("chosen"), target.get("deployed")
     shares = target.get("oracle_share") if split == "test" else None
     header = ["model"]
     for _, label, kind in columns:
@@ -328,7 +364,8 @@ def _model_table(
         header += ["share of oracle R²", "share of oracle Gini"]
     rows = []
     for model, values in scores.items():
-        row = [f"**{model}**" if model == chosen else model]
+        label = f"{model} (served)" if model == deployed and model != chosen else model
+        row = [f"**{model}**" if model == chosen else label]
         row += [
             _FORMATTERS[kind](values[key]) if key in values else _MISSING
             for key, _, kind in columns
@@ -351,6 +388,15 @@ def _target_block(name: str, target: Mapping, columns, *, currency: str) -> list
     if chosen:
         sentence = f"Chosen model: **{chosen}**"
         lines.append(sentence + (f", by {rule}." if rule else "."))
+        deployed = target.get("deployed")
+        if deployed == chosen:
+            lines[-1] += f" Its test row is what users get, scored by {_SERVED_BY}."
+        elif deployed:
+            note = f" ({_SERVED_NOTES[deployed]})" if deployed in _SERVED_NOTES else ""
+            lines[-1] += (
+                f" What users get is **{deployed}**{note}, in the row *{deployed} (served)*, "
+                f"scored by {_SERVED_BY}."
+            )
         lines.append("")
     if target.get("test"):
         lines += [
@@ -436,6 +482,53 @@ def _purchase(metrics: Mapping) -> str | None:
     return "\n".join(lines)
 
 
+def _interval_levels(metrics: Mapping) -> tuple[float, float]:
+    """The quantile levels of the intervals' ends, as training reports them."""
+    for name in _spend_targets(metrics):
+        levels = (metrics["targets"][name].get("interval") or {}).get("quantiles")
+        if levels and len(levels) == 2:
+            return float(levels[0]), float(levels[1])
+    return 0.1, 0.9
+
+
+def _level_name(level: float) -> str:
+    """A quantile level as users read it: 0.1 -> ``P10``."""
+    return f"P{_percent(level)}"
+
+
+def _percent(share: float) -> str:
+    """0.1 -> ``10``, 0.025 -> ``2.5`` (no float noise)."""
+    return f"{round(float(share) * 100, 6):g}"
+
+
+def _nominal(metrics: Mapping) -> str:
+    """The interval's nominal coverage as a percentage, e.g. ``80%``."""
+    nominal = metrics.get("interval")
+    if _is_missing(nominal) or isinstance(nominal, Mapping):
+        nominal = next(
+            (
+                t["interval"]["nominal"]
+                for t in metrics["targets"].values()
+                if isinstance(t.get("interval"), Mapping) and "nominal" in t["interval"]
+            ),
+            None,
+        )
+    return "" if _is_missing(nominal) else f"{_percent(nominal)}%"
+
+
+def _above_upper(metrics: Mapping) -> tuple[str, str]:
+    """The caveat of an expected value above the upper quantile: headline, explanation."""
+    _, hi = _interval_levels(metrics)
+    upper = _level_name(hi)
+    return (
+        f"The expected spend can sit above {upper}.",
+        f"Spend is exactly 0 with probability 1 − P(buy), so a customer who probably buys "
+        f"nothing, with P(buy) ≤ {_percent(1 - hi)}%, has {upper} = 0 and an interval of "
+        "[0, 0], while their expected spend (a small chance of buying times what they would "
+        "then spend) is positive.",
+    )
+
+
 def _intervals(metrics: Mapping) -> str | None:
     currency = metrics.get("currency", "")
     rows = []
@@ -454,19 +547,30 @@ def _intervals(metrics: Mapping) -> str | None:
             )
     if not rows:
         return None
+    lo, hi = _interval_levels(metrics)
+    low, high = _level_name(lo), _level_name(hi)
+    nominal = f"{_nominal(metrics)} ".lstrip()
     width = f"mean width ({currency})" if currency else "mean width"
     return "\n".join(
         [
             "## Prediction intervals",
             "",
-            "Each spend prediction comes with a lower and an upper bound. *Nominal* is the "
-            "share of customers the interval is meant to cover, *measured* the share whose "
-            "actual test spend fell inside it; *top 10%* the same among the tenth of customers "
-            "with the highest prediction. Read it with the mean width (a wide enough interval "
-            "covers everyone) and the share of zero outcomes: an interval holding 0 covers "
-            "every customer who buys nothing, so where zeros exceed the nominal share, "
-            "customers are calibrated by groups of similar upper bounds, and coverage overall "
-            "exceeds the nominal while likely buyers keep a real upper bound.",
+            f"Every spend target's {nominal}interval is [{low}, {high}] of the customer's "
+            "one predictive distribution of spend (see *Predictive distribution*), not a "
+            "separate model. A category's bounds are the total's times the category's share, "
+            "so the categories' bounds add up to the total's, none exceeds the total's and "
+            "none is negative.",
+            "",
+            "*Nominal* is the share of customers the interval is meant to cover, *measured* "
+            f"the share whose actual test spend fell inside it, scored by {_SERVED_BY}; *top "
+            "10%* the same among the tenth of customers with the highest expected spend. "
+            f"{low} is 0 for every customer with P(buy) ≤ {_percent(1 - lo)}%, and such an "
+            "interval covers the customer if they buy nothing: where zero outcomes are "
+            "common, measured coverage can run above the nominal. The spread is "
+            f"fitted by the pinball loss of {low} and {high}, not to reach the nominal "
+            "coverage: read coverage with the mean width and the top 10%. The expected spend "
+            f"need not lie inside its interval: with P(buy) ≤ {_percent(1 - hi)}% the "
+            "interval is [0, 0] while the expected spend is positive.",
             "",
             _table(
                 [
@@ -506,6 +610,8 @@ def _reconciliation(metrics: Mapping) -> str | None:
     )
     if not method:
         return None
+    low, high = (_level_name(v) for v in _interval_levels(metrics))
+    keys = ("r2", "gini", "sum_ratio")
     rows = []
     for name in _spend_targets(metrics):
         target = metrics["targets"][name]
@@ -513,78 +619,154 @@ def _reconciliation(metrics: Mapping) -> str | None:
             chosen, rec = target["test"].get(target.get("chosen"), {}), target["test"]["reconciled"]
             rows.append(
                 [name, f"`{target.get('chosen')}`"]
-                + [_ratio(chosen.get(k)) for k in ("r2", "sum_ratio")]
-                + [_ratio(rec.get(k)) for k in ("r2", "sum_ratio")]
+                + [_ratio(chosen.get(k)) for k in keys]
+                + [_ratio(rec.get(k)) for k in keys]
             )
-    return "\n".join(
-        [
-            "## Categories that add up",
-            "",
-            f"Per-category predictions are reconciled to the total, per customer: {method}. "
-            "The app, the batch files and the scoring CLI return the reconciled values; the "
-            "test scores before and after:",
-            "",
-            _table(
-                [
-                    "category",
-                    "model",
-                    "R² alone",
-                    "sum ratio alone",
-                    "R² reconciled",
-                    "sum ratio reconciled",
-                ],
-                rows,
-            ),
-        ]
-    )
+    lines = [
+        "## Categories that add up",
+        "",
+        f"Categories split the basket: a customer's expected spend, {low} and {high} in a "
+        "category are their total's times the category's share. So the categories add up to "
+        "the total, no category bound exceeds the total's and nothing is negative. The method "
+        f"as `metrics.json` records it: *{method}*.",
+        "",
+        "A category's own chosen model only sets the shares. What `CLVModel.predict`, the "
+        "app, the batch files and the scoring CLI return for a category is the reconciled "
+        f"value (`reconciled`), scored by {_SERVED_BY}. Reconciling can raise or lower a "
+        "category's scores; the test scores of both:",
+    ]
+    if rows:
+        header = ["category", "model"]
+        header += [f"{label} alone" for label in ("R²", "Gini", "sum ratio")]
+        header += [f"{label} reconciled" for label in ("R²", "Gini", "sum ratio")]
+        lines += ["", _table(header, rows)]
+    return "\n".join(lines)
 
 
-def _distribution(metrics: Mapping) -> str | None:
+def _distribution(metrics: Mapping, metadata: Mapping) -> str | None:
     dist = metrics["targets"].get("total", {}).get("distribution")
     if not dist:
         return None
+    horizon = metrics.get("horizon_days", metadata.get("horizon_days", 30))
+    low, high = (_level_name(v) for v in _interval_levels(metrics))
+    nominal = f"{_nominal(metrics)} ".lstrip()
+    sigma = dist.get("log_sigma", metadata.get("sigma"))
+    spread = "one spread of log spend"
+    if not _is_missing(sigma):
+        spread += f", σ = {float(sigma):.2f},"
+    cold_sigma = (metrics.get("cold_start") or {}).get("log_sigma", metadata.get("cold_sigma"))
+    cold = (
+        ""
+        if _is_missing(cold_sigma)
+        else f" (cold-start customers have their own, σ = {float(cold_sigma):.2f})"
+    )
     rows = [
-        [key.upper(), _ratio(v["tau"]), _ratio(v["share_below"]), _ratio(v["share_at_or_below"])]
-        for key, v in dist.items()
-        if isinstance(v, dict)
-    ]
-    return "\n".join(
         [
-            "## Predictive distribution of total spend",
+            key.upper(),
+            _ratio(v.get("tau")),
+            _ratio(v.get("share_below")),
+            _ratio(v.get("share_at_or_below")),
+        ]
+        for key, v in dist.items()
+        if isinstance(v, Mapping)
+    ]
+    lines = [
+        "## Predictive distribution",
+        "",
+        "Every number served for a customer comes from one predictive distribution of their "
+        f"{horizon}-day spend, a hurdle: spend is 0 with probability 1 − P(buy), else a "
+        "lognormal amount whose mean makes the distribution's mean equal the expected spend. "
+        "The chosen total model gives the expected spend and the purchase model P(buy); "
+        f"{spread} is fitted on the validation cutoff by the pinball loss of the interval's "
+        f"ends, {low} and {high}{cold}. Each customer's {low}, P50 "
+        f"(`predicted_total_median`) and {high} are quantiles of this distribution, and the "
+        f"{nominal}interval is [{low}, {high}]: the same two numbers "
+        "(`CLVModel.predict_quantiles` gives other levels). Categories split the basket: a "
+        "category's expected spend and quantiles are the total's times the category's share.",
+    ]
+    if dist.get("method"):
+        lines += ["", f"The method as `metrics.json` records it: *{dist['method']}*."]
+    lines += [
+        "",
+        "**{}** {}".format(*_above_upper(metrics))
+        + " Likewise P50 is 0 whenever P(buy) ≤ 50%. Sum and rank customers by the expected "
+        "spend; read the quantiles as one customer's range.",
+    ]
+    if rows:
+        lines += [
             "",
-            f"Besides the expected value, each customer gets P10, P50 and P90 of their 30-day "
-            f"spend from a {dist['method']} (log-spread {dist['log_sigma']:.2f}, from the "
-            "validation cutoff). Spend is exactly 0 for most customers, so a quantile is "
-            "calibrated when the share of test outcomes strictly below it is at most its level "
-            "and the share at or below it at least its level:",
+            "Spend is exactly 0 for most customers, so a quantile is calibrated when the share "
+            "of test outcomes strictly below it is at most its level and the share at or below "
+            "it at least its level:",
             "",
             _table(["quantile", "level", "share below", "share at or below"], rows),
         ]
-    )
+    return "\n".join(lines)
 
 
-def _cold_start(metrics: Mapping) -> str | None:
+def _cold_start(metrics: Mapping, metadata: Mapping) -> str | None:
     cold = metrics.get("cold_start")
     if not cold:
         return None
     currency = metrics.get("currency", "")
+    counts = cold.get("rows", {})
+    rows = [
+        f"{_count(counts[k])} {label}"
+        for k, label in (
+            ("train", "training rows"),
+            ("validation", "at the validation cutoff"),
+            ("test", "at the test cutoff"),
+        )
+        if k in counts
+    ]
+    sigma = cold.get("log_sigma", metadata.get("cold_sigma"))
+    spread = "its own spread of log spend"
+    if not _is_missing(sigma):
+        spread += f" (σ = {float(sigma):.2f})"
     lines = [
         "## Cold start",
         "",
         "Customers who signed up before the as-of date but never bought get a prediction "
         "from their attributes (segment, loyalty tier, account age) and the calendar, flagged "
-        "`cold_start` in every output. Their models are trained and tested on such customers "
-        f"only ({_count(cold['rows'].get('train'))} training rows, "
-        f"{_count(cold['rows'].get('test'))} at the test cutoff):",
+        "`cold_start` in every output. Their models, one per target, are trained and tested "
+        "on such customers only" + (f" ({', '.join(rows)})" if rows else "") + ". Their "
+        f"predictive distribution is the same hurdle as everyone's, with {spread} fitted on "
+        "the validation cutoff, and categories split the basket the same way.",
+        "",
+        "`deployed` is what `CLVModel.predict_cold_features` serves, scored on the test "
+        "cutoff: the model's own prediction for total and purchase, the share of the total "
+        "for a category. `train_mean` and `train_rate` predict the training mean or rate for "
+        "everyone.",
     ]
+    intervals = []
     for name, target in cold["targets"].items():
         kind = "probability" if name == "purchase" else "spend"
         columns = _PROBABILITY_COLUMNS if kind == "probability" else _SPEND_COLUMNS
         lines += ["", f"**{name}**", ""]
         lines += [_model_table(target, columns, currency=currency, split="test")]
-        if target.get("interval"):
-            i = target["interval"]
-            lines += ["", f"80% interval coverage: {_ratio(i['coverage'])}."]
+        interval = target.get("interval")
+        if interval:
+            intervals.append(
+                [
+                    name,
+                    _ratio(interval.get("nominal")),
+                    _ratio(interval.get("coverage")),
+                    _ratio(interval.get("zero_share")),
+                    _money(interval.get("mean_width")),
+                ]
+            )
+    if intervals:
+        low, high = (_level_name(v) for v in _interval_levels(metrics))
+        width = f"mean width ({currency})" if currency else "mean width"
+        lines += [
+            "",
+            f"Their intervals, [{low}, {high}] of their distribution, on the test cutoff:",
+            "",
+            _table(
+                ["target", "nominal coverage", "measured coverage", "zero outcomes", width],
+                intervals,
+            ),
+        ]
     return "\n".join(lines)
 
 
@@ -685,11 +867,65 @@ def _limitations(metrics: Mapping, metadata: Mapping) -> str:
         "all-zero baseline has a low MAE while being useless. Read RMSE, R², Gini, AUC and the "
         "sum ratio together.",
     ]
+    dist = metrics["targets"].get("total", {}).get("distribution") or {}
+    if _has_ranges(metrics):
+        low, high = (_level_name(v) for v in _interval_levels(metrics))
+        sigma = dist.get("log_sigma", metadata.get("sigma"))
+        value = "" if _is_missing(sigma) else f" (σ = {float(sigma):.2f})"
+        items += [
+            f"**One spread for everyone.** The predictive distribution has a single spread of "
+            f"log spend{value} for all customers with history: a customer's range scales with "
+            "their expected spend and P(buy), not with how erratic they are, and the lognormal "
+            "shape of the amount is an assumption, checked only by the quantile calibration "
+            "and the interval coverage on one test cutoff.",
+            f"**Categories share the total's range.** A category's {low} and {high} are its "
+            "share of the total's, as if the split of the basket were known: uncertainty about "
+            "what a customer buys, as opposed to how much, is not in the category intervals.",
+            "**Quantiles are per customer.** "
+            + " ".join(_above_upper(metrics))
+            + f" Adding customers' {low}s or {high}s does not give a range for their sum: "
+            "add expected values.",
+        ]
     return "## Limitations\n\n" + "\n".join(f"- {item}" for item in items)
 
 
+#: The in-process equivalent of ``python train.py``, shown in "How to reproduce".
+_PYTHON_USE = """import clvmodel
+data = clvmodel.load_data("data")
+model = clvmodel.CLVModel(random_state=0).fit(data)
+scores = model.predict(data)"""
+
+
+def _param_value(value: Any) -> str:
+    if isinstance(value, list | tuple):
+        return ", ".join(str(v) for v in value)
+    return str(value)
+
+
 def _reproduce(metrics: Mapping, metadata: Mapping) -> str:
-    lines = ["## How to reproduce", "", "```bash", "python train.py", "```"]
+    lines = [
+        "## How to reproduce",
+        "",
+        "From the repository root, train on `data/` and write `artifacts/` and this card:",
+        "",
+        "```bash",
+        "python train.py",
+        "```",
+        "",
+        "or fit and score in-process (`python train.py --help` lists the options that set "
+        "the parameters):",
+        "",
+        "```python",
+        _PYTHON_USE,
+        "```",
+    ]
+    params = metadata.get("params")
+    if params:
+        rows = [[name, f"`{_param_value(value)}`"] for name, value in params.items()]
+        lines += ["", "Parameters of this model (`clvmodel.CLVModel(**params)`):", ""]
+        lines.append(_table(["parameter", "value"], rows, align="ll"))
+    if metadata.get("config_id"):
+        lines += ["", f"Configuration id (parameters and features): `{metadata['config_id']}`."]
     seconds = metrics.get("train_seconds")
     if not _is_missing(seconds):
         minutes, secs = divmod(round(float(seconds)), 60)
@@ -717,13 +953,18 @@ def make_card(
     Parameters
     ----------
     metrics : mapping
-        Scores written by training: ``targets`` (required) maps each target name to
-        ``kind``, ``chosen``, ``selection``, ``validation``/``test`` scores per model and,
-        optionally, ``oracle_share``, ``interval`` and ``reliability``. Optional top-level
-        keys: ``horizon_days``, ``currency``, ``train_seconds``, ``cutoffs``, ``n_rows``.
+        Scores written by training (``CLVModel.report_``, ``metrics.json``): ``targets``
+        (required) maps each target name to ``kind``, ``chosen``, ``selection``,
+        ``deployed`` (the served model, whose test scores come from
+        ``CLVModel.predict_features``), ``validation``/``test`` scores per model and,
+        optionally, ``oracle_share``, ``interval`` ([P10, P90] of the predictive
+        distribution), ``reliability``, ``reconciliation`` (categories) and
+        ``distribution`` (total). Optional top-level keys: ``horizon_days``, ``currency``,
+        ``interval``, ``train_seconds``, ``cutoffs``, ``n_rows``, ``cold_start``.
     metadata : mapping
-        Model metadata: ``model_version``, ``trained_at``, ``data``, ``feature_names``,
-        ``feature_config``, ``targets`` (files), ``library_versions``, ``plots`` (paths
+        Model metadata: ``model_version``, ``trained_at``, ``data``, ``info``,
+        ``feature_names``, ``feature_config``, ``targets`` (files), ``params``,
+        ``config_id``, ``sigma``, ``cold_sigma``, ``library_versions``, ``plots`` (paths
         relative to the artifacts folder). Every key is optional.
     artifacts_dir : str, default="artifacts"
         Folder of the artifacts relative to the card, prefixed to the plot paths. Keep it
@@ -775,10 +1016,10 @@ def make_card(
         _absent_features(metadata),
         _models_compared(metrics),
         _purchase(metrics),
+        _distribution(metrics, metadata),
         _intervals(metrics),
         _reconciliation(metrics),
-        _distribution(metrics),
-        _cold_start(metrics),
+        _cold_start(metrics, metadata),
         _backtest(backtest),
         _plots(metadata, artifacts_dir),
         _limitations(metrics, metadata),

@@ -1,56 +1,114 @@
-"""A predictive distribution of 30-day spend: P(buy) × a lognormal amount if they buy.
+"""The one predictive distribution of a customer's spend, from which every number derives.
 
-Spend over 30 days is zero for most customers and heavy-tailed for the rest, so its
-distribution is a hurdle: with probability ``1 - p`` nothing, otherwise a lognormal amount
-whose log-mean comes from a regressor trained on buyers and whose spread is the
-regressor's residual spread. Quantiles follow in closed form; they are consistent with the
-purchase probability by construction (P10 is 0 whenever p < 0.9).
+Spend over the horizon is zero for most customers and heavy-tailed for the rest, so it is
+a hurdle: nothing with probability ``1 - p``, otherwise a lognormal amount. The model's
+expected spend ``m`` and purchase probability ``p`` fix it, with one spread ``sigma`` of
+log spend fitted on held-out rows: the amount if they buy has mean ``m / p``, so the
+distribution's mean is ``m``, its P(spend > 0) is ``p``, and its quantiles follow in
+closed form. The 80% interval is [P10, P90] of that same distribution.
+
+Categories are a split of the basket: a customer's spend in category c is ``share_c``
+times their total, with the shares of the reconciled expected spends
+(:func:`category_shares`). So category means add up to the total's, a category's quantile
+is never above the total's, and no bound is negative.
+
+An expected value can sit above P90: a customer who probably buys nothing (p < 0.1) has
+P90 = 0 while their expected spend is positive.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
-import pandas as pd
 from scipy.stats import norm
 
-QUANTILES = (0.1, 0.5, 0.9)
+__all__ = [
+    "SIGMA_GRID",
+    "category_shares",
+    "fit_sigma",
+    "interval_quantiles",
+    "pinball_loss",
+    "quantile_calibration",
+    "spend_quantiles",
+]
+
+#: Smallest purchase probability used for the amount if they buy: keeps ``m / p`` finite.
+_P_MIN = 1e-6
+#: Candidate spreads of log spend, searched on held-out rows by :func:`fit_sigma`.
+SIGMA_GRID: np.ndarray = np.round(np.arange(0.2, 3.01, 0.05), 2)
 
 
-def fit_spend_if_buy(model, x: pd.DataFrame, y: np.ndarray):
-    """Fit `model` on log spend of the rows that bought (y > 0); returns the model."""
-    bought = y > 0
-    return model.fit(x[bought], np.log(y[bought]))
+def interval_quantiles(level: float) -> tuple[float, float]:
+    """The central interval's quantile levels: (0.1, 0.9) for 80%."""
+    return (round((1 - level) / 2, 10), round((1 + level) / 2, 10))
 
 
-def log_sigma(model, x: pd.DataFrame, y: np.ndarray) -> float:
-    """Residual spread of log spend among buyers on held-out rows."""
-    bought = y > 0
-    return float(np.std(np.log(y[bought]) - model.predict(x[bought])))
-
-
-def hurdle_quantiles(
-    p: np.ndarray, mu: np.ndarray, sigma: float, taus: tuple[float, ...] = QUANTILES
+def spend_quantiles(
+    mean: np.ndarray, p: np.ndarray, sigma: float, q: Sequence[float]
 ) -> np.ndarray:
-    """Quantiles (rows × taus) of 0 w.p. 1 - p, else LogNormal(mu, sigma).
+    """Quantiles (rows × q) of the hurdle with expected spend `mean` and P(buy) `p`.
 
-    The tau-quantile is 0 when tau <= 1 - p, else the lognormal quantile at
-    (tau - (1 - p)) / p.
+    The q-quantile is 0 when q <= 1 - p (or the expected spend is 0), else the lognormal
+    quantile at (q - (1 - p)) / p, the lognormal having mean ``mean / p``. Monotone in q.
     """
-    p = np.clip(np.asarray(p, dtype=float), 1e-9, 1.0)[:, None]
-    taus_ = np.asarray(taus, dtype=float)[None, :]
-    inner = np.clip((taus_ - (1 - p)) / p, 1e-9, 1 - 1e-9)
-    q = np.exp(np.asarray(mu, dtype=float)[:, None] + sigma * norm.ppf(inner))
-    return np.where(taus_ <= 1 - p, 0.0, q)
+    q = np.asarray(q, dtype=float)
+    if np.any((q <= 0) | (q >= 1)):
+        raise ValueError(f"quantile levels must lie strictly between 0 and 1; got {q.tolist()}.")
+    mean = np.clip(np.asarray(mean, dtype=float), 0.0, None)[:, None]
+    p = np.clip(np.asarray(p, dtype=float), _P_MIN, 1.0)[:, None]
+    positive = mean > 0
+    mu = np.log(np.where(positive, mean, 1.0) / p) - sigma**2 / 2
+    inner = np.clip((q[None, :] - (1 - p)) / p, 1e-12, 1 - 1e-12)
+    amount = np.exp(mu + sigma * norm.ppf(inner))
+    return np.where((q[None, :] > 1 - p) & positive, amount, 0.0)
 
 
-def quantile_calibration(y: np.ndarray, q: np.ndarray, taus=QUANTILES) -> dict[str, dict]:
+def pinball_loss(y: np.ndarray, quantiles: np.ndarray, q: Sequence[float]) -> float:
+    """Mean quantile (pinball) loss of rows × q predictions: a proper score for quantiles."""
+    diff = np.asarray(y, dtype=float)[:, None] - quantiles
+    tau = np.asarray(q, dtype=float)[None, :]
+    return float(np.mean(np.maximum(tau * diff, (tau - 1) * diff)))
+
+
+def fit_sigma(
+    y: np.ndarray, mean: np.ndarray, p: np.ndarray, q: Sequence[float], grid=SIGMA_GRID
+) -> float:
+    """The spread of log spend whose quantiles `q` score best (pinball loss) on `y`.
+
+    Fitted on held-out rows, with the mean and P(buy) the model serves: the interval ends
+    are what users read, so they are what is scored.
+    """
+    losses = [pinball_loss(y, spend_quantiles(mean, p, s, q), q) for s in grid]
+    return float(grid[int(np.argmin(losses))])
+
+
+def category_shares(category_means: np.ndarray, fallback: np.ndarray | None = None) -> np.ndarray:
+    """Each customer's split of the basket over categories (rows × categories, rows sum to 1).
+
+    The shares of the categories' expected spends (clipped at 0); where every one is 0,
+    the customer's historical shares (`fallback`), or an even split for a customer without.
+    """
+    cats = np.clip(np.asarray(category_means, dtype=float), 0.0, None)
+    sums = cats.sum(axis=1, keepdims=True)
+    n = cats.shape[1]
+    if fallback is None:
+        fallback = np.zeros_like(cats)
+    fallback = np.nan_to_num(np.clip(np.asarray(fallback, dtype=float), 0.0, None))
+    fsum = fallback.sum(axis=1, keepdims=True)
+    even = np.full_like(cats, 1.0 / max(n, 1))
+    backup = np.where(fsum > 0, fallback / np.where(fsum > 0, fsum, 1.0), even)
+    return np.where(sums > 0, cats / np.where(sums > 0, sums, 1.0), backup)
+
+
+def quantile_calibration(y: np.ndarray, quantiles: np.ndarray, q: Sequence[float]) -> dict:
     """Share of outcomes strictly below and at-or-below each predicted quantile.
 
-    With an atom at zero, a calibrated tau-quantile has P(y < q) <= tau <= P(y <= q).
+    With an atom at zero, a calibrated q-quantile has P(y < Q) <= q <= P(y <= Q).
     """
     y = np.asarray(y, dtype=float)[:, None]
-    below, at_or_below = (y < q).mean(axis=0), (y <= q).mean(axis=0)
+    below, at_or_below = (y < quantiles).mean(axis=0), (y <= quantiles).mean(axis=0)
     return {
         f"p{round(t * 100)}": {"tau": t, "share_below": float(b), "share_at_or_below": float(a)}
-        for t, b, a in zip(taus, below, at_or_below, strict=True)
+        for t, b, a in zip(q, below, at_or_below, strict=True)
     }

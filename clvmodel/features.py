@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from clvmodel.dataset import RetailData, loyalty_points
+from clvmodel.dates import as_day
 from clvmodel.schema import HOLIDAY_PEAKS, LOYALTY_TIERS
 
 INDEX = ["cutoff", "customer_id"]
@@ -210,16 +211,6 @@ class FeatureConfig:
         )
 
 
-def _as_day(cutoff: str | pd.Timestamp) -> pd.Timestamp:
-    try:
-        day = pd.Timestamp(cutoff)
-    except (ValueError, TypeError) as exc:
-        raise ValueError(f"cutoff must be a date like 2026-09-01; got {cutoff!r}.") from exc
-    if pd.isna(day):
-        raise ValueError(f"cutoff must be a date like 2026-09-01; got {cutoff!r}.")
-    return day.tz_localize(None).normalize() if day.tzinfo else day.normalize()
-
-
 def _days_to_peak(cutoff: pd.Timestamp, peaks: Sequence[tuple[int, int]]) -> int:
     """Days from the cutoff to the next yearly peak (0 on the peak day)."""
     ahead = []
@@ -252,6 +243,35 @@ def _mode_region(tx: pd.DataFrame, online_region: str) -> pd.Series:
     return region.reindex(tx["customer_id"].unique()).fillna(online_region)
 
 
+def customer_attributes(
+    customers: pd.DataFrame, index: pd.Index, cutoff: pd.Timestamp, config: FeatureConfig
+) -> pd.DataFrame:
+    """Loyalty tier, account age and segment flags of the customers in `index`.
+
+    One definition for customers with history and for cold-start customers alike: a tier
+    outside :data:`LOYALTY_TIERS` is missing, an account opened after the cutoff is 0 days old.
+    """
+    attrs = customers.reindex(index)
+    tier = pd.Index(LOYALTY_TIERS).get_indexer(attrs["loyalty_status"].fillna("unknown"))
+    out = pd.DataFrame(index=index)
+    out["loyalty_tier"] = np.where(tier >= 0, tier, np.nan)
+    out["account_age_days"] = (cutoff - attrs["customer_since"]).dt.days.clip(lower=0)
+    for s in config.segments:
+        out[f"segment_{s}"] = (attrs["segment_id"] == s).astype(float)
+    return out
+
+
+def calendar_features(data: RetailData, cutoff: pd.Timestamp, config: FeatureConfig) -> dict:
+    """Features of the cutoff day itself, the same for every customer."""
+    out = {
+        "cutoff_month": cutoff.month,
+        "days_to_peak": _days_to_peak(cutoff, config.holiday_peaks),
+    }
+    if "promotions" in config.groups:
+        out["promo_days_ahead"] = _promo_days_ahead(data.promotions, cutoff, config.horizon)
+    return out
+
+
 def build_features(
     data: RetailData,
     cutoff: str | pd.Timestamp,
@@ -282,7 +302,7 @@ def build_features(
     ValueError
         If no transaction precedes the cutoff (nothing to describe).
     """
-    cutoff = _as_day(cutoff)
+    cutoff = as_day(cutoff, name="cutoff")
     tx = data.transactions[data.transactions["date"] < cutoff]
     lines = data.lines[data.lines["date"] < cutoff]
     if customer_ids is not None:
@@ -375,7 +395,6 @@ def build_features(
     if has("promotions"):
         out["promo_share"] = sums["promoted"] / n_bought
         out["discount_share"] = sums["discount"] / gross
-        out["promo_days_ahead"] = _promo_days_ahead(data.promotions, cutoff, config.horizon)
     out["weekend_share"] = sums["weekend"] / n_bought
     if has("quantity"):
         out["items_per_basket"] = sums["n_items"] / n_bought
@@ -384,20 +403,16 @@ def build_features(
     out["return_share"] = sums["returned"] / gross
 
     if has("attributes"):
-        attrs = data.customers.reindex(out.index)
-        tier = pd.Index(LOYALTY_TIERS).get_indexer(attrs["loyalty_status"].fillna("unknown"))
-        out["loyalty_tier"] = np.where(tier >= 0, tier, np.nan)
-        out["account_age_days"] = (cutoff - attrs["customer_since"]).dt.days.clip(lower=0)
-        for s in config.segments:
-            out[f"segment_{s}"] = (attrs["segment_id"] == s).astype(float)
+        attrs = customer_attributes(data.customers, out.index, cutoff, config)
+        out[attrs.columns] = attrs
     if has("loyalty_points"):
         out["loyalty_points"] = sums["points"]
     if has("regions") and config.regions:
         region = _mode_region(tx, config.regions[-1]).reindex(out.index)
         for r in config.regions:
             out[f"region_{r}"] = (region == r).astype(float)
-    out["cutoff_month"] = cutoff.month
-    out["days_to_peak"] = _days_to_peak(cutoff, config.holiday_peaks)
+    for name, value in calendar_features(data, cutoff, config).items():
+        out[name] = value
 
     out = out[config.feature_names].astype("float64")
     fill_zero = [c for c in out if c.startswith(("txn_count", "spend_", "lines_", "share_"))]
@@ -418,7 +433,7 @@ def build_targets(
     a negative target. ``purchase`` is 1 when at least one transaction with a positive
     amount falls in the window. Rows follow `customers`; customers without activity get 0.
     """
-    cutoff = _as_day(cutoff)
+    cutoff = as_day(cutoff, name="cutoff")
     end = cutoff + pd.Timedelta(days=config.horizon)
     lines = data.lines[(data.lines["date"] >= cutoff) & (data.lines["date"] < end)]
     tx = data.transactions[
@@ -458,7 +473,7 @@ def cutoff_dates(
     test cutoff.
     """
     first = data.first_date + pd.Timedelta(days=min_history_days)
-    stop = data.last_date + pd.Timedelta(days=1) if end is None else _as_day(end)
+    stop = data.last_date + pd.Timedelta(days=1) if end is None else as_day(end, name="end")
     last = stop - pd.Timedelta(days=horizon)
     grid = pd.date_range(first, last, freq=freq)
     if len(grid) < 3:
@@ -476,10 +491,11 @@ def build_panel(
     """Features and targets stacked over cutoffs, indexed by (cutoff, customer_id)."""
     frames = []
     for i, cutoff in enumerate(cutoffs, 1):
-        log.info("features as of %s (%d/%d)", f"{_as_day(cutoff):%Y-%m-%d}", i, len(cutoffs))
-        x = build_features(data, cutoff, config)
-        y = build_targets(data, cutoff, config, x.index)
-        frames.append(x.join(y).assign(cutoff=_as_day(cutoff)))
+        day = as_day(cutoff, name="cutoff")
+        log.info("features as of %s (%d/%d)", f"{day:%Y-%m-%d}", i, len(cutoffs))
+        x = build_features(data, day, config)
+        y = build_targets(data, day, config, x.index)
+        frames.append(x.join(y).assign(cutoff=day))
     return pd.concat(frames).reset_index().set_index(INDEX)
 
 
@@ -496,10 +512,7 @@ def as_of_data(data: RetailData, as_of: str | pd.Timestamp) -> RetailData:
     ValueError
         If `as_of` is not a date, or no transaction precedes it.
     """
-    try:
-        day = _as_day(as_of)
-    except ValueError:
-        raise ValueError(f"as_of must be a date like 2026-09-01; got {as_of!r}.") from None
+    day = as_day(as_of)
     tx = data.transactions[data.transactions["date"] < day]
     if tx.empty:
         raise ValueError(

@@ -1,12 +1,15 @@
 """Publish the model (artifacts and card) or the whole app as a Space to the Hugging Face Hub.
 
-python -m clvmodel.hub --repo-id OWNER/NAME --dry-run          # list what a model push uploads
-python -m clvmodel.hub --repo-id OWNER/NAME --space --dry-run  # ... or a Space push
-HF_TOKEN=hf_... python -m clvmodel.hub --repo-id OWNER/NAME [--space]   # push
+clvmodel-hub --repo-id OWNER/NAME --dry-run          # list what a model push uploads
+clvmodel-hub --repo-id OWNER/NAME --space --dry-run  # ... or a Space push
+HF_TOKEN=hf_... clvmodel-hub --repo-id OWNER/NAME [--space]   # push
+
+(``clvmodel-hub`` is ``python -m clvmodel.cli.hub``; this module only plans and pushes.)
 
 The upload is planned first (:func:`plan_upload`): a list of ``(path_in_repo, local_path,
-size_bytes)``. A dry run prints exactly that list and touches no network; a push turns the
-same list into one commit (:func:`push`), so what the dry run shows is what gets uploaded.
+size_bytes)``. A dry run lists exactly that (:func:`format_plan`) and touches no network; a
+push turns the same list into one commit (:func:`push`), so what the dry run shows is what
+gets uploaded.
 
 - Model repo: everything under ``artifacts/`` (skops models, ``metadata.json``,
   ``metrics.json``, plots) keeps its ``artifacts/`` prefix, so the card's relative plot
@@ -15,20 +18,18 @@ same list into one commit (:func:`push`), so what the dry run shows is what gets
 - Space repo: the whole project as it is on disk (``app.py``, ``requirements.txt``,
   ``README.md`` with its Space header, ``clvmodel/``, ``data/``, ``artifacts/``,
   ``model_card.md``, ...) except tests, benchmarks, hidden files and folders (``.git``,
-  ``.ci``, caches) and local output (``screenshots/``, ``tmp/``, ``__pycache__``).
+  ``.ci``, caches) and local output (``screenshots/``, ``tmp/``, ``build/``,
+  ``dist/``, ``__pycache__``).
 """
 
 from __future__ import annotations
 
-import argparse
 import os
-import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path, PurePosixPath
 from typing import NamedTuple
 
 from huggingface_hub import CommitOperationAdd, HfApi
-from huggingface_hub.errors import HfHubHTTPError, OfflineModeIsEnabled
 from huggingface_hub.repocard import metadata_load
 
 __all__ = [
@@ -48,7 +49,17 @@ TOKEN_VARIABLE = "HF_TOKEN"
 SPACE_REQUIRED = ("app.py", "requirements.txt", "README.md")
 # Folder names left out of a Space push wherever they appear (hidden ones always are).
 SPACE_EXCLUDED_DIRS = frozenset(
-    {"tests", "benchmarks", "screenshots", "tmp", "flagged", "__pycache__", "node_modules"}
+    {
+        "tests",
+        "benchmarks",
+        "screenshots",
+        "tmp",
+        "flagged",
+        "build",
+        "dist",
+        "__pycache__",
+        "node_modules",
+    }
 )
 SPACE_EXCLUDED_SUFFIXES = (".pyc", ".pyo", ".egg-info")
 
@@ -195,7 +206,7 @@ def token_from_env(environ: dict[str, str] | None = None) -> str:
         raise ValueError(
             f"{TOKEN_VARIABLE} is not set: a push needs a Hugging Face token with write "
             "access (create one at https://huggingface.co/settings/tokens), e.g. "
-            f"`{TOKEN_VARIABLE}=hf_... python -m clvmodel.hub --repo-id OWNER/NAME`. "
+            f"`{TOKEN_VARIABLE}=hf_... python -m clvmodel.cli.hub --repo-id OWNER/NAME`. "
             "Use --dry-run to list the files without pushing."
         )
     return token
@@ -258,42 +269,3 @@ def push(
         commit_message=commit_message or f"Upload clvmodel {'Space' if space else 'model'}",
         repo_type=repo_type,
     )
-
-
-def format_parser(parser: argparse.ArgumentParser | None = None) -> argparse.ArgumentParser:
-    parser = parser or argparse.ArgumentParser(
-        prog="python -m clvmodel.hub", description=__doc__.split("\n")[0]
-    )
-    parser.add_argument("--repo-id", required=True, help="OWNER/NAME on the Hugging Face Hub")
-    parser.add_argument("--space", action="store_true", help="push the whole app as a Gradio Space")
-    parser.add_argument(
-        "--dry-run", action="store_true", help="list the files and sizes; no network, no token"
-    )
-    parser.add_argument("--root", default=".", help="project folder (default: current folder)")
-    parser.add_argument("--message", default=None, help="commit message")
-    return parser
-
-
-def main(argv: list[str] | None = None) -> int:
-    args = format_parser().parse_args(argv)
-    try:
-        plan = plan_upload(args.root, space=args.space)
-        if args.dry_run:
-            print(format_plan(plan, repo_id=args.repo_id, space=args.space))
-            return 0
-        token = token_from_env()
-        info = push(args.repo_id, plan, space=args.space, token=token, commit_message=args.message)
-    except ValueError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    except (HfHubHTTPError, OfflineModeIsEnabled, OSError) as exc:
-        print(f"error: the push to {args.repo_id} failed: {exc}", file=sys.stderr)
-        return 1
-    total = sum(f.size_bytes for f in plan)
-    url = getattr(info, "commit_url", None) or args.repo_id
-    print(f"pushed {len(plan)} files ({format_size(total)}) to {url}")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

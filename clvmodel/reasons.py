@@ -1,10 +1,22 @@
 """Reason codes: each customer's top drivers of the prediction, in plain words.
 
-The drivers are the features with the largest contributions (SHAP values of the total
-spend model) for that customer. Each is phrased from the feature's value, and where a
-customer-own reference exists, against it ("spent 3.1× their usual in the last 30 days");
-otherwise against the typical customer ("last purchase 212 days ago (typical: 41)").
-Formatting is done column by column over all customers at once.
+The drivers are the features with the largest contributions (SHAP or path contributions
+of the total spend model) for that customer. Each is phrased from the feature's value and
+compared with a reference: the customer's own usual for recent spend ("spent 12,400 in
+the last 30 days (3.1× their usual)"), else the typical customer ("last purchase 212
+days ago (typical: 41)"). Words and units come from :mod:`clvmodel.catalogue`, so no
+internal column name reaches the user.
+
+A reason must not contradict itself: its arrow is the sign of the contribution (↑ raises,
+↓ lowers the prediction), and the comparison it quotes must point the same way given the
+feature's known direction of effect. So only features with a known direction are
+candidates, and a candidate is kept only when
+``sign(contribution) == direction * sign(value - reference)`` and the two quoted numbers
+print differently. Features the user did not give (``given``, e.g. filled with typical
+values in a what-if) are never cited, nor used as a reference.
+
+Vectorised over customers: the checks run on the whole customers × features block at
+once, and only the chosen cells are put into words, one reason slot at a time.
 """
 
 from __future__ import annotations
@@ -12,51 +24,132 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-#: Plain-words label per feature (a feature without one uses its name).
-LABELS: dict[str, str] = {
-    "days_since_last": "last purchase {v:.0f} days ago",
-    "days_since_first": "first purchase {v:.0f} days ago",
-    "gap_mean_days": "buys every {v:.0f} days on average",
-    "gap_std_days": "irregular buyer (gap spread {v:.0f} days)",
-    "overdue_ratio": "{v:.1f}× their usual gap since the last purchase",
-    "txn_count_lifetime": "{v:.0f} purchases in all",
-    "txn_count_7d": "{v:.0f} purchases in the last 7 days",
-    "txn_count_30d": "{v:.0f} purchases in the last 30 days",
-    "txn_count_90d": "{v:.0f} purchases in the last 90 days",
-    "txn_count_365d": "{v:.0f} purchases in the last year",
-    "spend_lifetime": "spent {v:,.0f} in all",
-    "spend_7d": "spent {v:,.0f} in the last 7 days",
-    "spend_30d": "spent {v:,.0f} in the last 30 days",
-    "spend_90d": "spent {v:,.0f} in the last 90 days",
-    "spend_365d": "spent {v:,.0f} in the last year",
-    "spend_trend_30d": "spend {v:+,.0f} vs the 30 days before",
-    "basket_mean": "average basket {v:,.0f}",
-    "basket_max": "largest basket {v:,.0f}",
-    "daily_spend_rate": "spends {v:,.0f} a day on average",
-    "loyalty_points": "{v:,.0f} loyalty points",
-    "account_age_days": "customer for {v:.0f} days",
-    "online_share": "{v:.0%} of purchases online",
-    "promo_share": "{v:.0%} of purchases on promotion",
-    "returns_365d": "returned {v:,.0f} in the last year",
+from clvmodel.catalogue import UNITS, feature_info, feature_label, format_values, round_to
+
+__all__ = ["EXTRA_DECIMALS", "YEARLY", "feature_label", "reason_codes"]
+
+#: Digits a reason may add to its unit's precision so that the value and its reference
+#: print differently ("spends 35.4 a day (typical: 35.1)"); beyond that it is left out.
+EXTRA_DECIMALS = 2
+
+#: The customer's own yearly spend, the base of "their usual" for recent spend windows.
+YEARLY = "spend_365d"
+
+# What a reason's note quotes.
+_TYPICAL, _RATIO, _USUAL = 0, 1, 2
+_NOTES = {
+    _TYPICAL: (" (typical: ", ")"),
+    _RATIO: (" (", " their usual)"),
+    _USUAL: (" (their usual: ", ")"),
 }
 
-#: Features compared with the customer's own usual rate: (feature, window days).
-_OWN_USUAL = {"spend_7d": 7, "spend_30d": 30, "spend_90d": 90}
+
+def _given_matrix(
+    given: pd.DataFrame | pd.Series | np.ndarray | None, features: pd.DataFrame
+) -> np.ndarray:
+    """Rows × ``features.columns`` booleans: True where the user gave the value.
+
+    A DataFrame is matched by column name (a column it lacks counts as not given); an
+    array must have the shape of `features`; a Series (by name) or a 1-d array (one per
+    column) applies to every row.
+    """
+    shape = features.shape
+    if given is None:
+        return np.ones(shape, dtype=bool)
+    if isinstance(given, pd.DataFrame):
+        if len(given) != shape[0]:
+            raise ValueError(f"given has {len(given)} rows; the features have {shape[0]}.")
+        return given.reindex(columns=features.columns, fill_value=False).to_numpy(
+            dtype=bool, na_value=False
+        )
+    if isinstance(given, pd.Series):
+        given = given.reindex(features.columns, fill_value=False).to_numpy(
+            dtype=bool, na_value=False
+        )
+    arr = np.asarray(given, dtype=bool)
+    if arr.shape not in (shape, shape[1:]):
+        raise ValueError(
+            f"given must be shaped like the features {shape} (or one flag per column); "
+            f"got {arr.shape}."
+        )
+    return np.broadcast_to(arr, shape)
 
 
-def _phrase(name: str, values: np.ndarray, typical: float, usual: np.ndarray | None) -> list[str]:
-    """One feature's phrase for each of `values` (`usual`: the customer's own reference)."""
-    template = LABELS.get(name, name.replace("_", " ") + " {v:,.2f}")
-    text = [template.format(v=v) if np.isfinite(v) else f"{name} unknown" for v in values]
-    if usual is not None:
+class _Candidates:
+    """The features that may give reasons (known direction), as per-feature arrays."""
+
+    def __init__(self, names: list[str], typical: pd.Series) -> None:
+        infos = [feature_info(n) for n in names]
+        units = [UNITS[i.unit] for i in infos]
+        self.unit = np.array([i.unit for i in infos], dtype=object)
+        self.direction = np.array([i.direction for i in infos], dtype=float)
+        self.own_window = np.array([i.own_window or np.nan for i in infos], dtype=float)
+        self.typical = typical.reindex(names).to_numpy(dtype=float, na_value=np.nan)
+        self.decimals = np.array([u.decimals for u in units], dtype=int)
+        self.scale = np.array([u.scale for u in units], dtype=float)
+        parts = [i.phrase.split("{v}", 1) for i in infos]
+        self.before = np.array([p[0] for p in parts], dtype=object)
+        self.after = np.array([p[1] for p in parts], dtype=object)
+
+    def quotes(
+        self, value: np.ndarray, contrib: np.ndarray, yearly: np.ndarray, j: np.ndarray | slice
+    ) -> dict[str, np.ndarray]:
+        """How each cell of `value` (of candidates `j`) would be quoted, and whether it may.
+
+        Elementwise, so the same for a rows × candidates block (``j`` a slice, `yearly` a
+        column) and for one chosen cell per row (``j`` the candidate of each row). Returns
+        ``ok`` (a consistent reason whose numbers print differently), ``kind`` (what the
+        note quotes), ``ref``, ``ratio`` (value / own usual), ``digits`` (of the value) and
+        ``note_digits`` (of the note's number).
+        """
+        usual = yearly / 365 * self.own_window[j]  # NaN without an own usual
+        own = np.isfinite(usual)
+        as_ratio = own & (value >= 0)
+        ref = np.where(own, usual, self.typical[j])
         with np.errstate(divide="ignore", invalid="ignore"):
-            ratio = np.where(usual > 0, values / usual, np.nan)
-        note = [f" ({r:.1f}× their usual)" if np.isfinite(r) else "" for r in ratio]
-    elif np.isfinite(typical):
-        note = [f" (typical: {typical:,.0f})"] * len(values)
-    else:
-        note = [""] * len(values)
-    return [t + n for t, n in zip(text, note, strict=True)]
+            ratio = value / ref
+            side = np.sign(value - ref)
+        ok = np.isfinite(value) & np.isfinite(ref) & np.isfinite(contrib) & (side != 0)
+        ok &= np.sign(contrib) == self.direction[j] * side
+        # The two numbers the text compares: "3.1× their usual" against 1, else the value
+        # against the reference, in the feature's unit.
+        scale = self.scale[j]
+        a = np.where(as_ratio, ratio, value * scale)
+        b = np.where(as_ratio, 1.0, ref * scale)
+        low = np.where(as_ratio, UNITS["ratio"].decimals, self.decimals[j])
+        note_digits = np.full(np.shape(a), -1)
+        for extra in range(EXTRA_DECIMALS, -1, -1):  # downwards: the fewest digits win
+            d = low + extra
+            note_digits = np.where(round_to(a, d) != round_to(b, d), d, note_digits)
+        return {
+            "ok": ok & (note_digits >= 0),
+            "kind": np.where(as_ratio, _RATIO, np.where(own, _USUAL, _TYPICAL)),
+            "ref": ref,
+            "ratio": ratio,
+            "digits": np.where(as_ratio, self.decimals[j], note_digits),
+            "note_digits": note_digits,
+        }
+
+    def text(self, value: np.ndarray, contrib: np.ndarray, j: np.ndarray, q: dict) -> np.ndarray:
+        """The reasons of cells whose quotes `q` are ok, e.g. ``"↓ last purchase 89 days
+        ago (typical: 30)"``."""
+        unit = self.unit[j]
+        shown = np.empty(len(value), dtype=object)
+        note = np.empty(len(value), dtype=object)
+        for u in pd.unique(unit):  # a few units, each formatted at once
+            at = unit == u
+            shown[at] = format_values(value[at], u, q["digits"][at])
+            at_ratio = at & (q["kind"] == _RATIO)
+            note[at_ratio] = format_values(
+                q["ratio"][at_ratio], "ratio", q["note_digits"][at_ratio]
+            )
+            plain = at & ~at_ratio
+            note[plain] = format_values(q["ref"][plain], u, q["note_digits"][plain])
+        lead, tail = np.empty_like(note), np.empty_like(note)
+        for kind, (start, end) in _NOTES.items():
+            lead[q["kind"] == kind], tail[q["kind"] == kind] = start, end
+        arrow = np.where(contrib > 0, "↑ ", "↓ ").astype(object)
+        return arrow + self.before[j] + shown + self.after[j] + lead + note + tail
 
 
 def reason_codes(
@@ -65,45 +158,70 @@ def reason_codes(
     typical: pd.Series,
     *,
     top: int = 3,
+    given: pd.DataFrame | pd.Series | np.ndarray | None = None,
 ) -> pd.DataFrame:
-    """The `top` drivers per row: ``reason_1`` .. ``reason_<top>`` as plain sentences.
+    """The `top` consistent drivers per row: ``reason_1`` .. ``reason_<top>`` as sentences.
 
     Parameters
     ----------
     contributions : DataFrame
         Per-feature contributions (e.g. :meth:`Predictor.explain`), ``base_value`` ignored.
     features : DataFrame
-        The feature values of the same rows.
+        The feature values of the same rows, in the same order.
     typical : Series
-        Typical (median) value per feature, for comparison.
+        Typical (median) value per feature, quoted for comparison; a feature without one
+        is only quoted against the customer's own usual, if it has one.
+    top : int
+        How many reasons per row.
+    given : DataFrame, Series or array of bool, optional
+        True where the user gave the value (shaped like `features`, or one flag per
+        column); other values, e.g. filled with typical ones, are neither cited nor used
+        as a reference. None: all given.
 
     Returns
     -------
     DataFrame
-        Same index; each cell like ``"↑ spent 12,400 in the last 30 days (3.1× their usual)"``
-        where ↑ raises and ↓ lowers the prediction.
+        Same index; each cell like ``"↑ spent 12,400 in the last 30 days (3.1× their
+        usual)"`` where ↑ raises and ↓ lowers the prediction, strongest first, ``""`` where
+        fewer than `top` features make a consistent reason.
     """
     contrib = contributions.drop(columns=["base_value"], errors="ignore")
-    values = contrib.to_numpy()
-    order = np.argsort(-np.abs(values), axis=1)[:, :top]
-    names = np.asarray(contrib.columns)
-    yearly = (
-        features["spend_365d"].to_numpy(dtype=float) / 365 if "spend_365d" in features else None
-    )
-    out = {}
-    for k in range(order.shape[1]):
-        chosen = names[order[:, k]]
-        sign = np.take_along_axis(values, order[:, k : k + 1], axis=1)[:, 0]
-        text = np.empty(len(chosen), dtype=object)
-        for name in pd.unique(chosen):  # loop over features, each vectorised over customers
-            rows = chosen == name
-            usual = (
-                yearly[rows] * _OWN_USUAL[name]
-                if name in _OWN_USUAL and yearly is not None
-                else None
-            )
-            value = features[name].to_numpy(dtype=float)[rows]
-            text[rows] = _phrase(name, value, float(typical.get(name, np.nan)), usual)
-        arrows = np.where(sign >= 0, "↑ ", "↓ ").astype(object)
-        out[f"reason_{k + 1}"] = arrows + text
-    return pd.DataFrame(out, index=contrib.index, columns=[f"reason_{k + 1}" for k in range(top)])
+    if len(contrib) != len(features):
+        raise ValueError(
+            f"contributions have {len(contrib)} rows and features {len(features)}; "
+            "pass the same rows in the same order."
+        )
+    n = len(contrib)
+    given_at = _given_matrix(given, features)
+    position = {name: i for i, name in enumerate(features.columns)}
+    names = [
+        name
+        for name in pd.unique(np.asarray(contrib.columns))
+        if name in position and feature_info(name).direction is not None
+    ]
+    cand = _Candidates(names, typical)
+    value = features[names].to_numpy(dtype="float64", na_value=np.nan)
+    weight = contrib[names].to_numpy(dtype="float64", na_value=np.nan)
+    if YEARLY in position:  # the customer's own yearly spend, if given and positive
+        yearly = features[YEARLY].to_numpy(dtype="float64", na_value=np.nan)
+        yearly = np.where(given_at[:, position[YEARLY]] & (yearly > 0), yearly, np.nan)
+    else:
+        yearly = np.full(n, np.nan)
+
+    # Every candidate cell at once; the strongest `top` consistent ones per row.
+    ok = cand.quotes(value, weight, yearly[:, None], slice(None))["ok"]
+    ok &= given_at[:, [position[name] for name in names]]
+    score = np.full((n, max(len(names), top)), -np.inf)
+    score[:, : len(names)] = np.where(ok, np.abs(weight), -np.inf)
+    order = np.argsort(-score, axis=1, kind="stable")[:, :top]
+    shown = np.take_along_axis(score, order, axis=1) > -np.inf
+
+    # Then the text of the chosen cells only, slot by slot.
+    out = np.full((n, top), "", dtype=object)
+    for k in range(top):
+        rows = np.flatnonzero(shown[:, k])
+        j = order[rows, k]
+        v, c = value[rows, j], weight[rows, j]
+        out[rows, k] = cand.text(v, c, j, cand.quotes(v, c, yearly[rows], j))
+    columns = [f"reason_{k + 1}" for k in range(top)]
+    return pd.DataFrame(out, index=contrib.index, columns=columns)

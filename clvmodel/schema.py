@@ -16,6 +16,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from clvmodel.dates import parse_days
+
 Kind = Literal["id", "text", "date", "number"]
 
 #: How many offending values a message quotes before it says "and N more".
@@ -231,8 +233,7 @@ def parse_table(raw: pd.DataFrame, table: Table, *, source: str) -> pd.DataFrame
             out[col.name] = values.where(~empty).astype("str")
             continue
         if col.kind == "date":
-            parsed = pd.to_datetime(values.where(~empty), errors="coerce", format="ISO8601")
-            parsed = parsed.dt.floor("D")
+            parsed = parse_days(values.where(~empty, ""))
             what = "dates (expected YYYY-MM-DD)"
         else:
             parsed = _to_float(values.where(~empty))

@@ -14,12 +14,12 @@ true expected net spend over the horizon (in total and per category) and the pro
 at least one purchase, given their latent parameters and whether they are still alive.
 No model can beat that: it is the oracle every evaluation compares against.
 
-Run ``python -m clvmodel.synthetic --customers N --out DIR`` to write a data set.
+Run ``clvmodel-synthetic --customers N --out DIR`` (or ``python -m clvmodel.cli.synthetic``)
+to write a data set; :func:`write_dataset` does the same from Python.
 """
 
 from __future__ import annotations
 
-import argparse
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -529,13 +529,33 @@ def monthly_cutoffs(cfg: SyntheticConfig, *, horizon: int = 30) -> list[pd.Times
 def write_dataset(
     folder: str | Path, cfg: SyntheticConfig = SyntheticConfig(), *, random_state: int = 0
 ) -> Path:
-    """Generate and write the seven tables, the latent parameters and the ground truth."""
+    """Generate and write the seven tables, the latent parameters and the ground truth.
+
+    Returns
+    -------
+    Path
+        `folder`, created if needed.
+
+    Raises
+    ------
+    ValueError
+        If `cfg` asks for no customers, has an unreadable start date, or covers too few
+        days for one month start with a whole 30-day horizon after it (61 days always do).
+    """
+    if cfg.n_customers < 1:
+        raise ValueError(f"The number of customers must be at least 1; got {cfg.n_customers}.")
+    cutoffs = monthly_cutoffs(cfg)
+    if not cutoffs:
+        raise ValueError(
+            f"{cfg.days} days from {cfg.start} leave no month start with a whole 30-day "
+            "horizon after it, so there is no ground truth to write; use at least 61 days."
+        )
     folder = Path(folder)
     tables, latent = generate(cfg, random_state=random_state)
     write_tables(tables, folder)
     opts = {"index": False, "compression": {"method": "gzip", "mtime": 0}}
     latent.round(5).to_csv(folder / LATENT_FILE, **opts)
-    truth = ground_truth(latent, tables, monthly_cutoffs(cfg), cfg=cfg)
+    truth = ground_truth(latent, tables, cutoffs, cfg=cfg)
     # Whole currency units and 3 decimals keep the file small; expected_spend is exact.
     truth = truth.round({c: 0 for c in truth if c.startswith("expected")})
     truth = truth.round({"p_purchase": 3, "p_alive": 3})
@@ -549,22 +569,3 @@ def read_latent(folder: str | Path) -> pd.DataFrame | None:
     if not path.exists():
         return None
     return pd.read_csv(path, dtype={"customer_id": str})
-
-
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(
-        prog="python -m clvmodel.synthetic", description="Write a synthetic retail data set."
-    )
-    parser.add_argument("--customers", type=int, default=SyntheticConfig.n_customers)
-    parser.add_argument("--days", type=int, default=SyntheticConfig.days)
-    parser.add_argument("--start", default=SyntheticConfig.start, help="first day, YYYY-MM-DD")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", required=True, help="folder to write the tables into")
-    args = parser.parse_args(argv)
-    cfg = SyntheticConfig(n_customers=args.customers, days=args.days, start=args.start)
-    folder = write_dataset(args.out, cfg, random_state=args.seed)
-    print(f"wrote {cfg.n_customers} customers over {cfg.days} days to {folder}")
-
-
-if __name__ == "__main__":
-    main()

@@ -27,24 +27,11 @@ from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
 from clvmodel import bgnbd_ml
 from clvmodel.contributions import unwrap
-from clvmodel.distribution import (
-    QUANTILES,
-    fit_spend_if_buy,
-    hurdle_quantiles,
-    log_sigma,
-    quantile_calibration,
-)
 from clvmodel.evaluation import (
-    decile_table,
-    interval_metrics,
-    oracle_share,
     probability_metrics,
-    reliability_table,
     spend_metrics,
-    top_decile_coverage,
 )
 from clvmodel.features import FeatureConfig
-from clvmodel.reconciliation import METHOD, reconcile
 
 log = logging.getLogger(__name__)
 
@@ -94,33 +81,61 @@ PARAMS: dict[str, dict] = {
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """What to train; `train.py` overrides these defaults from its command line."""
+    """The validated training parameters of a :class:`clvmodel.CLVModel`.
 
-    horizon: int = 30
-    n_cutoffs: int = 12
-    spend_models: tuple[str, ...] = SPEND_MODELS
-    probability_models: tuple[str, ...] = PROBABILITY_MODELS
-    interval: float = 0.8
-    quick: bool = False
-    random_state: int = 0
-    n_jobs: int = 2
+    The defaults are declared once, in ``CLVModel.__init__``; this is what the training
+    functions read, checked before any work starts.
+    """
+
+    horizon: int
+    n_cutoffs: int
+    spend_models: tuple[str, ...]
+    probability_models: tuple[str, ...]
+    interval: float
+    quick: bool
+    random_state: int
+    n_jobs: int
 
     def __post_init__(self) -> None:
         for name, allowed, given in (
             ("spend_models", SPEND_MODELS, self.spend_models),
             ("probability_models", PROBABILITY_MODELS, self.probability_models),
         ):
+            if isinstance(given, str) or not all(isinstance(g, str) for g in given):
+                raise ValueError(
+                    f"The {name!r} parameter must be a list of model names from "
+                    f"{list(allowed)}; got {given!r}."
+                )
             unknown = sorted(set(given) - set(allowed))
             if unknown or not given:
                 raise ValueError(
-                    f"The {name!r} option must name at least one of {list(allowed)}; "
+                    f"The {name!r} parameter must name at least one of {list(allowed)}; "
                     f"got {list(given)} (unknown: {unknown})."
                 )
+        for name, value, low in (
+            ("horizon", self.horizon, 1),
+            ("n_cutoffs", self.n_cutoffs, 3),
+            ("n_jobs", self.n_jobs, 1),
+        ):
+            if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < low:
+                raise ValueError(
+                    f"The {name!r} parameter must be an int >= {low}"
+                    + (" (train, validation, test)" if name == "n_cutoffs" else "")
+                    + f"; got {value!r}."
+                )
+        if isinstance(self.interval, bool) or not isinstance(self.interval, float | int):
+            raise ValueError(f"The 'interval' parameter must be a float; got {self.interval!r}.")
         if not 0 < self.interval < 1:
-            raise ValueError(f"interval must be between 0 and 1; got {self.interval}.")
-        if self.n_cutoffs < 3:
             raise ValueError(
-                f"n_cutoffs must be at least 3 (train, validation, test); got {self.n_cutoffs}."
+                f"The 'interval' parameter must be in the range (0, 1); got {self.interval!r}."
+            )
+        if not isinstance(self.quick, bool):
+            raise ValueError(f"The 'quick' parameter must be a bool; got {self.quick!r}.")
+        if isinstance(self.random_state, bool) or not isinstance(
+            self.random_state, int | np.integer
+        ):
+            raise ValueError(
+                f"The 'random_state' parameter must be an int; got {self.random_state!r}."
             )
 
 
@@ -204,14 +219,6 @@ def trees_used(model) -> int | None:
     return None
 
 
-def make_quantile_model(alpha: float, cfg: TrainConfig) -> lgb.LGBMRegressor:
-    """LightGBM quantile regressor for one interval bound."""
-    p = PARAMS["lightgbm"] | {"n_estimators": _trees(200, cfg)}
-    return lgb.LGBMRegressor(
-        **p, objective="quantile", alpha=alpha, random_state=cfg.random_state, n_jobs=cfg.n_jobs
-    )
-
-
 #: Up to this many rows, LightGBM predicts on one thread: waking its thread pool costs
 #: more than the prediction (0.7 ms against 0.1 ms for one row, 2 cores).
 _ONE_THREAD_ROWS = 256
@@ -223,7 +230,7 @@ def predict_values(model, x: pd.DataFrame | np.ndarray) -> np.ndarray:
     Scikit-learn wrappers convert and check a DataFrame on every call, about 2 ms, which
     is 20 times a 300-tree booster's time for one row, and the what-if tab predicts one row
     with 17 models. An array is the caller's promise that the columns are the ones the
-    model was fitted on, in order (:meth:`clvmodel.prediction.Predictor.predict` checks
+    model was fitted on, in order (:meth:`clvmodel.CLVModel.predict_features` checks
     them once for all models).
     """
     if isinstance(x, pd.DataFrame):
@@ -335,87 +342,42 @@ def importance_shares(model, features: list[str]) -> dict[str, float]:
 
 @dataclass
 class TargetResult:
-    """What training one target produced: the saved bundle, its report, test predictions.
-
-    ``test_predictions`` maps every compared model (baselines and oracles included) to its
-    predictions on the test rows; ``test_interval`` is the chosen model's (low, high).
-    """
+    """What training one target produced: the bundle to save, its report, and every
+    compared model's predictions on the test rows (baselines and oracles included)."""
 
     bundle: dict
     report: dict
-    test_prediction: np.ndarray = field(repr=False)
     test_predictions: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
-    test_interval: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False)
 
 
-def _conformal_offset(y: np.ndarray, lo: np.ndarray, hi: np.ndarray, level: float) -> float:
-    """Split-conformal shift q of the upper bound so that [lo, max(hi + q, lo)] covers `level`.
+def blend(booster: np.ndarray, bgnbd: np.ndarray, weight: float, level: float) -> np.ndarray:
+    """Expected spend of a hybrid: ``((1 - weight) · booster + weight · BG/NBD) · level``.
 
-    Spend has an atom at zero, so the lower quantile is usually exactly 0 and an
-    equal-tailed [q10, q90] interval covers ~90%, not 80%. Only the upper bound is
-    conformalised, and it may shrink. The score of a row is the smallest q that covers
-    it: +inf below ``lo``, -inf at ``lo`` (the clipped interval [lo, lo] covers it
-    whatever q is), ``y - hi`` above; q is the ceil((n + 1) · level)-th smallest score.
+    The one formula, used to choose the weight on validation and to serve.
     """
-    scores = np.sort(np.where(y < lo, np.inf, np.where(y <= lo, -np.inf, y - hi)))
-    k = min(int(np.ceil((len(scores) + 1) * level)), len(scores))
-    finite = scores[np.isfinite(scores)]
-    q = scores[k - 1]
-    if np.isposinf(q):
-        return float(finite.max()) if len(finite) else 0.0
-    return float(q) if np.isfinite(q) else float(finite.min()) if len(finite) else 0.0
+    return ((1 - weight) * booster + weight * bgnbd) * level
 
 
-#: Groups of customers, by their upper quantile, calibrated apart when one shift cannot be.
-CONFORMAL_GROUPS = 10
+def point_prediction(
+    bundle: dict, x: pd.DataFrame, target: str, horizon: int, arr: np.ndarray | None = None
+) -> np.ndarray:
+    """Expected spend of `target` from its saved bundle: the chosen model, blended with
+    BG/NBD for a hybrid (weight 0 otherwise), times the level factor.
 
-
-def conformal_offsets(
-    y: np.ndarray, lo: np.ndarray, hi: np.ndarray, level: float
-) -> tuple[np.ndarray, np.ndarray]:
-    """Shifts of the upper bound: (edges of ``hi`` between groups, one shift per group).
-
-    One shift for everyone (:func:`_conformal_offset`) while the outcomes at the lower
-    bound, mostly zeros, cover less than `level` of the validation rows. Where they cover
-    more (a category most customers do not buy in a month), every shift meets `level`
-    and the single one chosen would be the most negative, collapsing every interval to
-    [lo, lo], the likely buyers' too. Then the rows are split into groups by ``hi``
-    (Mondrian conformal) and each group gets its own shift: [0, 0] where customers
-    rarely buy, a real upper bound for the likely buyers.
+    `arr` is `x` as a float array in the model's column order, for speed
+    (:func:`predict_values`).
     """
-    at_lower = np.mean((y >= lo) & (y <= lo))
-    if at_lower < level:
-        return np.array([]), np.array([_conformal_offset(y, lo, hi, level)])
-    edges = np.unique(np.quantile(hi, np.linspace(0, 1, CONFORMAL_GROUPS + 1)[1:-1]))
-    group = np.searchsorted(edges, hi, side="right")
-    offsets = [
-        _conformal_offset(y[group == g], lo[group == g], hi[group == g], level)
-        if np.any(group == g)
-        else 0.0
-        for g in range(len(edges) + 1)
-    ]
-    return edges, np.asarray(offsets)
-
-
-def interval_bounds(bundle: dict, x: pd.DataFrame | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Lower and upper bounds of the prediction interval for actual spend.
-
-    A prediction interval for what the customer will spend, not for the mean: for a
-    customer who most likely buys nothing it is [0, 0] while the expected spend is positive.
-    """
-    lo = predict_values(bundle["lower"], x)
-    hi = predict_values(bundle["upper"], x)
-    offsets = np.atleast_1d(np.asarray(bundle["interval_offset"], dtype=float))
-    edges = np.asarray(bundle.get("interval_edges", []), dtype=float)
-    shift = offsets[np.searchsorted(edges, hi, side="right")] if len(edges) else offsets[0]
-    return lo, np.maximum(hi + shift, lo)
+    booster = predict_spend(bundle["model"], x if arr is None else arr)
+    weight = bundle.get("blend", 0.0)
+    bg = bgnbd_ml.expected_spend(bundle["bgnbd"], x, target, horizon) if weight else 0.0
+    return blend(booster, bg, weight, bundle.get("level", 1.0))
 
 
 HYBRID_WEIGHTS = (0.25, 0.5, 0.75)
 
 
 def _hybrid_candidate(split, target, xs, ys, preds, fitted, levels, fcfg) -> dict:
-    """Add ``bgnbd_ml`` and ``hybrid`` predictions to `preds`; return the hybrid's recipe.
+    """Add ``bgnbd_ml`` and ``hybrid`` predictions to `preds`; return the hybrid's bundle.
 
     BG/NBD's four parameters come from the latest training cutoff. The hybrid blends the
     best booster (by validation RMSE) with BG/NBD expected spend, with the weight and the
@@ -432,13 +394,19 @@ def _hybrid_candidate(split, target, xs, ys, preds, fitted, levels, fcfg) -> dic
     raw = {k: preds[k][best] / levels[best] for k in ("validation", "test")}
     options = []
     for w in HYBRID_WEIGHTS:
-        blend = (1 - w) * raw["validation"] + w * bg["validation"]
-        f = level_factor(ys["validation"], blend)
-        options.append((rmse(blend * f), w, f))
+        unit = blend(raw["validation"], bg["validation"], w, 1.0)
+        f = level_factor(ys["validation"], unit)
+        options.append((rmse(unit * f), w, f))
     _, weight, level = min(options)
     for k in ("validation", "test"):
-        preds[k]["hybrid"] = ((1 - weight) * raw[k] + weight * bg[k]) * level
-    return {"booster": best, "weight": weight, "level": level, "params": params}
+        preds[k]["hybrid"] = blend(raw[k], bg[k], weight, level)
+    return {
+        "model": fitted[best],
+        "level": level,
+        "blend": weight,
+        "bgnbd": params,
+        "booster": best,
+    }
 
 
 def train_spend_target(
@@ -470,57 +438,43 @@ def train_spend_target(
     validation = {m: spend_metrics(ys["validation"], p) for m, p in preds["validation"].items()}
     chosen = min([*fitted, "hybrid"], key=lambda m: validation[m]["rmse"])
     test = {m: spend_metrics(ys["test"], p) for m, p in preds["test"].items()}
-
-    lower, upper = (
-        fit_model(make_quantile_model(q, cfg), xs, ys)
-        for q in ((1 - cfg.interval) / 2, (1 + cfg.interval) / 2)
-    )
-    edges, offsets = conformal_offsets(
-        ys["validation"],
-        lower.predict(xs["validation"]),
-        upper.predict(xs["validation"]),
-        cfg.interval,
-    )
+    if chosen == "hybrid":
+        bundle = {k: v for k, v in hybrid.items() if k != "booster"}
+    else:
+        bundle = {
+            "model": fitted[chosen],
+            "level": levels[chosen],
+            "blend": 0.0,
+            "bgnbd": hybrid["bgnbd"],
+        }
     booster = hybrid["booster"] if chosen == "hybrid" else chosen
-    bundle = {
-        "model": fitted[booster],
-        "level": hybrid["level"] if chosen == "hybrid" else levels[chosen],
-        "blend": hybrid["weight"] if chosen == "hybrid" else 0.0,
-        "bgnbd": hybrid["params"],
-        "lower": lower,
-        "upper": upper,
-        "interval_offset": offsets,
-        "interval_edges": edges,
-    }
-    point = preds["test"][chosen]
-    lo, hi = interval_bounds(bundle, xs["test"])
     report = {
         "kind": "spend",
         "chosen": chosen,
         "selection": "lowest validation RMSE, after a level correction fitted on validation",
         "level_factor": bundle["level"],
-        "hybrid": {k: v for k, v in hybrid.items() if k != "params"} | {"bgnbd": hybrid["params"]},
+        "hybrid": {
+            "booster": hybrid["booster"],
+            "weight": hybrid["blend"],
+            "level": hybrid["level"],
+            "bgnbd": hybrid["bgnbd"],
+        },
         "validation": validation,
         "test": test,
-        "interval": {
-            "nominal": cfg.interval,
-            **interval_metrics(ys["test"], lo, hi),
-            "top_decile_coverage": top_decile_coverage(ys["test"], lo, hi, point),
-        },
-        "deciles": decile_table(ys["test"], point).to_dict(orient="records"),
         "importance": importance_shares(fitted[booster], features),
-        "trees": {m: trees_used(f) for m, f in fitted.items() if trees_used(f) is not None}
-        | {"lower": trees_used(lower), "upper": trees_used(upper)},
+        "trees": {m: trees_used(f) for m, f in fitted.items() if trees_used(f) is not None},
     }
+    _add_oracles(report, preds["test"], split, ys["test"], oracles, f"expected_{target}")
+    return TargetResult(bundle, report, preds["test"])
+
+
+def _add_oracles(report: dict, preds: dict, split: Split, y: np.ndarray, oracles, column: str):
+    """Score the oracles (synthetic data) as models of the test rows, in place."""
+    metric = probability_metrics if report["kind"] == "probability" else spend_metrics
     for name, frame in (oracles or {}).items():
-        expected = frame[f"expected_{target}"].reindex(split.test.index).fillna(0.0)
-        preds["test"][name] = expected.to_numpy()
-        test[name] = spend_metrics(ys["test"], expected.to_numpy())
-    if "oracle" in test:
-        report["oracle_share"] = {
-            m: oracle_share(v, test["oracle"]) for m, v in test.items() if m != "oracle"
-        }
-    return TargetResult(bundle, report, point, preds["test"], (lo, hi))
+        truth = frame[column].reindex(split.test.index).fillna(0.0).to_numpy()
+        preds[name] = truth
+        report["test"][name] = metric(y, truth)
 
 
 def train_purchase_target(
@@ -554,7 +508,6 @@ def train_purchase_target(
     }
     chosen = min(fitted, key=lambda m: validation[m]["log_loss"])
     test = {m: probability_metrics(ys["test"], p) for m, p in preds["test"].items()}
-    point = preds["test"][chosen]
     report = {
         "kind": "probability",
         "chosen": chosen,
@@ -565,16 +518,11 @@ def train_purchase_target(
         ),
         "validation": validation,
         "test": test,
-        "reliability": reliability_table(ys["test"], point).to_dict(orient="records"),
         "importance": importance_shares(fitted[chosen], features),
         "trees": {m: trees_used(f) for m, f in fitted.items() if trees_used(f) is not None},
     }
-    for name, frame in (oracles or {}).items():
-        p = frame["p_purchase"].reindex(split.test.index).fillna(0.0).to_numpy()
-        preds["test"][name] = p
-        test[name] = probability_metrics(ys["test"], p)
-    bundle = {"model": fitted[chosen], "lower": None, "upper": None, "interval_offset": None}
-    return TargetResult(bundle, report, point, preds["test"])
+    _add_oracles(report, preds["test"], split, ys["test"], oracles, "p_purchase")
+    return TargetResult({"model": fitted[chosen]}, report, preds["test"])
 
 
 def train_all(
@@ -608,61 +556,4 @@ def train_all(
     for target in fcfg.spend_targets:
         log.info("target %s", target)
         results[target] = train_spend_target(split, target, features, fcfg, cfg, oracles)
-    add_distribution(results, split, features, cfg)
-    add_reconciliation(results, split, fcfg)
     return {t: results[t] for t in fcfg.targets}, split
-
-
-def add_distribution(
-    results: dict[str, TargetResult], split: Split, features: list[str], cfg: TrainConfig
-) -> None:
-    """Fit the hurdle distribution of total spend (P10/P50/P90) and check its calibration."""
-    t0 = time.perf_counter()
-    model = make_model("lightgbm", "spend", cfg)
-    fit_spend_if_buy(model, split.train[features], split.train["target_total"].to_numpy())
-    sigma = log_sigma(
-        model, split.validation[features], split.validation["target_total"].to_numpy()
-    )
-    p = results["purchase"].test_prediction
-    q = hurdle_quantiles(p, model.predict(split.test[features]), sigma)
-    total = results["total"]
-    total.bundle |= {"spend_if_buy": model, "log_sigma": sigma}
-    total.report["distribution"] = {
-        "method": "hurdle: purchase probability × lognormal spend if they buy",
-        "log_sigma": sigma,
-        **quantile_calibration(split.test["target_total"].to_numpy(), q),
-    }
-    for i, tau in enumerate(QUANTILES):
-        total.test_predictions[f"p{round(tau * 100)}"] = q[:, i]
-    log.info("  %-12s %-18s %5.1fs", "total", "distribution", time.perf_counter() - t0)
-
-
-def add_reconciliation(results: dict[str, TargetResult], split: Split, fcfg: FeatureConfig) -> None:
-    """Score the categories as users get them: reconciled to the total (``reconciled``)."""
-    if not fcfg.categories:
-        return
-    pred = {}
-    for t in fcfg.spend_targets:
-        pred[f"predicted_{t}"] = results[t].test_prediction
-        pred[f"predicted_{t}_low"], pred[f"predicted_{t}_high"] = results[t].test_interval
-    shares = split.test[[f"share_{c}" for c in fcfg.categories]].reset_index(drop=True)
-    rec = reconcile(pd.DataFrame(pred), fcfg.categories, shares=shares)
-    for c in fcfg.categories:
-        res, y = results[c], split.test[f"target_{c}"].to_numpy()
-        point = rec[f"predicted_{c}"].to_numpy()
-        bounds = (rec[f"predicted_{c}_low"].to_numpy(), rec[f"predicted_{c}_high"].to_numpy())
-        res.test_predictions["reconciled"] = point
-        res.test_interval = bounds
-        res.report["test"]["reconciled"] = spend_metrics(y, point)
-        if "oracle" in res.report["test"]:
-            res.report["oracle_share"]["reconciled"] = oracle_share(
-                res.report["test"]["reconciled"], res.report["test"]["oracle"]
-            )
-        res.report["interval_model"] = res.report["interval"]
-        res.report["interval"] = {
-            "nominal": res.report["interval"]["nominal"],
-            **interval_metrics(y, *bounds),
-            "top_decile_coverage": top_decile_coverage(y, *bounds, point),
-        }
-        res.report["reconciliation"] = METHOD
-        res.report["deployed"] = "reconciled"

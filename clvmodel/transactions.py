@@ -49,6 +49,7 @@ import numpy as np
 import pandas as pd
 
 from clvmodel.dataset import RetailData
+from clvmodel.dates import parse_days
 from clvmodel.schema import ONLINE_MARKERS, SchemaError
 
 __all__ = [
@@ -82,7 +83,6 @@ _MAGIC = {
     b"\xd0\xcf\x11\xe0": "xls",
 }
 _DELIMITERS = ",;\t|"
-_TZ_SUFFIX = re.compile(r"(\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)\s*(?:Z|[+-]\d{2}:?\d{2})$")
 
 
 class LogReading(NamedTuple):
@@ -299,9 +299,8 @@ def _parse(frame: pd.DataFrame, lines: pd.Series) -> tuple[pd.DataFrame, pd.Seri
     out["customer_id"] = text["customer_id"]
     flag(text["customer_id"] == "", "empty customer_id")
 
-    stamp = text["transaction_date"].str.replace(_TZ_SUFFIX, r"\1", regex=True)
-    date = pd.to_datetime(stamp.where(stamp != ""), errors="coerce", format="ISO8601")
-    out["date"] = date.dt.floor("D")
+    date = parse_days(text["transaction_date"])
+    out["date"] = date
     empty = text["transaction_date"] == ""
     flag(empty, "empty transaction_date")
     bad = date.isna() & ~empty

@@ -242,3 +242,18 @@ def app():
         mp.syspath_prepend(str(root))
         module = sys.modules.get("app") or importlib.import_module("app")
     return module
+
+
+@pytest.fixture(scope="session")
+def repo_model():
+    """The committed model (artifacts/), loaded as the app loads it."""
+    from clvmodel.model import CLVModel
+
+    return CLVModel.load(Path(__file__).resolve().parents[1] / "artifacts")
+
+
+@pytest.fixture(scope="session")
+def repo_scores(repo_model):
+    """Every customer of the committed data scored by the committed model (no reasons)."""
+    data = dataset.load_data(Path(__file__).resolve().parents[1] / "data")
+    return repo_model.predict(data, reasons=False).set_index("customer_id")

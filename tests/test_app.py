@@ -46,7 +46,7 @@ def client(app, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def spend_targets(app) -> list[str]:
-    return ["total", *app.PREDICTOR.categories]
+    return ["total", *app.MODEL.categories]
 
 
 def _check_reply(reply: dict, spend_targets: list[str]) -> None:
@@ -124,7 +124,7 @@ def test_predict_features_fills_and_lists_missing_features(client, app, spend_ta
     _check_reply(reply, spend_targets)
     assert reply["customer_id"] is None
     assert reply["filled_features"] == [
-        f for f in app.PREDICTOR.feature_names if f not in {"days_since_last", "txn_count_90d"}
+        f for f in app.MODEL.feature_names_ if f not in {"days_since_last", "txn_count_90d"}
     ]
 
 
@@ -167,12 +167,12 @@ def test_explain_customer(client, app):
     reply = client.predict(cid, api_name="/explain_customer")
     assert set(reply) == {"customer_id", "as_of", "model_version", "feature_values", "targets"}
     assert reply["customer_id"] == cid
-    assert list(reply["feature_values"]) == app.PREDICTOR.feature_names
-    assert list(reply["targets"]) == app.PREDICTOR.config.targets
+    assert list(reply["feature_values"]) == app.MODEL.feature_names_
+    assert list(reply["targets"]) == app.MODEL.feature_config_.targets
     for entry in reply["targets"].values():
         assert set(entry) == {"model", "scale", "base_value", "contributions", "note"}
         assert entry["note"] == ""
-        assert set(entry["contributions"]) == set(app.PREDICTOR.feature_names)
+        assert set(entry["contributions"]) == set(app.MODEL.feature_names_)
         sizes = [abs(c) for c in entry["contributions"].values()]
         assert sizes == sorted(sizes, reverse=True)
 
@@ -189,10 +189,10 @@ def test_model_info(client, app):
     info = client.predict(api_name="/model_info")
     assert info["status"] == "ok"
     assert info["model_version"] == app.META["model_version"]
-    assert info["categories"] == list(app.PREDICTOR.categories)
-    assert info["features"] == app.PREDICTOR.feature_names
+    assert info["categories"] == list(app.MODEL.categories)
+    assert info["features"] == app.MODEL.feature_names_
     assert info["cutoffs"] == app.META["cutoffs"]
-    assert set(info["headline_metrics"]) == set(app.PREDICTOR.config.targets)
+    assert set(info["headline_metrics"]) == set(app.MODEL.feature_config_.targets)
     assert {"trained_at", "currency", "default_as_of", "data"} <= set(info)
 
 
@@ -203,7 +203,7 @@ def test_batch_templates(client, app):
     ids = pd.read_csv(client.predict(api_name="/batch_template"), dtype=str)
     assert ids["customer_id"].tolist() == app.EXAMPLE_IDS
     features = pd.read_csv(client.predict("features", api_name="/batch_template"))
-    assert list(features.columns) == app.PREDICTOR.feature_names
+    assert list(features.columns) == app.MODEL.feature_names_
     assert len(features) == 1
 
 

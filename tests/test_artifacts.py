@@ -6,8 +6,8 @@ import pytest
 import skops.io as sio
 
 from clvmodel.features import FeatureConfig
+from clvmodel.model import CLVModel
 from clvmodel.persistence import TRUSTED_TYPES, load_json
-from clvmodel.prediction import Predictor
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "artifacts"
@@ -21,11 +21,9 @@ def metadata() -> dict:
 
 
 def test_committed_artifacts_load_and_match_the_feature_list(metadata):
-    predictor = Predictor.load(ARTIFACTS)  # raises when the feature list is stale
-    assert (
-        predictor.feature_names == FeatureConfig.from_dict(metadata["feature_config"]).feature_names
-    )
-    assert set(predictor.bundles) - {"cold_start"} == set(predictor.config.targets)
+    model = CLVModel.load(ARTIFACTS)  # raises when the feature list is stale
+    assert model.feature_names_ == FeatureConfig.from_dict(metadata["feature_config"]).feature_names
+    assert set(model.bundles_) == set(model.feature_config_.targets)
 
 
 def test_committed_models_use_reviewed_types_only(metadata):

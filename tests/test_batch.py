@@ -8,12 +8,13 @@ import pandas as pd
 import pytest
 
 from clvmodel import batch
-from clvmodel.prediction import CustomerScorer, Predictor, prediction_columns
+from clvmodel.model import CLVModel, prediction_columns
+from clvmodel.prediction import CustomerScorer
 
 
 @pytest.fixture(scope="module")
 def scorer(trained_artifacts, small_data) -> CustomerScorer:
-    return CustomerScorer(Predictor.load(trained_artifacts), small_data)
+    return CustomerScorer(CLVModel.load(trained_artifacts), small_data)
 
 
 @pytest.fixture(scope="module")
@@ -131,7 +132,7 @@ def test_duplicate_columns(tmp_path):
 def test_ids_mode_scores_good_rows_and_reports_bad_ones(scorer, known_ids):
     table = pd.DataFrame({"customer_id": [known_ids[0], "NOPE", "", known_ids[1]], "x": "1"})
     results, summary = batch.score_table(scorer, table)
-    columns = prediction_columns(scorer.predictor.categories)
+    columns = prediction_columns(scorer.model.categories)
     assert list(results.columns[:2]) == ["customer_id", "as_of"]
     assert set(columns) <= set(results.columns)
     assert results.columns[-1] == "error"
@@ -173,7 +174,7 @@ def feature_rows(scorer, known_ids) -> pd.DataFrame:
 
 def test_features_mode_matches_scoring_by_id(scorer, known_ids, feature_rows):
     results, summary = batch.score_table(scorer, feature_rows)
-    columns = prediction_columns(scorer.predictor.categories)
+    columns = prediction_columns(scorer.model.categories)
     assert list(results.columns) == [*columns, "error"]
     numbers = results[columns].select_dtypes("number").columns
     assert "predicted_total" in numbers
@@ -227,16 +228,16 @@ def test_negative_spend_is_allowed(scorer):
 
 
 def test_missing_columns_are_filled_with_typical_values(scorer):
-    predictor = scorer.predictor
+    predictor = scorer.model
     table = pd.DataFrame({"days_since_last": ["3", "300"], "extra": ["a", "b"]})
     results, summary = batch.score_table(scorer, table)
     assert summary["filled_features"] == [
-        f for f in predictor.feature_names if f != "days_since_last"
+        f for f in predictor.feature_names_ if f != "days_since_last"
     ]
     assert summary["ignored_columns"] == ["extra"]
-    x = predictor.typical.reindex(predictor.feature_names).to_frame().T
+    x = predictor.typical_.reindex(predictor.feature_names_).to_frame().T
     x = pd.concat([x, x], ignore_index=True).assign(days_since_last=[3.0, 300.0])
-    expected = predictor.predict(x)
+    expected = predictor.predict_features(x)
     np.testing.assert_allclose(results["predicted_total"], expected["predicted_total"])
 
 
@@ -260,7 +261,7 @@ def test_nothing_usable_is_one_clear_error(scorer):
 
 def test_unknown_feature_names_get_a_suggestion(scorer):
     with pytest.raises(ValueError, match=r"'dayz_since_last' \(did you mean 'days_since_last'\?\)"):
-        batch.check_feature_names(["dayz_since_last"], scorer.predictor.feature_names)
+        batch.check_feature_names(["dayz_since_last"], scorer.model.feature_names_)
 
 
 # ------------------------------------------------------------------ writing
@@ -317,12 +318,12 @@ def test_formula_injection_is_escaped_in_both_files(tmp_path):
 
 
 def test_templates(tmp_path, scorer):
-    predictor = scorer.predictor
+    predictor = scorer.model
     ids_csv, features_csv = batch.templates(predictor, tmp_path, example_ids=["C000001", "007"])
     ids = batch.read_upload(ids_csv)
     assert ids["customer_id"].tolist() == ["C000001", "007"]
     features = batch.read_upload(features_csv)
-    assert list(features.columns) == predictor.feature_names
+    assert list(features.columns) == predictor.feature_names_
     _, summary = batch.score_table(scorer, features)
     assert summary["scored"] == 1
     assert summary["filled_features"] == []

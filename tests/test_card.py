@@ -24,17 +24,76 @@ def _spend_scores(i):
     }
 
 
-def _spend_target(chosen):
+RECONCILIATION = "each category's expected spend is the total times the category's share"
+METHOD = "hurdle: 0 with probability 1 - P(buy), else a lognormal amount"
+
+
+def _interval(coverage=0.8137, quantiles=(0.1, 0.9), nominal=0.8):
+    """As clvmodel.evaluation.interval_metrics and CLVModel's evaluation report it."""
     return {
+        "nominal": nominal,
+        "quantiles": list(quantiles),
+        "coverage": coverage,
+        "mean_width": 2345.6,
+        "zero_share": 0.6012,
+        "top_decile_coverage": 0.7123,
+    }
+
+
+def _spend_target(chosen, deployed=None):
+    """A spend target as CLVModel reports it; ``deployed`` defaults to the chosen model."""
+    target = {
         "kind": "spend",
         "chosen": chosen,
         "selection": "lowest validation RMSE",
+        "deployed": deployed or chosen,
         "validation": {m: _spend_scores(i) for i, m in enumerate(SPEND_MODELS[2:4])},
         "test": {m: _spend_scores(i) for i, m in enumerate(SPEND_MODELS)},
         "oracle_share": {m: {"r2": 0.123, "gini": 0.456} for m in SPEND_MODELS[:-1]},
-        "interval": {"nominal": 0.8, "coverage": 0.8137, "mean_width": 2345.6},
+        "interval": _interval(),
         "deciles": [{"bin": 0, "mean_predicted": 1.0, "mean_actual": 2.0, "count": 5}],
         "importance": {"spend_90d": 0.6, "days_since_last": 0.4},
+    }
+    if deployed == "reconciled":
+        target["test"]["reconciled"] = _spend_scores(20)  # R² 0.3, Gini 0.7, sum ratio 1.15
+        target["reconciliation"] = RECONCILIATION
+    return target
+
+
+def _distribution():
+    return {
+        "method": METHOD,
+        "log_sigma": 1.9,
+        "p10": {"tau": 0.1, "share_below": 0.0094, "share_at_or_below": 0.5831},
+        "p50": {"tau": 0.5, "share_below": 0.2257, "share_at_or_below": 0.6144},
+        "p90": {"tau": 0.9, "share_below": 0.9310, "share_at_or_below": 0.9311},
+    }
+
+
+def _cold_start():
+    spend = {"train_mean": _spend_scores(30), "lightgbm_tweedie": _spend_scores(31)}
+    probability = {"auc": 0.7279, "brier": 0.0998, "log_loss": 0.3476}
+    return {
+        "rows": {"train": 1460, "validation": 720, "test": 780},
+        "targets": {
+            "total": {
+                "test": {**spend, "deployed": _spend_scores(31)},
+                "interval": {
+                    "nominal": 0.8,
+                    "coverage": 0.8846,
+                    "mean_width": 577.64,
+                    "zero_share": 0.8718,
+                },
+            },
+            "purchase": {
+                "test": {
+                    "train_rate": probability,
+                    "lightgbm": probability,
+                    "deployed": probability,
+                }
+            },
+        },
+        "log_sigma": 1.2,
     }
 
 
@@ -57,13 +116,15 @@ def metrics():
             "test": "2026-09-01",
         },
         "n_rows": {"train": 140000, "validation": 16500, "test": 16702},
+        "interval": 0.8,
         "targets": {
-            "total": _spend_target("lightgbm_tweedie"),
-            "grocery": _spend_target("ridge"),
+            "total": _spend_target("lightgbm_tweedie") | {"distribution": _distribution()},
+            "grocery": _spend_target("ridge", "reconciled"),
             "purchase": {
                 "kind": "probability",
                 "chosen": "lightgbm",
                 "selection": "lowest validation log loss",
+                "deployed": "lightgbm",
                 "validation": {"logistic": probability},
                 "test": {m: probability for m in PURCHASE_MODELS},
                 "reliability": [
@@ -73,6 +134,7 @@ def metrics():
                 "importance": {"days_since_last": 1.0},
             },
         },
+        "cold_start": _cold_start(),
     }
 
 
@@ -109,6 +171,18 @@ def metadata():
             "n_transactions": 331000,
             "synthetic": True,
         },
+        "params": {
+            "horizon": 30,
+            "n_cutoffs": 12,
+            "spend_models": ["ridge", "lightgbm_tweedie"],
+            "interval": 0.8,
+            "cold_start": True,
+            "random_state": 0,
+        },
+        "config_id": "4821562255c75850",
+        "sigma": 1.9,
+        "cold_sigma": 1.2,
+        "info": {"n_customers": 20000, "default_as_of": "2026-10-01"},
         "library_versions": {"scikit-learn": "1.9.1", "skops": "0.16.0"},
         "plots": {
             "deciles_total": "plots/deciles_total.png",
@@ -147,7 +221,10 @@ def test_card_has_every_section(metrics, metadata):
         "Features",
         "Models compared",
         "Purchase probability",
+        "Predictive distribution",
         "Prediction intervals",
+        "Categories that add up",
+        "Cold start",
         "Plots",
         "Limitations",
         "How to reproduce",
@@ -185,7 +262,8 @@ def test_numbers_equal_inputs_formatted(metrics, metadata):
     chosen = "| **lightgbm_tweedie** | 1,237 | 45,682 | 0.130 | 0.530 | 0.330 | 0.980 |"
     assert chosen + " 0.123 | 0.456 |" in card
     assert "| oracle | 1,238 | 45,683 | 0.140 | 0.540 | 0.340 | 0.990 | – | – |" in card
-    assert "| total | 0.800 | 0.814 | n/a | n/a | 2,346 |" in _section(card, "Prediction intervals")
+    intervals = _section(card, "Prediction intervals")
+    assert "| total | 0.800 | 0.814 | 0.712 | 0.601 | 2,346 |" in intervals
     assert "20,000" in _section(card, "Data")
     assert "5 min 12 s" in _section(card, "How to reproduce")
 
@@ -229,14 +307,18 @@ def test_data_features_and_reproduce(metrics, metadata):
 
 def test_card_without_oracle_or_interval(metrics, metadata):
     real = copy.deepcopy(metrics)
+    real.pop("cold_start")
     for target in real["targets"].values():
         target["test"].pop("oracle")
         target.pop("oracle_share", None)
         target.pop("interval", None)
+        target.pop("distribution", None)
     card = make_card(real, metadata)
     assert "oracle" not in _section(card, "Models compared")
     assert "share of oracle" not in card
-    assert "## Prediction intervals" not in card
+    for absent in ["## Prediction intervals", "## Predictive distribution", "## Cold start"]:
+        assert absent not in card
+    assert "One spread for everyone" not in _section(card, "Limitations")
     assert _table_rows(card, "**lightgbm_tweedie**")
 
 
@@ -284,3 +366,99 @@ def test_backtest_section_shows_total_spend_and_the_target_checks():
     assert "92.5% ± 2.3" in card
     assert "- **PASS** total R² ≥ 90% of the oracle's: 92.5%" in card
     assert "## Backtest" not in make_card(metrics, {})
+
+
+def test_overview_scores_what_is_served(metrics, metadata):
+    card = make_card(metrics, metadata)
+    overview = card.split("## Intended use")[0]
+    assert "`CLVModel.predict_features`" in overview
+    # total and purchase: the chosen model is served; a category: its share of the total.
+    assert "| total | `lightgbm_tweedie` | `models/total.skops` | R² 0.130, Gini 0.530" in overview
+    assert "| grocery | `ridge`, served `reconciled` | `models/grocery.skops` | R² 0.300," in (
+        overview
+    )
+    assert "| purchase | `lightgbm` | `models/purchase.skops` | AUC 0.812" in overview
+    grocery = _section(card, "Models compared").split("### grocery\n")[1]
+    assert "What users get is **reconciled**" in grocery
+    assert _table_rows(grocery, "reconciled (served)")
+    assert "Its test row is what users get" in _section(card, "Purchase probability")
+
+
+def test_distribution_section_formats_the_report(metrics, metadata):
+    section = _section(make_card(metrics, metadata), "Predictive distribution")
+    assert METHOD in section
+    assert "σ = 1.90" in section and "σ = 1.20" in section  # cold start's own spread
+    assert "the 80% interval is [P10, P90]" in section
+    assert "pinball loss" in section
+    assert "| P10 | 0.100 | 0.009 | 0.583 |" in section
+    assert "| P90 | 0.900 | 0.931 | 0.931 |" in section
+
+
+def test_card_states_that_the_expected_value_can_sit_above_p90(metrics, metadata):
+    card = make_card(metrics, metadata)
+    caveat = "The expected spend can sit above P90"
+    for title in ["Predictive distribution", "Limitations"]:
+        section = _section(card, title)
+        assert caveat in section
+        assert "P(buy) ≤ 10%, has P90 = 0" in section
+    assert "with P(buy) ≤ 10% the interval is [0, 0]" in _section(card, "Prediction intervals")
+
+
+def test_no_old_interval_text_remains(metrics, metadata):
+    card = make_card(metrics, metadata)
+    for old in ["groups of similar upper bounds", "conformal", "quantile model", "interval_model"]:
+        assert old not in card.lower()
+    assert "Predictor" not in card  # the model is CLVModel now
+    intervals = _section(card, "Prediction intervals")
+    assert "[P10, P90] of the customer's one predictive distribution" in intervals
+    assert "not a separate model" in intervals
+
+
+def test_interval_ends_follow_the_reported_quantiles(metrics, metadata):
+    metrics["interval"] = 0.9
+    for name in ["total", "grocery"]:
+        metrics["targets"][name]["interval"] = _interval(quantiles=(0.05, 0.95), nominal=0.9)
+    card = make_card(metrics, metadata)
+    assert "90% interval is [P5, P95]" in _section(card, "Prediction intervals")
+    assert "The expected spend can sit above P95" in _section(card, "Limitations")
+    assert "P(buy) ≤ 5%, has P95 = 0" in _section(card, "Limitations")
+
+
+def test_reconciliation_shows_both_scores(metrics, metadata):
+    section = _section(make_card(metrics, metadata), "Categories that add up")
+    assert RECONCILIATION in section
+    assert "add up to the total" in section
+    # grocery: ridge is model 2 (R² 0.12, Gini 0.52, sum ratio 0.97), reconciled model 20.
+    assert "| grocery | `ridge` | 0.120 | 0.520 | 0.970 | 0.300 | 0.700 | 1.150 |" in section
+
+
+def test_cold_start_section(metrics, metadata):
+    section = _section(make_card(metrics, metadata), "Cold start")
+    assert "1,460 training rows, 720 at the validation cutoff, 780 at the test cutoff" in section
+    assert "σ = 1.20" in section
+    assert "`CLVModel.predict_cold_features`" in section
+    assert "| deployed | 1,265 | 45,710 | 0.410 |" in section  # model 31
+    assert "| train_mean | 1,264 |" in section
+    assert "| deployed | 0.728 | 0.100 | 0.348 |" in section
+    assert "| total | 0.800 | 0.885 | 0.872 | 578 |" in section
+
+
+def test_reproduce_shows_train_py_and_in_process_use(metrics, metadata):
+    section = _section(make_card(metrics, metadata), "How to reproduce")
+    assert "```bash\npython train.py\n```" in section
+    assert (
+        "```python\nimport clvmodel\n"
+        'data = clvmodel.load_data("data")\n'
+        "model = clvmodel.CLVModel(random_state=0).fit(data)\n"
+        "scores = model.predict(data)\n```"
+    ) in section
+    assert "| spend_models | `ridge, lightgbm_tweedie` |" in section
+    assert "| n_cutoffs | `12` |" in section
+    assert "`4821562255c75850`" in section
+
+
+def test_metadata_info_fills_the_data_table(metrics):
+    metadata = {"info": {"n_customers": 400, "first_date": "2024-10-01", "default_as_of": "x"}}
+    card = make_card(metrics, metadata)
+    assert "| Customers | 400 |" in _section(card, "Data")
+    assert "| Default as-of date | `x` |" in card

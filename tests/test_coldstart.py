@@ -6,11 +6,12 @@ from clvmodel.coldstart import (
     build_cold_features,
     build_cold_panel,
     cold_feature_names,
+    predict_cold,
     train_cold_start,
 )
 from clvmodel.features import FeatureConfig, cutoff_dates
-from clvmodel.prediction import CustomerScorer, Predictor
-from clvmodel.training import TrainConfig
+from clvmodel.model import CLVModel
+from clvmodel.prediction import CustomerScorer
 
 
 def test_cold_features_cover_only_signed_up_customers_without_history(small_data):
@@ -29,22 +30,25 @@ def test_cold_start_models_report_and_predict(small_data):
     config = FeatureConfig.from_data(small_data)
     cutoffs = cutoff_dates(small_data, n_cutoffs=5)
     panel = build_cold_panel(small_data, cutoffs, config)
-    bundle, report = train_cold_start(panel, config, TrainConfig(quick=True))
+    cfg = CLVModel(quick=True)._config()
+    bundle, report, split = train_cold_start(panel, config, cfg)
     assert set(report["targets"]) == set(config.targets)
     assert "lightgbm_tweedie" in report["targets"]["total"]["test"]
-    assert set(bundle["factors"]["total"]) == {"p10", "p50", "p90", "high"}
+    assert set(bundle["models"]) == set(config.targets)
+    pred = predict_cold(bundle, split.test, config)
+    assert (pred["total"] >= 0).all() and ((pred["purchase"] >= 0) & (pred["purchase"] <= 1)).all()
 
 
 def test_scorer_flags_cold_start_rows_and_adds_up(trained_artifacts, small_data):
-    scorer = CustomerScorer(Predictor.load(trained_artifacts), small_data)
-    if scorer.predictor.cold is None:  # too few never-bought customers in the tiny data
+    scorer = CustomerScorer(CLVModel.load(trained_artifacts), small_data)
+    if scorer.model.cold_ is None:  # too few never-bought customers in the tiny data
         assert "cold_start" not in (trained_artifacts / "metrics.json").read_text()
         return
     scores = scorer.scores()
     cold = scores[scores["cold_start"]]
     assert len(cold) > 0
     assert (cold["reason_1"].str.startswith("no purchase yet")).all()
-    cats = [f"predicted_{c}" for c in scorer.predictor.categories]
+    cats = [f"predicted_{c}" for c in scorer.model.categories]
     pd.testing.assert_series_equal(
         cold[cats].sum(axis=1), cold["predicted_total"], check_names=False, atol=1e-6
     )

@@ -8,6 +8,7 @@ from huggingface_hub import CommitOperationAdd
 from huggingface_hub.errors import OfflineModeIsEnabled
 
 from clvmodel import hub
+from clvmodel.cli import hub as hub_cli
 
 CARD = "---\nlicense: mit\nlibrary_name: skops\n---\n\n# clvmodel\n\n![p](artifacts/plots/a.png)\n"
 SPACE_README = (
@@ -149,7 +150,7 @@ def test_dry_run_lists_every_file_with_sizes_and_no_network(
     monkeypatch.delenv("HF_TOKEN", raising=False)
     argv = ["--repo-id", "o/n", "--dry-run", "--root", str(project)]
 
-    assert hub.main([*argv, "--space"] if space else argv) == 0
+    assert hub_cli.main([*argv, "--space"] if space else argv) == 0
 
     out = capsys.readouterr().out
     plan = hub.plan_upload(project, space=space)
@@ -193,7 +194,7 @@ def test_push_sends_the_planned_files_in_one_commit(
     monkeypatch.setenv("HF_TOKEN", "hf_test")
     argv = ["--repo-id", "o/n", "--root", str(project)]
 
-    assert hub.main([*argv, "--space"] if space else argv) == 0
+    assert hub_cli.main([*argv, "--space"] if space else argv) == 0
 
     fake_api.assert_called_once_with(token="hf_test")
     api = fake_api.return_value
@@ -219,7 +220,7 @@ def test_push_sends_the_planned_files_in_one_commit(
 def test_push_without_token_says_how_to_set_it(project, no_hub, monkeypatch, capsys):
     monkeypatch.delenv("HF_TOKEN", raising=False)
 
-    assert hub.main(["--repo-id", "o/n", "--space", "--root", str(project)]) == 1
+    assert hub_cli.main(["--repo-id", "o/n", "--space", "--root", str(project)]) == 1
 
     err = capsys.readouterr().err
     assert err.startswith("error: HF_TOKEN is not set")
@@ -230,10 +231,20 @@ def test_hub_failure_is_one_clear_line_and_exit_1(project, fake_api, monkeypatch
     monkeypatch.setenv("HF_TOKEN", "hf_test")
     fake_api.return_value.create_repo.side_effect = OfflineModeIsEnabled("HF_HUB_OFFLINE=1")
 
-    assert hub.main(["--repo-id", "o/n", "--root", str(project)]) == 1
+    assert hub_cli.main(["--repo-id", "o/n", "--root", str(project)]) == 1
 
     assert capsys.readouterr().err.startswith("error: the push to o/n failed: HF_HUB_OFFLINE=1")
     fake_api.return_value.create_commit.assert_not_called()
+
+
+def test_multi_line_hub_error_is_printed_on_one_line(project, fake_api, monkeypatch, capsys):
+    monkeypatch.setenv("HF_TOKEN", "hf_test")
+    fake_api.return_value.create_commit.side_effect = OSError("403 Forbidden\n\n  no write access")
+
+    assert hub_cli.main(["--repo-id", "o/n", "--root", str(project)]) == 1
+
+    err = capsys.readouterr().err
+    assert err == "error: the push to o/n failed: 403 Forbidden no write access\n"
 
 
 @pytest.mark.parametrize("repo_id", ["noslash", "a/b/c", "/name"])
@@ -242,3 +253,9 @@ def test_push_refuses_a_malformed_repo_id(project, no_hub, repo_id):
 
     with pytest.raises(ValueError, match=f"must look like OWNER/NAME; got '{repo_id}'"):
         hub.push(repo_id, plan, space=False, token="hf_test")
+
+
+def test_library_module_has_no_command_line_code():
+    assert not hasattr(hub, "main")
+    assert not hasattr(hub, "format_parser")
+    assert "argparse" not in vars(hub)

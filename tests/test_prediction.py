@@ -1,4 +1,4 @@
-"""Prediction from saved artifacts: by feature table, by customer ID, explanations."""
+"""Scoring from saved artifacts: by feature table, by customer ID, explanations."""
 
 import json
 
@@ -6,13 +6,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from clvmodel.model import CLVModel, prediction_columns
 from clvmodel.persistence import UntrustedArtifactError, load_json, save_json
-from clvmodel.prediction import CustomerScorer, Predictor, prediction_columns
+from clvmodel.prediction import CustomerScorer
 
 
 @pytest.fixture(scope="module")
-def predictor(trained_artifacts) -> Predictor:
-    return Predictor.load(trained_artifacts)
+def predictor(trained_artifacts) -> CLVModel:
+    return CLVModel.load(trained_artifacts)
 
 
 @pytest.fixture(scope="module")
@@ -22,7 +23,7 @@ def scorer(predictor, small_data) -> CustomerScorer:
 
 def test_predict_columns_and_ranges(scorer, predictor):
     x = scorer.features()
-    out = predictor.predict(x)
+    out = predictor.predict_features(x)
     assert list(out.columns) == prediction_columns(predictor.categories)
     assert out.index.equals(x.index)
     assert out["purchase_probability"].between(0, 1).all()
@@ -41,7 +42,7 @@ def test_score_known_unknown_and_empty_ids_keeps_order(scorer):
     assert out.loc[1, "error"].startswith("unknown customer_id")
     assert out.loc[3, "error"] == "empty customer_id"
     assert np.isnan(out.loc[1, "predicted_total"])
-    if len(no_history) and scorer.predictor.cold is not None:  # scored from attributes
+    if len(no_history) and scorer.model.cold_ is not None:  # scored from attributes
         assert out.loc[4, "error"] == "" and out.loc[4, "cold_start"]
     elif len(no_history):
         assert out.loc[4, "error"].startswith("no purchase history before")
@@ -50,7 +51,7 @@ def test_score_known_unknown_and_empty_ids_keeps_order(scorer):
 def test_score_matches_predict_on_features(scorer, predictor):
     cid = scorer.features().index[3]
     by_id = scorer.score([cid]).iloc[0]
-    direct = predictor.predict(scorer.features().loc[[cid]]).iloc[0]
+    direct = predictor.predict_features(scorer.features().loc[[cid]]).iloc[0]
     assert by_id["predicted_total"] == pytest.approx(direct["predicted_total"])
 
 
@@ -65,18 +66,18 @@ def test_as_of_changes_the_features_and_bad_dates_are_clear(scorer):
 
 def test_explanations_add_up_to_the_raw_prediction(scorer, predictor):
     x = scorer.features().iloc[:20]
-    for target in predictor.config.targets:
-        contrib = predictor.explain(x, target)
-        assert list(contrib.columns) == [*predictor.feature_names, "base_value"]
+    for target in predictor.feature_config_.targets:
+        contrib = predictor.explain_features(x, target)
+        assert list(contrib.columns) == [*predictor.feature_names_, "base_value"]
         assert np.isfinite(contrib.to_numpy()).all()
     with pytest.raises(ValueError, match="unknown target"):
-        predictor.explain(x, "toys")
+        predictor.explain_features(x, "toys")
 
 
 def test_missing_feature_column_is_a_clear_error(scorer, predictor):
     x = scorer.features().drop(columns=["spend_90d"])
     with pytest.raises(ValueError, match=r"missing feature column.*spend_90d"):
-        predictor.predict(x)
+        predictor.predict_features(x)
 
 
 def test_stale_feature_list_is_refused(trained_artifacts, tmp_path):
@@ -88,7 +89,7 @@ def test_stale_feature_list_is_refused(trained_artifacts, tmp_path):
     meta["feature_names"] = meta["feature_names"][::-1]
     save_json(meta, copy / "metadata.json")
     with pytest.raises(ValueError, match=r"different feature list.*Retrain"):
-        Predictor.load(copy)
+        CLVModel.load(copy)
 
 
 def test_untrusted_model_file_is_refused(trained_artifacts, tmp_path):
@@ -104,7 +105,7 @@ def test_untrusted_model_file_is_refused(trained_artifacts, tmp_path):
     knn = KNeighborsRegressor(algorithm="kd_tree").fit(rng.random((50, 3)), rng.random(50))
     sio.dump({"model": knn}, copy / "models" / "total.skops")
     with pytest.raises(UntrustedArtifactError, match="not on clvmodel's reviewed list"):
-        Predictor.load(copy)
+        CLVModel.load(copy)
 
 
 def test_metrics_json_has_the_promised_keys(trained_artifacts):
@@ -128,10 +129,13 @@ def test_reason_codes_are_made_for_the_requested_customers_only(predictor, small
     out = scorer.score(list(asked))
     expected = predictor.reasons(scorer.features().loc[asked])
     assert list(out["reason_1"]) == list(expected["reason_1"])
-    assert all(r.startswith(("↑", "↓")) for r in out["reason_1"])
+    assert all(r.startswith(("↑", "↓")) for r in out["reason_1"] if r)
     assert scorer.lookup(asked[0])["reason_2"] == expected["reason_2"].iloc[0]
     assert (scorer.scores(reasons=False).loc[with_history[3:], "reason_1"] == "").all()
-    assert (scorer.scores().loc[with_history, "reason_1"] != "").all()  # all on demand
+    everyone = scorer.scores().loc[with_history, "reason_1"]  # all on demand
+    pd.testing.assert_series_equal(
+        everyone, predictor.reasons(scorer.features())["reason_1"], check_names=False
+    )
 
 
 def test_warm_uses_train_py_saved_scores_for_the_same_data(trained_artifacts, small_data_dir):
@@ -139,7 +143,7 @@ def test_warm_uses_train_py_saved_scores_for_the_same_data(trained_artifacts, sm
     from clvmodel.dataset import load_data
     from clvmodel.persistence import folder_fingerprint, load_scores
 
-    predictor = Predictor.load(trained_artifacts)
+    predictor = CLVModel.load(trained_artifacts)
     scorer = CustomerScorer(predictor, load_data(small_data_dir))
     day = f"{scorer.default_as_of:%Y-%m-%d}"
     saved = load_scores(

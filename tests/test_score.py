@@ -12,8 +12,9 @@ import pandas as pd
 import pytest
 
 import train
-from clvmodel import score
-from clvmodel.prediction import CustomerScorer, Predictor, prediction_columns
+from clvmodel.cli import score
+from clvmodel.model import CLVModel, prediction_columns
+from clvmodel.prediction import CustomerScorer
 from clvmodel.transactions import read_transactions
 
 AS_OF = "2025-10-15"
@@ -140,7 +141,7 @@ def test_score_cli_writes_every_customer_with_the_app_scorer(models, logs, tmp_p
 
     assert code == 0, err
     out = _read(output)
-    predictor = Predictor.load(models["cut"])
+    predictor = CLVModel.load(models["cut"])
     data = read_transactions(logs["cut"]).data
     expected = CustomerScorer(predictor, data).scores(AS_OF)
     assert list(out.columns) == ["customer_id", "as_of", *expected.columns]

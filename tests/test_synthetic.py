@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from clvmodel import dataset, synthetic
+from clvmodel.cli import synthetic as synthetic_cli
 from clvmodel.schema import TABLES, read_tables
 
 CATEGORIES = [c.name for c in synthetic.DEFAULT_CATEGORIES]
@@ -263,7 +264,9 @@ def test_dead_customers_do_not_buy(oracle_run):
 
 
 def test_cli_writes_a_data_set(tmp_path, capsys):
-    synthetic.main(["--customers", "50", "--days", "200", "--seed", "3", "--out", str(tmp_path)])
+    argv = ["--customers", "50", "--days", "200", "--seed", "3", "--out", str(tmp_path)]
+
+    assert synthetic_cli.main(argv) == 0
 
     names = {p.name for p in tmp_path.iterdir()}
     assert {f"{t}.csv.gz" for t in TABLES} <= names
@@ -274,3 +277,36 @@ def test_cli_writes_a_data_set(tmp_path, capsys):
     assert dates.min() >= pd.Timestamp(synthetic.SyntheticConfig.start)
     assert dates.max() < pd.Timestamp(synthetic.SyntheticConfig.start) + pd.Timedelta(days=200)
     assert "wrote 50 customers over 200 days" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--customers", "0"], "The number of customers must be at least 1; got 0."),
+        (["--days", "40"], "40 days from 2024-10-01 leave no month start"),
+        (["--start", "2024-13-01"], "month must be in 1..12"),
+    ],
+    ids=["no-customers", "too-few-days", "bad-date"],
+)
+def test_cli_user_error_is_one_line_and_exit_1(tmp_path, capsys, args, message):
+    out = tmp_path / "out"
+
+    assert synthetic_cli.main([*args, "--out", str(out)]) == 1
+
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.startswith(f"error: {message}")
+    assert captured.err.count("\n") == 1
+    assert not out.exists()  # checked before anything is generated or written
+
+
+def test_61_days_always_have_a_cutoff():
+    # A month start is at most 31 days away and the horizon is 30 days, whatever the start.
+    for start in ("2024-01-01", "2024-01-02", "2025-02-01", "2024-07-31"):
+        cfg = synthetic.SyntheticConfig(n_customers=1, days=61, start=start)
+        assert synthetic.monthly_cutoffs(cfg)
+
+
+def test_library_module_has_no_command_line_code():
+    assert not hasattr(synthetic, "main")
+    assert "argparse" not in vars(synthetic)
