@@ -56,7 +56,7 @@ import pandas as pd
 from clvmodel import batch, plots
 from clvmodel.distribution import interval_quantiles
 from clvmodel.model import MEDIAN, PROBABILITY, REASONS, CLVModel
-from clvmodel.persistence import folder_fingerprint, load_json, load_scores
+from clvmodel.persistence import folder_fingerprint, load_scores
 from clvmodel.prediction import CustomerScorer
 
 # ---------------------------------------------------------------- loaded once, at import
@@ -77,7 +77,7 @@ def _warm_up() -> bool:
 
 
 _scoring = _LOADER.submit(_warm_up)
-METRICS = load_json(ARTIFACTS / "metrics.json")
+METRICS = MODEL.report_
 META = MODEL.metadata_
 CURRENCY = META.get("currency", "")
 VERSION = META.get("model_version", "unknown")
@@ -376,20 +376,14 @@ def _explanation(
 
 
 def _headline_metrics() -> dict:
+    """What users get, per target: the test metrics of the served predictions."""
     out = {}
-    for target, report in METRICS.get("targets", {}).items():
-        chosen = report.get("chosen")
-        test = report.get("test", {}).get(chosen, {})
-        keys = (
-            ("mae", "rmse", "r2", "gini")
-            if report.get("kind") == "spend"
-            else ("auc", "brier", "log_loss")
-        )
-        entry = {"model": chosen, **{k: _number(test.get(k, float("nan"))) for k in keys}}
-        if "interval" in report:
-            entry["interval_80_coverage"] = _number(
-                report["interval"].get("coverage", float("nan"))
-            )
+    for target, report in METRICS.targets.items():
+        spend = report.kind == "spend"
+        keys = ("mae", "rmse", "r2", "gini") if spend else ("auc", "brier", "log_loss")
+        entry = {"model": report.deployed, **{k: _number(report.served.get(k)) for k in keys}}
+        if report.interval is not None:
+            entry["interval_80_coverage"] = _number(report.interval.coverage)
         out[target] = entry
     return out
 
@@ -497,7 +491,7 @@ def show_lookup(reply: dict, explanation: dict):
 
 
 def _feature_table(values: pd.Series) -> pd.DataFrame:
-    order = list(METRICS["targets"]["total"]["importance"])
+    order = list(METRICS.targets["total"].importance)
     order += [f for f in MODEL.feature_names_ if f not in order]
     typical = MODEL.typical_.reindex(order)
     return pd.DataFrame(
@@ -572,29 +566,31 @@ def preview_results(csv_path: str | None, summary: dict | None):
 
 
 def model_views(target: str):
-    report = METRICS["targets"][target]
-    importance = plots.importance_plot(report["importance"], title=f"{target}: feature importance")
-    if report["kind"] == "spend":
+    report = METRICS.targets[target]
+    importance = plots.importance_plot(report.importance, title=f"{target}: feature importance")
+    if report.kind == "spend":
         quality = plots.decile_plot(
-            pd.DataFrame(report["deciles"]),
+            pd.DataFrame(report.deciles),
             title=f"{target}: mean spend by decile (test)",
             currency=CURRENCY,
         )
     else:
         quality = plots.reliability_plot(
-            pd.DataFrame(report["reliability"]), title="Purchase probability: calibration (test)"
+            pd.DataFrame(report.reliability), title="Purchase probability: calibration (test)"
         )
     return importance, quality, comparison_table(target)
 
 
 def comparison_table(target: str) -> pd.DataFrame:
-    report = METRICS["targets"][target]
+    report = METRICS.targets[target]
     baselines = {"zero", "last_30d", "rate_x_horizon", "train_mean", "train_rate"}
     rows = []
-    for model, metrics in report["test"].items():
+    for model, metrics in report.test.items():
         role = (
-            "chosen"
-            if model == report["chosen"]
+            "served"
+            if model == report.deployed
+            else "chosen"
+            if model == report.chosen
             else "oracle"
             if model.startswith("oracle")
             else "baseline"
@@ -602,7 +598,7 @@ def comparison_table(target: str) -> pd.DataFrame:
             else "candidate"
         )
         rows.append({"model": model, "role": role, **{k: _number(v) for k, v in metrics.items()}})
-    order = {"baseline": 0, "candidate": 1, "chosen": 2, "oracle": 3}
+    order = {"baseline": 0, "candidate": 1, "chosen": 2, "served": 3, "oracle": 4}
     return pd.DataFrame(rows).sort_values("role", key=lambda r: r.map(order), kind="stable")
 
 
@@ -752,7 +748,7 @@ with gr.Blocks(title="clvmodel: 30-day customer spend", delete_cache=(3600, 3600
         gr.Markdown("### Calibration of the purchase probability")
         gr.Plot(
             value=plots.reliability_plot(
-                pd.DataFrame(METRICS["targets"]["purchase"]["reliability"]),
+                pd.DataFrame(METRICS.targets["purchase"].reliability),
                 title="Purchase probability: observed rate vs prediction (test)",
             ),
             label="Calibration",

@@ -22,16 +22,17 @@ from importlib.metadata import version
 from pathlib import Path
 
 import pandas as pd
-from clvmodel.cli.score import add_source_options
 
 from clvmodel import plots
 from clvmodel.card import write_card
+from clvmodel.cli.score import add_source_options
 from clvmodel.dataset import RetailData, from_tables
 from clvmodel.dates import as_day
 from clvmodel.features import FEATURE_GROUPS, as_of_data, cutoff_dates
 from clvmodel.model import CLVModel
 from clvmodel.persistence import file_fingerprint, load_json, save_scores
 from clvmodel.prediction import CustomerScorer
+from clvmodel.report import FitReport
 from clvmodel.schema import SchemaError, read_tables
 from clvmodel.synthetic import ground_truth, read_latent
 from clvmodel.training import PROBABILITY_MODELS, SPEND_MODELS
@@ -101,9 +102,13 @@ def load_source(args: argparse.Namespace) -> tuple[RetailData, dict | None, list
         path = Path(args.transactions)
         log.info("reading the transaction log %s", path)
         mapping = parse_mapping(args.map)
-        data, rejected, n_rows = read_transactions(
-            path, columns=mapping, max_bad_share=args.max_bad_share
-        )
+        reading = read_transactions(path, columns=mapping, max_bad_share=args.max_bad_share)
+        data, rejected, n_rows = reading
+        if reading.anonymous:
+            log.info(
+                "%d of %d rows of %s have no customer_id (anonymous purchases): not modelled",
+                reading.anonymous, n_rows, path.name,
+            )  # fmt: skip
         if len(rejected):
             log.warning(
                 "%d of %d rows of %s cannot be read and were left out; first: %s",
@@ -111,7 +116,8 @@ def load_source(args: argparse.Namespace) -> tuple[RetailData, dict | None, list
             )  # fmt: skip
         files = [path]
         info = {"format": "transaction log", "column_mapping": mapping,
-                "rows": n_rows, "rejected_rows": len(rejected)}  # fmt: skip
+                "rows": n_rows, "rejected_rows": len(rejected),
+                "anonymous_rows": reading.anonymous}  # fmt: skip
     else:
         if args.map:
             raise ValueError("--map applies to --transactions only.")
@@ -159,8 +165,8 @@ def _oracles(args, tables, data, model: CLVModel) -> dict | None:
     return out
 
 
-def run(args: argparse.Namespace) -> dict:
-    """Train and write everything; returns the metrics."""
+def run(args: argparse.Namespace) -> FitReport:
+    """Train and write everything; returns the fit's report."""
     model = CLVModel(
         horizon=args.horizon,
         n_cutoffs=args.cutoffs,
@@ -177,8 +183,8 @@ def run(args: argparse.Namespace) -> dict:
             "features absent for lack of data: %s", ", ".join(model.feature_config_.absent_groups)
         )
     out = Path(args.out)
-    metrics = model.report_ | {"currency": CURRENCY}
-    plot_files = write_plots(metrics, out, currency=CURRENCY)
+    model.report_.currency = CURRENCY
+    plot_files = write_plots(model.report_, out)
     fingerprint = file_fingerprint(data_files)
     fcfg = model.feature_config_
     metadata = {
@@ -205,7 +211,6 @@ def run(args: argparse.Namespace) -> dict:
         "plots": plot_files,
         "train_config": {"quick": args.quick, "seed": args.seed, "n_cutoffs": args.cutoffs},
     }
-    model.report_ = metrics
     model.save(out, metadata=metadata)
     metadata = load_json(out / "metadata.json")
     # Every customer's scores and reason codes as of the day after the data, for the app
@@ -219,36 +224,35 @@ def run(args: argparse.Namespace) -> dict:
     )
     backtest = load_json(args.backtest) if args.backtest and Path(args.backtest).is_file() else None
     write_card(
-        metrics,
+        model.report_,
         metadata,
         args.card,
         artifacts_dir=_relative(out, Path(args.card).parent),
         backtest=backtest,
     )
-    log.info("wrote %s and %s in %.0f s", out, args.card, metrics["train_seconds"])
-    return metrics
+    log.info("wrote %s and %s in %.0f s", out, args.card, model.report_.train_seconds)
+    return model.report_
 
 
-def write_plots(metrics: dict, out: Path, *, currency: str) -> dict[str, str]:
+def write_plots(report: FitReport, out: Path) -> dict[str, str]:
     """Deciles or reliability, and importance, per target: {name: path relative to out}."""
     plot_files = {}
-    for target, report in metrics["targets"].items():
-        if report["kind"] == "spend":
+    for target, r in report.targets.items():
+        if r.kind == "spend":
             name = f"deciles_{target}"
             fig = plots.decile_plot(
-                pd.DataFrame(report["deciles"]),
+                pd.DataFrame(r.deciles),
                 title=f"{target}: predicted vs actual by decile (test)",
-                currency=currency,
+                currency=report.currency,
             )
         else:
             name = f"reliability_{target}"
             fig = plots.reliability_plot(
-                pd.DataFrame(report["reliability"]),
-                title="Purchase probability: reliability (test)",
+                pd.DataFrame(r.reliability), title="Purchase probability: reliability (test)"
             )
         plot_files[name] = f"plots/{name}.png"
         plots.save_figure(fig, out / plot_files[name])
-        fig = plots.importance_plot(report["importance"], title=f"{target}: feature importance")
+        fig = plots.importance_plot(r.importance, title=f"{target}: feature importance")
         plot_files[f"importance_{target}"] = f"plots/importance_{target}.png"
         plots.save_figure(fig, out / plot_files[f"importance_{target}"])
     return plot_files
@@ -268,13 +272,12 @@ def main(argv: list[str] | None = None) -> int:
     level = logging.DEBUG if args.verbose > 1 else logging.INFO
     logging.basicConfig(level=level, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
     try:
-        metrics = run(args)
+        report = run(args)
     except (SchemaError, ValueError, FileNotFoundError) as exc:
         log.error("error: %s", exc)
         return 1
-    total = metrics["targets"]["total"]
-    chosen = total["chosen"]
-    log.info("total spend, test: %s %s", chosen, total["test"][chosen])
+    total = report.targets["total"]
+    log.info("total spend, test: %s %s", total.deployed, total.served)
     return 0
 
 

@@ -64,6 +64,7 @@ from clvmodel.dataset import from_tables  # noqa: E402
 from clvmodel.features import FeatureConfig  # noqa: E402
 from clvmodel.model import CLVModel  # noqa: E402
 from clvmodel.persistence import load_json  # noqa: E402
+from clvmodel.report import FitReport  # noqa: E402
 from clvmodel.schema import SchemaError, read_tables  # noqa: E402
 from clvmodel.synthetic import expected_spend, read_latent  # noqa: E402
 from clvmodel.training import PROBABILITY_MODELS, SPEND_MODELS  # noqa: E402
@@ -140,7 +141,7 @@ def refresh_card(results: dict, card: str, artifacts: str) -> Path | None:
     if not card or not (folder / "metrics.json").is_file():
         return None
     return write_card(
-        load_json(folder / "metrics.json"),
+        FitReport.from_dict(load_json(folder / "metrics.json")),
         load_json(folder / "metadata.json"),
         card,
         artifacts_dir=os.path.relpath(folder.resolve(), Path(card).resolve().parent),

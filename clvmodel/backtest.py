@@ -288,8 +288,8 @@ def _score_origin(
     targets: dict[str, dict] = {}
     pooled: dict[str, dict[str, np.ndarray]] = {}
     for target, candidates in model.test_predictions_.items():
-        report = model.report_["targets"][target]
-        kind = report["kind"]
+        report = model.report_.targets[target]
+        kind = report.kind
         y = test[f"target_{target}"].to_numpy(dtype=float)
         preds = {n: np.asarray(p, dtype=float) for n, p in candidates.items()}
         column = PROBABILITY if kind == "probability" else f"predicted_{target}"
@@ -300,7 +300,7 @@ def _score_origin(
         score = probability_report if kind == "probability" else spend_report
         models = {name: score(y, p) for name, p in preds.items()}
         _oracle_shares(models, kind)
-        entry: dict = {"kind": kind, "chosen": report["chosen"], "deployed": report["deployed"]}
+        entry: dict = {"kind": kind, "chosen": report.chosen, "deployed": report.deployed}
         if kind == "spend":
             low = served[f"predicted_{target}_low"].to_numpy()
             high = served[f"predicted_{target}_high"].to_numpy()

@@ -1,11 +1,12 @@
 """The model card: ``model_card.md``, markdown with a Hugging Face YAML header.
 
-:func:`make_card` only formats. Every number comes from the two dicts training writes:
-``metrics`` (``CLVModel.report_``: scores per target and model, the predictive
-distribution, intervals, reliability, cold start) and ``metadata`` (version, data,
-features, parameters, library versions, plot files). Nothing is recomputed, so the card
-always agrees with ``metrics.json``. Optional parts (the oracle, intervals, plots, ...)
-are left out when their key is missing, as on real data.
+:func:`make_card` only formats. Every number comes from what training writes: the
+:class:`~clvmodel.report.FitReport` (``CLVModel.report_``, ``metrics.json``: scores per
+target and model, the predictive distribution, intervals, reliability, cold start) and the
+``metadata`` dict (``metadata.json``: version, data, features, parameters, library
+versions, plot files). Nothing is recomputed, so the card always agrees with
+``metrics.json``. Optional parts (the oracle, intervals, plots, ...) are left out when the
+report or metadata lacks them, as on real data.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from huggingface_hub import ModelCard, ModelCardData
+
+from clvmodel.report import DistributionReport, FitReport, IntervalReport, TargetReport
 
 __all__ = ["CARD_TAGS", "make_card", "write_card"]
 
@@ -133,22 +136,18 @@ def _join_names(names: Iterable[str]) -> str:
 # --------------------------------------------------------------------------- sections
 
 
-def _spend_targets(metrics: Mapping) -> list[str]:
-    return [t for t, m in metrics["targets"].items() if _kind(t, m) == "spend"]
+def _spend_targets(report: FitReport) -> list[str]:
+    return [t for t, r in report.targets.items() if r.kind == "spend"]
 
 
-def _probability_targets(metrics: Mapping) -> list[str]:
-    return [t for t, m in metrics["targets"].items() if _kind(t, m) == "probability"]
+def _probability_targets(report: FitReport) -> list[str]:
+    return [t for t, r in report.targets.items() if r.kind == "probability"]
 
 
-def _kind(name: str, target: Mapping) -> str:
-    return target.get("kind", "probability" if name == "purchase" else "spend")
-
-
-def _header(metrics: Mapping, metadata: Mapping) -> str:
-    currency = metrics.get("currency", metadata.get("currency", ""))
-    horizon = metrics.get("horizon_days", metadata.get("horizon_days", 30))
-    spend = _spend_targets(metrics)
+def _header(report: FitReport, metadata: Mapping) -> str:
+    currency = report.currency or metadata.get("currency", "")
+    horizon = report.horizon_days
+    spend = _spend_targets(report)
     categories = [t for t in spend if t != "total"]
     what = f"net spend over the next {horizon} days ({currency})".replace(" ()", "")
     if "total" in spend:
@@ -159,7 +158,7 @@ def _header(metrics: Mapping, metadata: Mapping) -> str:
         what += f" per category ({', '.join(categories)})"
     lines = [f"# clvmodel: {horizon}-day customer value", ""]
     lines.append(f"Predicts each retail customer's {what}")
-    if _probability_targets(metrics):
+    if _probability_targets(report):
         lines[-1] += ", and the probability that the customer buys at all in that window"
     lines[-1] += "."
     facts = [
@@ -173,26 +172,22 @@ def _header(metrics: Mapping, metadata: Mapping) -> str:
     facts = [(k, v) for k, v in facts if v is not None]
     if facts:
         lines += ["", _table(["", ""], [[k, f"`{v}`"] for k, v in facts], align="ll")]
-    if any("deployed" in t for t in metrics["targets"].values()):
-        intro = (
-            "Chosen model per target, and the test scores of what users get, computed by "
-            f"{_SERVED_BY} (for a category, its share of the total: `reconciled`):"
-        )
-    else:
-        intro = "Chosen model per target, and its scores on the test cutoff:"
-    lines += ["", intro, "", _overview(metrics, metadata)]
+    intro = (
+        "Chosen model per target, and the test scores of what users get, computed by "
+        f"{_SERVED_BY} (for a category, its share of the total: `reconciled`):"
+    )
+    lines += ["", intro, "", _overview(report, metadata)]
     return "\n".join(lines)
 
 
-def _overview(metrics: Mapping, metadata: Mapping) -> str:
+def _overview(report: FitReport, metadata: Mapping) -> str:
     """One row per target: the chosen model, its file and the served model's test scores."""
     files = metadata.get("targets", {})
     rows = []
-    for name, target in metrics["targets"].items():
-        chosen = target.get("chosen")
-        deployed = target.get("deployed", chosen)
-        test = target.get("test", {}).get(deployed, {})
-        if _kind(name, target) == "spend":
+    for name, target in report.targets.items():
+        chosen, deployed = target.chosen, target.deployed
+        test = target.served
+        if target.kind == "spend":
             keys = (("r2", "R²"), ("gini", "Gini"), ("sum_ratio", "sum ratio"))
         else:
             keys = (("auc", "AUC"), ("brier", "Brier"))
@@ -203,19 +198,24 @@ def _overview(metrics: Mapping, metadata: Mapping) -> str:
     return _table(["target", "model", "file", "test scores"], rows, align="llll")
 
 
-def _has_ranges(metrics: Mapping) -> bool:
+def _total_distribution(report: FitReport) -> DistributionReport | None:
+    """The predictive distribution of total spend, if training reported it."""
+    total = report.targets.get("total")
+    return total.distribution if total is not None else None
+
+
+def _has_ranges(report: FitReport) -> bool:
     """Whether training reported the predictive distribution or intervals."""
-    targets = metrics["targets"]
-    return bool(targets.get("total", {}).get("distribution")) or any(
-        targets[t].get("interval") for t in _spend_targets(metrics)
+    return _total_distribution(report) is not None or any(
+        report.targets[t].interval is not None for t in _spend_targets(report)
     )
 
 
-def _intended_use(metrics: Mapping) -> str:
-    horizon = metrics.get("horizon_days", 30)
+def _intended_use(report: FitReport) -> str:
+    horizon = report.horizon_days
     ranges = ""
-    if _has_ranges(metrics):
-        low, high = (_level_name(v) for v in _interval_levels(metrics))
+    if _has_ranges(report):
+        low, high = (_level_name(v) for v in _interval_levels(report))
         ranges = f"""
 - **Show one customer's range**: {low}, P50 and {high} of a customer's spend, and the
   interval [{low}, {high}], describe how uncertain that customer's next {horizon} days are.
@@ -235,10 +235,10 @@ any decision with legal or similarly significant effects on a person: the model 
 knows past shopping, and a single customer's next {horizon} days are mostly chance."""
 
 
-def _data(metrics: Mapping, metadata: Mapping) -> str:
+def _data(report: FitReport, metadata: Mapping) -> str:
     data = {**metadata.get("info", {}), **metadata.get("data", {})}
-    cutoffs = metrics.get("cutoffs") or metadata.get("cutoffs") or {}
-    horizon = metrics.get("horizon_days", metadata.get("horizon_days"))
+    cutoffs = report.cutoffs or metadata.get("cutoffs") or {}
+    horizon = report.horizon_days
     config = metadata.get("feature_config", {})
     rows = []
     if "source" in data:
@@ -265,7 +265,7 @@ def _data(metrics: Mapping, metadata: Mapping) -> str:
             rows.append([label, ", ".join(config[key])])
     if horizon is not None:
         rows.append(["Horizon", f"{horizon} days from each cutoff (the cutoff day included)"])
-    n_rows = metrics.get("n_rows", {})
+    n_rows = report.n_rows
     train = list(cutoffs.get("train", []))
     if train:
         span = train[0] if len(train) == 1 else f"{train[0]} to {train[-1]}"
@@ -293,8 +293,8 @@ def _rows_note(n_rows: Mapping, split: str) -> str:
     return f", {_count(n_rows[split])} rows" if split in n_rows else ""
 
 
-def _returns(metrics: Mapping) -> str:
-    horizon = metrics.get("horizon_days", 30)
+def _returns(report: FitReport) -> str:
+    horizon = report.horizon_days
     return f"""## How returns enter
 
 Returns are lines with a negative amount. They enter in three places:
@@ -351,12 +351,16 @@ def _features(metadata: Mapping) -> str | None:
 
 
 def _model_table(
-    target: Mapping, columns: Sequence[tuple[str, str, str]], *, currency: str, split: str
+    scores: Mapping[str, Mapping[str, float]],
+    columns: Sequence[tuple[str, str, str]],
+    *,
+    currency: str,
+    chosen: str | None = None,
+    deployed: str | None = None,
+    shares: Mapping[str, Mapping[str, float]] | None = None,
 ) -> str:
-    """Rows: every model scored on ``split``; the chosen one in bold."""
-    scores = target.get(split, {})
-    chosen, deployed = target.get("chosen"), target.get("deployed")
-    shares = target.get("oracle_share") if split == "test" else None
+    """Rows: every model of ``scores`` (model -> metric -> value); ``chosen`` in bold,
+    ``deployed`` marked as served, ``shares`` (of the oracle's scores) appended."""
     header = ["model"]
     for _, label, kind in columns:
         header.append(f"{label} ({currency})" if kind == "money" and currency else label)
@@ -382,13 +386,12 @@ def _notes(models: Iterable[str]) -> str:
     return "Reference models: " + "; ".join(notes) + "." if notes else ""
 
 
-def _target_block(name: str, target: Mapping, columns, *, currency: str) -> list[str]:
+def _target_block(name: str, target: TargetReport, columns, *, currency: str) -> list[str]:
     lines = [f"### {name}", ""]
-    chosen, rule = target.get("chosen"), target.get("selection")
+    chosen, rule, deployed = target.chosen, target.selection, target.deployed
     if chosen:
         sentence = f"Chosen model: **{chosen}**"
         lines.append(sentence + (f", by {rule}." if rule else "."))
-        deployed = target.get("deployed")
         if deployed == chosen:
             lines[-1] += f" Its test row is what users get, scored by {_SERVED_BY}."
         elif deployed:
@@ -398,23 +401,29 @@ def _target_block(name: str, target: Mapping, columns, *, currency: str) -> list
                 f"scored by {_SERVED_BY}."
             )
         lines.append("")
-    if target.get("test"):
-        lines += [
-            "Test cutoff:",
-            "",
-            _model_table(target, columns, currency=currency, split="test"),
-        ]
-    if target.get("validation"):
-        table = _model_table(target, columns, currency=currency, split="validation")
+    if target.test:
+        table = _model_table(
+            target.test,
+            columns,
+            currency=currency,
+            chosen=chosen,
+            deployed=deployed,
+            shares=target.oracle_share,
+        )
+        lines += ["Test cutoff:", "", table]
+    if target.validation:
+        table = _model_table(
+            target.validation, columns, currency=currency, chosen=chosen, deployed=deployed
+        )
         lines += ["", _details(f"Validation scores ({name})", table)]
     return lines
 
 
-def _models_compared(metrics: Mapping) -> str | None:
-    spend = _spend_targets(metrics)
+def _models_compared(report: FitReport) -> str | None:
+    spend = _spend_targets(report)
     if not spend:
         return None
-    currency = metrics.get("currency", "")
+    currency = report.currency
     lines = [
         "## Models compared",
         "",
@@ -425,15 +434,15 @@ def _models_compared(metrics: Mapping) -> str | None:
         "Gini (ranking, 1 is perfect) and Spearman are higher-is-better; sum ratio is predicted "
         "over actual total (1 is exact).",
     ]
-    if any(metrics["targets"][t].get("oracle_share") for t in spend):
+    if any(report.targets[t].oracle_share for t in spend):
         lines[-1] += (
             " *Share of oracle* divides a model's R² or Gini by the oracle's: the part of the "
             "attainable score the model reaches."
         )
     models: dict[str, None] = {}
     for name in spend:
-        target = metrics["targets"][name]
-        models.update(dict.fromkeys(target.get("test", {})))
+        target = report.targets[name]
+        models.update(dict.fromkeys(target.test))
         lines += ["", *_target_block(name, target, _SPEND_COLUMNS, currency=currency)]
     notes = _notes(models)
     if notes:
@@ -441,8 +450,8 @@ def _models_compared(metrics: Mapping) -> str | None:
     return "\n".join(lines)
 
 
-def _purchase(metrics: Mapping) -> str | None:
-    names = _probability_targets(metrics)
+def _purchase(report: FitReport) -> str | None:
+    names = _probability_targets(report)
     if not names:
         return None
     lines = [
@@ -454,10 +463,10 @@ def _purchase(metrics: Mapping) -> str | None:
     ]
     models: dict[str, None] = {}
     for name in names:
-        target = metrics["targets"][name]
-        models.update(dict.fromkeys(target.get("test", {})))
+        target = report.targets[name]
+        models.update(dict.fromkeys(target.test))
         lines += ["", *_target_block(name, target, _PROBABILITY_COLUMNS, currency="")]
-        reliability = target.get("reliability")
+        reliability = target.reliability
         if reliability:
             rows = [
                 [
@@ -470,7 +479,7 @@ def _purchase(metrics: Mapping) -> str | None:
             ]
             lines += [
                 "",
-                f"Reliability of **{target.get('chosen', name)}** on the test cutoff, customers "
+                f"Reliability of **{target.chosen or name}** on the test cutoff, customers "
                 "binned by predicted probability (bin 0 lowest); a calibrated model has the "
                 "observed rate close to the mean predicted probability in every bin:",
                 "",
@@ -482,10 +491,11 @@ def _purchase(metrics: Mapping) -> str | None:
     return "\n".join(lines)
 
 
-def _interval_levels(metrics: Mapping) -> tuple[float, float]:
+def _interval_levels(report: FitReport) -> tuple[float, float]:
     """The quantile levels of the intervals' ends, as training reports them."""
-    for name in _spend_targets(metrics):
-        levels = (metrics["targets"][name].get("interval") or {}).get("quantiles")
+    for name in _spend_targets(report):
+        interval = report.targets[name].interval
+        levels = interval.quantiles if interval is not None else None
         if levels and len(levels) == 2:
             return float(levels[0]), float(levels[1])
     return 0.1, 0.9
@@ -501,24 +511,20 @@ def _percent(share: float) -> str:
     return f"{round(float(share) * 100, 6):g}"
 
 
-def _nominal(metrics: Mapping) -> str:
+def _nominal(report: FitReport) -> str:
     """The interval's nominal coverage as a percentage, e.g. ``80%``."""
-    nominal = metrics.get("interval")
-    if _is_missing(nominal) or isinstance(nominal, Mapping):
+    nominal = report.interval
+    if _is_missing(nominal):
         nominal = next(
-            (
-                t["interval"]["nominal"]
-                for t in metrics["targets"].values()
-                if isinstance(t.get("interval"), Mapping) and "nominal" in t["interval"]
-            ),
+            (t.interval.nominal for t in report.targets.values() if t.interval is not None),
             None,
         )
     return "" if _is_missing(nominal) else f"{_percent(nominal)}%"
 
 
-def _above_upper(metrics: Mapping) -> tuple[str, str]:
+def _above_upper(report: FitReport) -> tuple[str, str]:
     """The caveat of an expected value above the upper quantile: headline, explanation."""
-    _, hi = _interval_levels(metrics)
+    _, hi = _interval_levels(report)
     upper = _level_name(hi)
     return (
         f"The expected spend can sit above {upper}.",
@@ -529,27 +535,27 @@ def _above_upper(metrics: Mapping) -> tuple[str, str]:
     )
 
 
-def _intervals(metrics: Mapping) -> str | None:
-    currency = metrics.get("currency", "")
+def _intervals(report: FitReport) -> str | None:
+    currency = report.currency
     rows = []
-    for name in _spend_targets(metrics):
-        interval = metrics["targets"][name].get("interval")
-        if interval:
+    for name in _spend_targets(report):
+        interval = report.targets[name].interval
+        if interval is not None:
             rows.append(
                 [
                     name,
-                    _ratio(interval.get("nominal")),
-                    _ratio(interval.get("coverage")),
-                    _ratio(interval.get("top_decile_coverage")),
-                    _ratio(interval.get("zero_share")),
-                    _money(interval.get("mean_width")),
+                    _ratio(interval.nominal),
+                    _ratio(interval.coverage),
+                    _ratio(interval.top_decile_coverage),
+                    _ratio(interval.zero_share),
+                    _money(interval.mean_width),
                 ]
             )
     if not rows:
         return None
-    lo, hi = _interval_levels(metrics)
+    lo, hi = _interval_levels(report)
     low, high = _level_name(lo), _level_name(hi)
-    nominal = f"{_nominal(metrics)} ".lstrip()
+    nominal = f"{_nominal(report)} ".lstrip()
     width = f"mean width ({currency})" if currency else "mean width"
     return "\n".join(
         [
@@ -604,21 +610,19 @@ def _absent_features(metadata: Mapping) -> str | None:
     )
 
 
-def _reconciliation(metrics: Mapping) -> str | None:
-    method = next(
-        (t["reconciliation"] for t in metrics["targets"].values() if t.get("reconciliation")), None
-    )
+def _reconciliation(report: FitReport) -> str | None:
+    method = next((t.reconciliation for t in report.targets.values() if t.reconciliation), None)
     if not method:
         return None
-    low, high = (_level_name(v) for v in _interval_levels(metrics))
+    low, high = (_level_name(v) for v in _interval_levels(report))
     keys = ("r2", "gini", "sum_ratio")
     rows = []
-    for name in _spend_targets(metrics):
-        target = metrics["targets"][name]
-        if "reconciled" in target.get("test", {}):
-            chosen, rec = target["test"].get(target.get("chosen"), {}), target["test"]["reconciled"]
+    for name in _spend_targets(report):
+        target = report.targets[name]
+        if "reconciled" in target.test:
+            chosen, rec = target.test.get(target.chosen, {}), target.test["reconciled"]
             rows.append(
-                [name, f"`{target.get('chosen')}`"]
+                [name, f"`{target.chosen}`"]
                 + [_ratio(chosen.get(k)) for k in keys]
                 + [_ratio(rec.get(k)) for k in keys]
             )
@@ -643,18 +647,24 @@ def _reconciliation(metrics: Mapping) -> str | None:
     return "\n".join(lines)
 
 
-def _distribution(metrics: Mapping, metadata: Mapping) -> str | None:
-    dist = metrics["targets"].get("total", {}).get("distribution")
-    if not dist:
+def _cold_sigma(report: FitReport, metadata: Mapping) -> Any:
+    """The cold-start spread of log spend: the report's, else metadata's ``cold_sigma``."""
+    sigma = report.cold_start.log_sigma if report.cold_start is not None else None
+    return metadata.get("cold_sigma") if _is_missing(sigma) else sigma
+
+
+def _distribution(report: FitReport, metadata: Mapping) -> str | None:
+    dist = _total_distribution(report)
+    if dist is None:
         return None
-    horizon = metrics.get("horizon_days", metadata.get("horizon_days", 30))
-    low, high = (_level_name(v) for v in _interval_levels(metrics))
-    nominal = f"{_nominal(metrics)} ".lstrip()
-    sigma = dist.get("log_sigma", metadata.get("sigma"))
+    horizon = report.horizon_days
+    low, high = (_level_name(v) for v in _interval_levels(report))
+    nominal = f"{_nominal(report)} ".lstrip()
+    sigma = metadata.get("sigma") if _is_missing(dist.log_sigma) else dist.log_sigma
     spread = "one spread of log spend"
     if not _is_missing(sigma):
         spread += f", σ = {float(sigma):.2f},"
-    cold_sigma = (metrics.get("cold_start") or {}).get("log_sigma", metadata.get("cold_sigma"))
+    cold_sigma = _cold_sigma(report, metadata)
     cold = (
         ""
         if _is_missing(cold_sigma)
@@ -667,8 +677,7 @@ def _distribution(metrics: Mapping, metadata: Mapping) -> str | None:
             _ratio(v.get("share_below")),
             _ratio(v.get("share_at_or_below")),
         ]
-        for key, v in dist.items()
-        if isinstance(v, Mapping)
+        for key, v in dist.quantiles.items()
     ]
     lines = [
         "## Predictive distribution",
@@ -684,11 +693,11 @@ def _distribution(metrics: Mapping, metadata: Mapping) -> str | None:
         "(`CLVModel.predict_quantiles` gives other levels). Categories split the basket: a "
         "category's expected spend and quantiles are the total's times the category's share.",
     ]
-    if dist.get("method"):
-        lines += ["", f"The method as `metrics.json` records it: *{dist['method']}*."]
+    if dist.method:
+        lines += ["", f"The method as `metrics.json` records it: *{dist.method}*."]
     lines += [
         "",
-        "**{}** {}".format(*_above_upper(metrics))
+        "**{}** {}".format(*_above_upper(report))
         + " Likewise P50 is 0 whenever P(buy) ≤ 50%. Sum and rank customers by the expected "
         "spend; read the quantiles as one customer's range.",
     ]
@@ -704,12 +713,12 @@ def _distribution(metrics: Mapping, metadata: Mapping) -> str | None:
     return "\n".join(lines)
 
 
-def _cold_start(metrics: Mapping, metadata: Mapping) -> str | None:
-    cold = metrics.get("cold_start")
-    if not cold:
+def _cold_start(report: FitReport, metadata: Mapping) -> str | None:
+    cold = report.cold_start
+    if cold is None:
         return None
-    currency = metrics.get("currency", "")
-    counts = cold.get("rows", {})
+    currency = report.currency
+    counts = cold.rows
     rows = [
         f"{_count(counts[k])} {label}"
         for k, label in (
@@ -719,7 +728,7 @@ def _cold_start(metrics: Mapping, metadata: Mapping) -> str | None:
         )
         if k in counts
     ]
-    sigma = cold.get("log_sigma", metadata.get("cold_sigma"))
+    sigma = _cold_sigma(report, metadata)
     spread = "its own spread of log spend"
     if not _is_missing(sigma):
         spread += f" (σ = {float(sigma):.2f})"
@@ -739,24 +748,28 @@ def _cold_start(metrics: Mapping, metadata: Mapping) -> str | None:
         "everyone.",
     ]
     intervals = []
-    for name, target in cold["targets"].items():
-        kind = "probability" if name == "purchase" else "spend"
+    for name, target in cold.targets.items():
+        warm = report.targets.get(name)
+        if warm is not None:
+            kind = warm.kind
+        else:
+            kind = "probability" if name == "purchase" else "spend"
         columns = _PROBABILITY_COLUMNS if kind == "probability" else _SPEND_COLUMNS
         lines += ["", f"**{name}**", ""]
-        lines += [_model_table(target, columns, currency=currency, split="test")]
-        interval = target.get("interval")
-        if interval:
+        lines += [_model_table(target.test, columns, currency=currency)]
+        interval: IntervalReport | None = target.interval
+        if interval is not None:
             intervals.append(
                 [
                     name,
-                    _ratio(interval.get("nominal")),
-                    _ratio(interval.get("coverage")),
-                    _ratio(interval.get("zero_share")),
-                    _money(interval.get("mean_width")),
+                    _ratio(interval.nominal),
+                    _ratio(interval.coverage),
+                    _ratio(interval.zero_share),
+                    _money(interval.mean_width),
                 ]
             )
     if intervals:
-        low, high = (_level_name(v) for v in _interval_levels(metrics))
+        low, high = (_level_name(v) for v in _interval_levels(report))
         width = f"mean width ({currency})" if currency else "mean width"
         lines += [
             "",
@@ -839,8 +852,8 @@ def _backtest(backtest: Mapping | None) -> str | None:
     return "\n".join(lines)
 
 
-def _limitations(metrics: Mapping, metadata: Mapping) -> str:
-    cutoffs = metrics.get("cutoffs") or metadata.get("cutoffs") or {}
+def _limitations(report: FitReport, metadata: Mapping) -> str:
+    cutoffs = report.cutoffs or metadata.get("cutoffs") or {}
     test = cutoffs.get("test")
     n_train = len(cutoffs.get("train", []))
     items = []
@@ -867,10 +880,12 @@ def _limitations(metrics: Mapping, metadata: Mapping) -> str:
         "all-zero baseline has a low MAE while being useless. Read RMSE, R², Gini, AUC and the "
         "sum ratio together.",
     ]
-    dist = metrics["targets"].get("total", {}).get("distribution") or {}
-    if _has_ranges(metrics):
-        low, high = (_level_name(v) for v in _interval_levels(metrics))
-        sigma = dist.get("log_sigma", metadata.get("sigma"))
+    dist = _total_distribution(report)
+    if _has_ranges(report):
+        low, high = (_level_name(v) for v in _interval_levels(report))
+        sigma = dist.log_sigma if dist is not None else None
+        if _is_missing(sigma):
+            sigma = metadata.get("sigma")
         value = "" if _is_missing(sigma) else f" (σ = {float(sigma):.2f})"
         items += [
             f"**One spread for everyone.** The predictive distribution has a single spread of "
@@ -882,7 +897,7 @@ def _limitations(metrics: Mapping, metadata: Mapping) -> str:
             "share of the total's, as if the split of the basket were known: uncertainty about "
             "what a customer buys, as opposed to how much, is not in the category intervals.",
             "**Quantiles are per customer.** "
-            + " ".join(_above_upper(metrics))
+            + " ".join(_above_upper(report))
             + f" Adding customers' {low}s or {high}s does not give a range for their sum: "
             "add expected values.",
         ]
@@ -902,7 +917,7 @@ def _param_value(value: Any) -> str:
     return str(value)
 
 
-def _reproduce(metrics: Mapping, metadata: Mapping) -> str:
+def _reproduce(report: FitReport, metadata: Mapping) -> str:
     lines = [
         "## How to reproduce",
         "",
@@ -926,7 +941,7 @@ def _reproduce(metrics: Mapping, metadata: Mapping) -> str:
         lines.append(_table(["parameter", "value"], rows, align="ll"))
     if metadata.get("config_id"):
         lines += ["", f"Configuration id (parameters and features): `{metadata['config_id']}`."]
-    seconds = metrics.get("train_seconds")
+    seconds = report.train_seconds
     if not _is_missing(seconds):
         minutes, secs = divmod(round(float(seconds)), 60)
         took = f"{minutes} min {secs} s" if minutes else f"{secs} s"
@@ -942,7 +957,7 @@ def _reproduce(metrics: Mapping, metadata: Mapping) -> str:
 
 
 def make_card(
-    metrics: Mapping,
+    report: FitReport,
     metadata: Mapping,
     *,
     artifacts_dir: str = "artifacts",
@@ -952,18 +967,18 @@ def make_card(
 
     Parameters
     ----------
-    metrics : mapping
-        Scores written by training (``CLVModel.report_``, ``metrics.json``): ``targets``
-        (required) maps each target name to ``kind``, ``chosen``, ``selection``,
-        ``deployed`` (the served model, whose test scores come from
-        ``CLVModel.predict_features``), ``validation``/``test`` scores per model and,
-        optionally, ``oracle_share``, ``interval`` ([P10, P90] of the predictive
-        distribution), ``reliability``, ``reconciliation`` (categories) and
-        ``distribution`` (total). Optional top-level keys: ``horizon_days``, ``currency``,
-        ``interval``, ``train_seconds``, ``cutoffs``, ``n_rows``, ``cold_start``.
+    report : FitReport
+        What training measured (``CLVModel.report_``; read ``metrics.json`` with
+        ``FitReport.from_dict``): per target (``targets``, at least one) the ``kind``, the
+        ``chosen`` model and its ``selection`` rule, the ``deployed`` (served) model, whose
+        test scores come from ``CLVModel.predict_features``, ``validation``/``test`` scores
+        per model and, when reported, ``oracle_share``, ``interval`` ([P10, P90] of the
+        predictive distribution), ``reliability``, ``reconciliation`` (categories) and
+        ``distribution`` (total); also ``horizon_days``, ``interval``, ``cutoffs``,
+        ``n_rows``, ``currency``, ``train_seconds`` and ``cold_start``.
     metadata : mapping
-        Model metadata: ``model_version``, ``trained_at``, ``data``, ``info``,
-        ``feature_names``, ``feature_config``, ``targets`` (files), ``params``,
+        Model metadata (``metadata.json``): ``model_version``, ``trained_at``, ``data``,
+        ``info``, ``feature_names``, ``feature_config``, ``targets`` (files), ``params``,
         ``config_id``, ``sigma``, ``cold_sigma``, ``library_versions``, ``plots`` (paths
         relative to the artifacts folder). Every key is optional.
     artifacts_dir : str, default="artifacts"
@@ -981,26 +996,34 @@ def make_card(
 
     Raises
     ------
+    TypeError
+        If ``report`` is not a :class:`~clvmodel.report.FitReport` (e.g. the dict of
+        ``metrics.json``: pass ``FitReport.from_dict(...)``).
     ValueError
-        If ``metrics`` has no ``targets``.
+        If ``report`` has no targets.
 
     Examples
     --------
-    >>> metrics = {"currency": "INR", "targets": {"total": {
-    ...     "kind": "spend", "chosen": "ridge", "selection": "lowest validation RMSE",
-    ...     "test": {"zero": {"mae": 310.0, "rmse": 2400.0, "r2": -0.02},
-    ...              "ridge": {"mae": 520.4, "rmse": 2010.9, "r2": 0.29}}}}}
-    >>> card = make_card(metrics, {"model_version": "v1"})
+    >>> report = FitReport.from_dict({
+    ...     "horizon_days": 30, "interval": 0.8, "cutoffs": {}, "n_rows": {},
+    ...     "currency": "INR", "targets": {"total": {
+    ...         "kind": "spend", "chosen": "ridge", "deployed": "ridge",
+    ...         "selection": "lowest validation RMSE", "validation": {}, "importance": {},
+    ...         "test": {"zero": {"mae": 310.0, "rmse": 2400.0, "r2": -0.02},
+    ...                  "ridge": {"mae": 520.4, "rmse": 2010.9, "r2": 0.29}}}}})
+    >>> card = make_card(report, {"model_version": "v1"})
     >>> card.startswith("---")
     True
     >>> "| **ridge** | 520 | 2,011 | 0.290 |" in card
     True
     """
-    if not isinstance(metrics, Mapping) or not metrics.get("targets"):
-        raise ValueError(
-            "metrics must hold a non-empty 'targets' mapping (target name to its scores); "
-            f"got keys {sorted(metrics) if isinstance(metrics, Mapping) else type(metrics)}."
+    if not isinstance(report, FitReport):
+        raise TypeError(
+            f"make_card takes a FitReport (CLVModel.report_); got {type(report).__name__}. "
+            "Read metrics.json with clvmodel.report.FitReport.from_dict."
         )
+    if not report.targets:
+        raise ValueError("the report has no targets: there is nothing to put in the card.")
     data = ModelCardData(
         library_name="sklearn",
         license="mit",
@@ -1008,22 +1031,22 @@ def make_card(
         model_name="clvmodel",
     )
     sections = [
-        _header(metrics, metadata),
-        _intended_use(metrics),
-        _data(metrics, metadata),
-        _returns(metrics),
+        _header(report, metadata),
+        _intended_use(report),
+        _data(report, metadata),
+        _returns(report),
         _features(metadata),
         _absent_features(metadata),
-        _models_compared(metrics),
-        _purchase(metrics),
-        _distribution(metrics, metadata),
-        _intervals(metrics),
-        _reconciliation(metrics),
-        _cold_start(metrics, metadata),
+        _models_compared(report),
+        _purchase(report),
+        _distribution(report, metadata),
+        _intervals(report),
+        _reconciliation(report),
+        _cold_start(report, metadata),
         _backtest(backtest),
         _plots(metadata, artifacts_dir),
-        _limitations(metrics, metadata),
-        _reproduce(metrics, metadata),
+        _limitations(report, metadata),
+        _reproduce(report, metadata),
     ]
     body = "\n\n".join(s for s in sections if s)
     # ModelCard parses the header back, so a malformed one fails here, not on the Hub.
@@ -1031,7 +1054,7 @@ def make_card(
 
 
 def write_card(
-    metrics: Mapping,
+    report: FitReport,
     metadata: Mapping,
     path: str | Path,
     *,
@@ -1044,6 +1067,6 @@ def write_card(
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    text = make_card(metrics, metadata, artifacts_dir=artifacts_dir, backtest=backtest)
+    text = make_card(report, metadata, artifacts_dir=artifacts_dir, backtest=backtest)
     path.write_text(text, encoding="utf-8")
     return path

@@ -57,6 +57,7 @@ from clvmodel.features import (
 )
 from clvmodel.persistence import read_artifacts, write_artifacts
 from clvmodel.reasons import reason_codes
+from clvmodel.report import FitReport
 from clvmodel.training import (
     PROBABILITY_MODELS,
     SPEND_MODELS,
@@ -145,8 +146,8 @@ class CLVModel:
         cold-start customers).
     typical_ : Series
         Median training value of each feature: the reference reasons quote.
-    report_ : dict
-        Every metric of the fit (the content of ``metrics.json``).
+    report_ : FitReport
+        Every metric of the fit (:mod:`clvmodel.report`; ``metrics.json`` is its JSON).
     test_scores_, test_predictions_ : DataFrame, dict
         After ``fit`` only (not saved): the test cutoff as served, and every compared
         candidate's predictions there, for backtests.
@@ -266,7 +267,7 @@ class CLVModel:
         self.fit_panel(panel, fcfg, data=data, oracles=oracles)
         end = as_day(as_of) if as_of is not None else data.last_date + pd.Timedelta(days=1)
         self.info_["default_as_of"] = f"{end:%Y-%m-%d}"
-        self.report_["train_seconds"] = round(time.perf_counter() - started, 1)
+        self.report_.train_seconds = round(time.perf_counter() - started, 1)
         return self
 
     def fit_panel(
@@ -330,7 +331,7 @@ class CLVModel:
         test = self.predict_features(split.test[features], reasons=False)
         self.report_ = _evaluation(self, results, split, test, cold_report)
         self.test_scores_ = test
-        self.report_["train_seconds"] = round(time.perf_counter() - started, 1)
+        self.report_.train_seconds = round(time.perf_counter() - started, 1)
         self.test_predictions_ = {t: r.test_predictions for t, r in results.items()}
         return self
 
@@ -613,14 +614,11 @@ class CLVModel:
             "cutoffs": self.info_.get("cutoffs"),
             "info": self.info_,
             "targets": {
-                t: {
-                    "model": self.report_["targets"][t]["chosen"],
-                    "kind": self.report_["targets"][t]["kind"],
-                }
+                t: {"model": self.report_.targets[t].chosen, "kind": self.report_.targets[t].kind}
                 for t in self.bundles_
             },
         }
-        write_artifacts(folder, bundles, {**(metadata or {}), **fitted}, self.report_)
+        write_artifacts(folder, bundles, {**(metadata or {}), **fitted}, self.report_.to_dict())
         return Path(folder)
 
     @classmethod
@@ -666,8 +664,7 @@ class CLVModel:
         model.metadata_ = metadata
         from clvmodel.persistence import METRICS_FILE, load_json
 
-        metrics = Path(folder) / METRICS_FILE
-        model.report_ = load_json(metrics) if metrics.is_file() else {}
+        model.report_ = FitReport.from_dict(load_json(Path(folder) / METRICS_FILE))
         if model.config_id() != metadata.get("config_id"):
             raise ValueError(
                 f"{folder}: the saved configuration id {metadata.get('config_id')!r} does not "
@@ -699,7 +696,7 @@ def _evaluation(
     split: Split,
     served: pd.DataFrame,
     cold_report: dict | None,
-) -> dict:
+) -> FitReport:
     """The report of a fit: every candidate's test metrics from training, and the deployed
     model's from `served`, the test rows as :meth:`CLVModel.predict_features` scores them."""
     level = model.interval
@@ -752,7 +749,7 @@ def _evaluation(
     }
     if cold_report is not None:
         out["cold_start"] = cold_report
-    return out
+    return FitReport.from_dict(out)
 
 
 def _cold_evaluation(model: CLVModel, report: dict, split: Split) -> None:

@@ -1,45 +1,76 @@
-"""Read any transaction log (one row per purchase or return) into :class:`RetailData`.
+"""Read any transaction log (one row per purchase, return or invoice line) into :class:`RetailData`.
 
 The log is a single table, CSV (optionally gzip-compressed), Excel (.xlsx) or Parquet,
-with the columns
+one row per purchase or per invoice line, with the columns
 
 ============================ ===================================================
 ``customer_id``              required; text, exactly as written (leading zeros kept,
-                             surrounding spaces trimmed)
+                             surrounding spaces trimmed). An empty cell is an
+                             anonymous (guest) purchase: counted, not an error
 ``transaction_date``         required; ``YYYY-MM-DD``, a time of day is ignored
-``amount``                   required; net amount of the row, negative for a return;
-                             a plain number (``-12.5``), no currency sign or
-                             thousands separator
+``amount``                   required, unless ``quantity`` and ``unit_price`` are
+                             both given; net amount of the row, negative for a
+                             return; a plain number (``-12.5``), no currency sign
+                             or thousands separator
 ``category``                 optional; one spend target per category
-``quantity``                 optional; units bought (a number, may be empty)
+``quantity``                 optional; units bought (a number, may be empty).
+                             Without ``amount``, required: amount = quantity ×
+                             unit_price, so a negative quantity is a return
+``unit_price``               optional; price per unit (a plain number); used only
+                             when the log has no ``amount`` column
+``product_id``               optional; product code, text as written (the
+                             ``products`` feature group: ``n_products``)
 ``store_id``                 optional; the store of the purchase
 ``channel``                  optional; ``online``, ``web``, ``mobile``, ``app`` or
                              ``ecommerce`` mark an online purchase, anything else a
                              store visit
-``transaction_id``           optional; rows sharing it form one basket. Without it,
-                             a customer's rows of one day form one basket
+``region``                   optional; region or country of the purchase, stored on
+                             the transactions (lower-cased like categories). The
+                             ``regions`` feature group also needs ``channel``
+``transaction_id``           optional; an invoice or order number: rows sharing it
+                             form one basket (one transaction of several lines).
+                             Without it, a customer's rows of one day form one
+                             basket
 ============================ ===================================================
 
 Header names are compared after trimming and lower-casing, with spaces and hyphens read
-as underscores (``"Customer ID"`` is ``customer_id``); other names are mapped with
-``columns={"your_name": "customer_id", ...}``. Other columns are ignored.
+as underscores (``"Customer ID"`` is ``customer_id``). Common names of line-level
+exports are recognised too (:data:`ALIASES`): the column name without underscores
+(``CustomerID``, ``UnitPrice``), ``InvoiceNo``/``invoice``/``order_id`` for
+``transaction_id``, ``InvoiceDate``/``order_date``/``date`` for ``transaction_date``,
+``StockCode``/``sku``/``product_code`` for ``product_id``, ``price`` for
+``unit_price``, ``qty`` for ``quantity`` and ``country`` for ``region``; so the UCI
+Online Retail file reads without any mapping. A column already named as in the table
+wins over an alias, and two columns that could both be the same log column are refused
+(map one). Other names are mapped with ``columns={"your_name": "customer_id", ...}``
+(which also wins over aliases). Other columns are ignored.
 
-Rows that cannot be read (empty ``customer_id``, a date, amount or quantity that does not
-parse, a ``transaction_id`` shared by two customers or two days) are never dropped silently: they
-come back in ``rejected`` with their line numbers and the reason. When more than
-``max_bad_share`` of the rows are bad, something is wrong with the file as a whole (a
-date format, a shifted column) and :class:`~clvmodel.schema.SchemaError` is raised
-instead. Returns (negative amounts) are kept: net spend is the target.
+Rows without a ``customer_id`` (guest purchases, a quarter of the lines of the UCI Online
+Retail log) are anonymous: they cannot be attributed to anyone, so they are left out of
+the data, counted in :attr:`LogReading.anonymous` and checked no further; they are not
+errors. Other rows that cannot be read (a date, amount, quantity or unit price that does
+not parse, a ``transaction_id`` shared by two customers or two days) are never dropped
+silently: they come back in ``rejected`` with their line numbers and the reason. When
+more than ``max_bad_share`` of the rows that name a customer are bad, something is wrong
+with the file as a whole (a date format, a shifted column) and
+:class:`~clvmodel.schema.SchemaError` is raised instead.
 
-A log holds less than the seven retail tables: no products, promotions, loyalty rules
-or customer attributes. The matching columns of :class:`RetailData` are left empty (all
-missing), which :func:`clvmodel.features.available_groups` reads as "absent", so the
-features that need them are not built.
+Returns (negative amounts) are kept: net spend is the target. A cancellation invoice
+(``C536379`` in the Online Retail log, with negative quantities) is a basket of its own,
+a return, since its number differs from the original invoice's. Identical rows are all
+kept: in a line-level log two equal lines are two purchases.
+
+A log holds less than the seven retail tables: no promotions, loyalty rules or customer
+attributes, and products or regions only when it has those columns. The matching columns
+of :class:`RetailData` are left empty (all missing), which
+:func:`clvmodel.features.available_groups` reads as "absent", so the features that need
+them are not built.
 """
 
 from __future__ import annotations
 
 import gzip
+import logging
 import os
 import re
 from pathlib import Path
@@ -53,6 +84,7 @@ from clvmodel.dates import parse_days
 from clvmodel.schema import ONLINE_MARKERS, SchemaError
 
 __all__ = [
+    "ALIASES",
     "COLUMNS",
     "MAX_BAD_SHARE",
     "OPTIONAL",
@@ -64,9 +96,41 @@ __all__ = [
     "read_transactions",
 ]
 
+log = logging.getLogger(__name__)
+
 REQUIRED: tuple[str, ...] = ("customer_id", "transaction_date", "amount")
-OPTIONAL: tuple[str, ...] = ("category", "quantity", "store_id", "channel", "transaction_id")
+OPTIONAL: tuple[str, ...] = (
+    "category",
+    "quantity",
+    "unit_price",
+    "product_id",
+    "store_id",
+    "channel",
+    "region",
+    "transaction_id",
+)
 COLUMNS: tuple[str, ...] = REQUIRED + OPTIONAL
+#: Other header names (after normalisation) recognised as log columns when the file has
+#: no column of that name and the mapping does not name one. Every log column is also
+#: recognised without its underscores (``customerid``, ``unitprice``).
+ALIASES: dict[str, str] = {
+    **{c.replace("_", ""): c for c in COLUMNS if "_" in c},
+    "invoiceno": "transaction_id",
+    "invoice_no": "transaction_id",
+    "invoice": "transaction_id",
+    "order_id": "transaction_id",
+    "invoicedate": "transaction_date",
+    "invoice_date": "transaction_date",
+    "order_date": "transaction_date",
+    "date": "transaction_date",
+    "qty": "quantity",
+    "price": "unit_price",
+    "stockcode": "product_id",
+    "stock_code": "product_id",
+    "product_code": "product_id",
+    "sku": "product_id",
+    "country": "region",
+}
 #: Largest share of unreadable rows tolerated; above it the file is refused.
 MAX_BAD_SHARE = 0.05
 #: Category given to rows whose category cell is empty, so categories add up to the total.
@@ -85,8 +149,17 @@ _MAGIC = {
 _DELIMITERS = ",;\t|"
 
 
-class LogReading(NamedTuple):
+class _Reading(NamedTuple):
+    data: RetailData
+    rejected: pd.DataFrame
+    n_rows: int
+
+
+class LogReading(_Reading):
     """What :func:`read_transactions` returns; unpacks as ``data, rejected, n_rows``.
+
+    A named tuple of those three, as before, plus :attr:`anonymous`, an attribute outside
+    the tuple, so that ``data, rejected, n_rows = read_transactions(...)`` keeps working.
 
     Attributes
     ----------
@@ -95,14 +168,34 @@ class LogReading(NamedTuple):
     rejected : DataFrame
         One row per unreadable row, by line: ``line`` (file line, header = 1; for Excel
         the sheet row, for Parquet the row position + 2, as in a CSV export), ``reason``,
-        then the row's log columns as text. Empty when every row was read.
+        then the row's log columns as text. Empty when every row was read. Anonymous
+        rows are not in it.
     n_rows : int
-        Data rows in the file (blank lines not counted).
+        Data rows in the file (blank lines not counted), anonymous rows included.
+    anonymous : int
+        Rows without a ``customer_id`` (guest purchases), left out of ``data``; not part
+        of the tuple. ``n_rows - anonymous - len(rejected)`` rows are in ``data``.
     """
 
-    data: RetailData
-    rejected: pd.DataFrame
-    n_rows: int
+    anonymous: int
+
+    def __new__(
+        cls, data: RetailData, rejected: pd.DataFrame, n_rows: int, anonymous: int = 0
+    ) -> LogReading:
+        reading = super().__new__(cls, data, rejected, n_rows)
+        reading.anonymous = int(anonymous)
+        return reading
+
+    def _replace(self, **changes: object) -> LogReading:
+        anonymous = changes.pop("anonymous", self.anonymous)
+        return LogReading(*super()._replace(**changes), anonymous=anonymous)
+
+    def __repr__(self) -> str:
+        return (
+            f"LogReading(data=<RetailData: {len(self.data.lines)} lines>, "
+            f"rejected=<{len(self.rejected)} rows>, n_rows={self.n_rows}, "
+            f"anonymous={self.anonymous})"
+        )
 
 
 def _normalise(name: object) -> str:
@@ -228,7 +321,10 @@ def _read_text_table(path: Path) -> pd.DataFrame:
 
 
 def _apply_mapping(frame: pd.DataFrame, columns: dict[str, str] | None, name: str) -> pd.DataFrame:
-    """Normalised header with `columns` applied; keeps only the log columns."""
+    """Normalised header with `columns` and :data:`ALIASES` applied; keeps only log columns.
+
+    ``unit_price`` is kept only when there is no ``amount`` (amount = quantity × unit_price).
+    """
     header = [_normalise(c) for c in frame.columns]
     dupes = sorted({c for c in header if header.count(c) > 1})
     if dupes:
@@ -256,18 +352,49 @@ def _apply_mapping(frame: pd.DataFrame, columns: dict[str, str] | None, name: st
             f"{name}: column(s) {twice + clash} would appear twice after the mapping "
             f"{mapping}; map one source column to each log column."
         )
-    renamed = [mapping.get(c, c) for c in header]
+    # Aliases fill the log columns that neither the header nor the mapping provides.
+    taken = set(targets) | {c for c in header if c in COLUMNS and c not in mapping}
+    candidates: dict[str, list[str]] = {}
+    for c in header:
+        target = ALIASES.get(c)
+        if c not in mapping and c not in COLUMNS and target and target not in taken:
+            candidates.setdefault(target, []).append(c)
+    ambiguous = {t: cs for t, cs in candidates.items() if len(cs) > 1}
+    if ambiguous:
+        target, sources = next(iter(ambiguous.items()))
+        raise SchemaError(
+            f"{name}: column(s) {sources} could each be {target!r}; say which one, e.g. "
+            f"columns={{{sources[0]!r}: {target!r}}} (command line: --map "
+            f"{sources[0]}={target})."
+        )
+    aliased = {cs[0]: t for t, cs in candidates.items()}
+    if aliased:
+        original = dict(zip(header, frame.columns, strict=True))
+        log.info(
+            "%s: columns recognised by name: %s",
+            name,
+            ", ".join(f"{original[k]} -> {v}" for k, v in aliased.items()),
+        )
+    renamed = [mapping.get(c, aliased.get(c, c)) for c in header]
     missing = [c for c in REQUIRED if c not in renamed]
+    if "amount" in missing and {"quantity", "unit_price"} <= set(renamed):
+        missing.remove("amount")  # amount = quantity × unit_price
     if missing:
         hint = ", ".join(f"{c!r}" for c in missing)
+        either = (
+            " (or both 'quantity' and 'unit_price', whose product is the amount)"
+            if "amount" in missing
+            else ""
+        )
         raise SchemaError(
             f"{name}: missing column(s) {missing}; found {header}. A transaction log needs "
-            f"{list(REQUIRED)} (optional: {list(OPTIONAL)}). If the file names them "
+            f"{list(REQUIRED)}{either} (optional: {list(OPTIONAL)}). If the file names them "
             f"differently, map them, e.g. columns={{'your_name': {hint.split(', ')[0]}}} "
             "(command line: --map your_name=" + missing[0] + ")."
         )
     frame = frame.set_axis(renamed, axis=1)
-    return frame[[c for c in COLUMNS if c in renamed]]
+    keep = [c for c in COLUMNS if c in renamed and not (c == "unit_price" and "amount" in renamed)]
+    return frame[keep]
 
 
 # --------------------------------------------------------------------------- parsing
@@ -278,28 +405,57 @@ def _quote(values: pd.Series, width: int = 30) -> pd.Series:
     return "'" + text.where(text.str.len() <= width, text.str.slice(0, width) + "…") + "'"
 
 
-def _category_names(text: pd.Series) -> pd.Series:
+def _slug(text: pd.Series) -> pd.Series:
     """Lower-case word characters joined by _ (safe as feature and column names)."""
-    slug = text.str.lower().str.replace(r"[^\w]+", "_", regex=True).str.strip("_")
+    return text.str.lower().str.replace(r"[^\w]+", "_", regex=True).str.strip("_")
+
+
+def _category_names(text: pd.Series) -> pd.Series:
+    """Category slugs; an empty cell is :data:`UNCATEGORIZED`."""
+    slug = _slug(text)
     slug = slug.where(slug != "", UNCATEGORIZED)
     return slug.where(~slug.isin(_RESERVED), "category_" + slug)
 
 
-def _parse(frame: pd.DataFrame, lines: pd.Series) -> tuple[pd.DataFrame, pd.Series]:
-    """Typed columns and, per row, the reasons it cannot be used (``""`` when fine)."""
-    text = frame.apply(lambda c: c.str.strip())
-    reasons = pd.Series("", index=frame.index, dtype=object)
+def _per_value(text: pd.Series, parse) -> pd.Series:
+    """``parse`` applied to the distinct values of `text` only, spread back to the rows.
+
+    A log repeats its dates, prices and quantities many times (the Online Retail log has
+    23,260 distinct time stamps on 541,909 lines): parsing each once is much faster.
+    """
+    codes, uniques = pd.factorize(text)
+    parsed = parse(pd.Series(uniques, dtype=text.dtype))
+    return pd.Series(parsed.array.take(codes, allow_fill=True), index=text.index)
+
+
+def _number(text: pd.Series) -> pd.Series:
+    values = pd.to_numeric(text.where(text != ""), errors="coerce")
+    return values.astype("float64").where(lambda v: np.isfinite(v))
+
+
+def _day_text(date: pd.Series) -> pd.Series:
+    """Days as ``YYYY-MM-DD`` text, ``""`` for NaT."""
+    codes, uniques = pd.factorize(date)
+    names = np.append(pd.DatetimeIndex(uniques).strftime("%Y-%m-%d").to_numpy(object), "")
+    return pd.Series(names[codes], index=date.index, dtype="str")  # code -1 (NaT) -> ""
+
+
+def _parse(text: pd.DataFrame, lines: pd.Series) -> tuple[pd.DataFrame, pd.Series, pd.Series]:
+    """Typed columns, per row the reasons it cannot be used (``""`` when fine), and which
+    rows are anonymous (no ``customer_id``: not checked for reasons of their own)."""
+    reasons = pd.Series("", index=text.index, dtype=object)
+    anonymous = text["customer_id"] == ""
 
     def flag(mask: pd.Series, message: pd.Series | str) -> None:
+        mask = mask & ~anonymous
         if mask.any():
             old = reasons[mask]
             reasons[mask] = old.where(old == "", old + "; ") + message
 
-    out = pd.DataFrame(index=frame.index)
+    out = pd.DataFrame(index=text.index)
     out["customer_id"] = text["customer_id"]
-    flag(text["customer_id"] == "", "empty customer_id")
 
-    date = parse_days(text["transaction_date"])
+    date = _per_value(text["transaction_date"], parse_days)
     out["date"] = date
     empty = text["transaction_date"] == ""
     flag(empty, "empty transaction_date")
@@ -307,43 +463,60 @@ def _parse(frame: pd.DataFrame, lines: pd.Series) -> tuple[pd.DataFrame, pd.Seri
     shown = _quote(text["transaction_date"][bad])
     flag(bad, "transaction_date " + shown + " is not a date (expected YYYY-MM-DD)")
 
-    for col, required in (("amount", True), ("quantity", False)):
+    # Without amount, quantity and unit_price are required: amount = quantity × unit_price.
+    from_price = "amount" not in text
+    if from_price:
+        numbers = (("quantity", True), ("unit_price", True))  # (column, required)
+    else:
+        numbers = (("amount", True), ("quantity", False))
+    for col, required in numbers:
         if col not in text:
             continue
-        values = pd.to_numeric(text[col].where(text[col] != ""), errors="coerce")
-        values = values.astype("float64").where(lambda v: np.isfinite(v))
+        values = _per_value(text[col], _number)
         empty = text[col] == ""
         if required:
             flag(empty, f"empty {col}")
         bad = values.isna() & ~empty
         flag(bad, f"{col} " + _quote(text[col][bad]) + " is not a number")
         out[col] = values
+    if from_price:
+        amount = out["quantity"] * out.pop("unit_price")
+        out["amount"] = amount.where(np.isfinite(amount))
 
     if "category" in text:
         out["category"] = _category_names(text["category"])
+    if "product_id" in text:
+        out["product_id"] = text["product_id"].where(text["product_id"] != "")
     if "store_id" in text:
         out["store_id"] = text["store_id"].where(text["store_id"] != "")
     if "channel" in text:
         out["online"] = text["channel"].str.lower().isin(ONLINE_MARKERS)
+    if "region" in text:
+        region = _slug(text["region"])
+        out["region"] = region.where(region != "")
 
     # Baskets: the given transaction_id, else the customer's day.
-    day_key = out["customer_id"] + "@" + out["date"].dt.strftime("%Y-%m-%d").fillna("")
-    if "transaction_id" in text:
-        given = text["transaction_id"]
-        out["transaction_id"] = given.where(given != "", day_key)
-        # A basket belongs to one customer and one day: the first good row using an id
-        # owns it, later rows that disagree are rejected.
-        ok = (reasons == "") & (given != "")
-        good = pd.DataFrame({"customer_id": out["customer_id"], "date": out["date"]})[ok]
-        owners = good.assign(line=lines[ok]).groupby(out["transaction_id"][ok], sort=False).first()
-        owner = owners.reindex(out["transaction_id"]).set_axis(out.index)
-        conflict = ok & (
-            (owner["customer_id"] != out["customer_id"]) | (owner["date"] != out["date"])
-        )
+    given = text["transaction_id"] if "transaction_id" in text else None
+    if given is None:
+        out["transaction_id"] = out["customer_id"] + "@" + _day_text(out["date"])
+        return out, reasons, anonymous
+    no_id = given == ""
+    tx_id = given.copy()
+    if no_id.any():
+        tx_id[no_id] = out["customer_id"][no_id] + "@" + _day_text(out["date"][no_id])
+    out["transaction_id"] = tx_id
+    # A basket belongs to one customer and one day: the first good row using an id owns
+    # it, later rows that disagree are rejected. Anonymous rows own nothing.
+    ok = (reasons == "") & ~no_id & ~anonymous
+    good = pd.DataFrame({"customer_id": out["customer_id"], "date": out["date"]})[ok]
+    owners = good.assign(line=lines[ok]).groupby(tx_id[ok], sort=False).first()
+    owner = owners.reindex(tx_id).set_axis(out.index)
+    conflict = ok & ((owner["customer_id"] != out["customer_id"]) | (owner["date"] != out["date"]))
+    if conflict.any():
         flag(
             conflict,
             "transaction_id "
-            + _quote(out["transaction_id"][conflict])
+            + _quote(tx_id[conflict])
             + " already belongs to customer "
             + _quote(owner["customer_id"][conflict])
             + " on "
@@ -352,9 +525,7 @@ def _parse(frame: pd.DataFrame, lines: pd.Series) -> tuple[pd.DataFrame, pd.Seri
             + owner["line"][conflict].astype("int64").astype(str)
             + ")",
         )
-    else:
-        out["transaction_id"] = day_key
-    return out, reasons
+    return out, reasons, anonymous
 
 
 def describe_rejected(rejected: pd.DataFrame, *, n: int = _SHOW) -> str:
@@ -369,6 +540,12 @@ def describe_rejected(rejected: pd.DataFrame, *, n: int = _SHOW) -> str:
 # --------------------------------------------------------------------------- joining
 
 
+def _text_or_missing(rows: pd.DataFrame, col: str) -> pd.Series:
+    if col in rows:
+        return rows[col].astype("str").where(rows[col].notna())
+    return pd.Series(np.nan, index=rows.index, dtype="str")
+
+
 def _to_retail_data(rows: pd.DataFrame) -> RetailData:
     """Lines and transactions from parsed rows; what a log lacks is left all missing."""
     n = len(rows)
@@ -380,7 +557,7 @@ def _to_retail_data(rows: pd.DataFrame) -> RetailData:
             "customer_id": rows["customer_id"].astype("str"),
             "transaction_id": rows["transaction_id"].astype("str"),
             "date": rows["date"],
-            "product_id": pd.Series(np.nan, index=rows.index, dtype="str"),
+            "product_id": _text_or_missing(rows, "product_id"),
             "category": rows["category"]
             if "category" in rows
             else pd.Series(np.nan, index=rows.index, dtype="str"),
@@ -394,12 +571,14 @@ def _to_retail_data(rows: pd.DataFrame) -> RetailData:
         items=quantity.clip(lower=0).where(amount >= 0, 0.0),
         store_id=rows["store_id"] if "store_id" in rows else np.nan,
         online=rows["online"].astype("boolean") if "online" in rows else na_bool,
+        region=rows["region"] if "region" in rows else np.nan,
     )
     tx = per_tx.groupby("transaction_id", sort=False).agg(
         customer_id=("customer_id", "first"),
         date=("date", "first"),
         store_id=("store_id", "first"),
         online=("online", "first"),
+        region=("region", "first"),
         amount=("amount", "sum"),
         n_items=("items", "sum"),
         n_lines=("amount", "size"),
@@ -412,7 +591,7 @@ def _to_retail_data(rows: pd.DataFrame) -> RetailData:
             "date": tx["date"],
             "store_id": tx["store_id"].astype("str").where(tx["store_id"].notna()),
             "online": tx["online"].astype("boolean"),
-            "region": pd.Series(np.nan, index=tx.index, dtype="str"),
+            "region": tx["region"].astype("str").where(tx["region"].notna()),
             "amount": tx["amount"].astype("float64"),
             "gross": tx["amount"].clip(lower=0).astype("float64"),
             "discount": 0.0,
@@ -475,21 +654,27 @@ def read_transactions(
     path : str or path-like
         CSV (delimiter ``, ; tab |`` recognised, UTF-8 or Windows-1252), gzip CSV, Excel
         .xlsx (first sheet) or Parquet; the format is taken from the file's first bytes.
+        One row per purchase or per invoice line (see the module docstring).
     columns : dict, optional
         Source column name -> log column name (one of :data:`COLUMNS`), e.g.
-        ``{"cust": "customer_id", "ts": "transaction_date"}``.
+        ``{"cust": "customer_id", "ts": "transaction_date"}``. Needed only for names
+        that are neither log columns nor :data:`ALIASES`.
     max_bad_share : float, default 0.05
-        Largest share of unreadable rows accepted; their rows are returned in
-        ``rejected`` and left out of the data.
+        Largest share of unreadable rows accepted, among the rows that name a customer
+        (anonymous rows are no errors); their rows are returned in ``rejected`` and left
+        out of the data.
 
     Returns
     -------
     LogReading
-        ``(data, rejected, n_rows)``. ``data`` has one line per good row; its
-        transactions are baskets (see the module docstring); its customers are those
-        with at least one good row, without attributes. Categories are lower-cased with
-        runs of other characters than letters and digits turned into ``_`` ("Home &
-        Garden" -> ``home_garden``); an empty category cell is ``uncategorized``.
+        ``(data, rejected, n_rows)``, plus ``.anonymous``, the number of rows without a
+        ``customer_id`` (not in ``data``, not in ``rejected``). ``data`` has one line
+        per good row (identical rows all kept); its transactions are baskets (see the
+        module docstring); its customers are those with at least one good row, without
+        attributes. Without an ``amount`` column the amount of a row is quantity ×
+        unit_price. Categories (and regions) are lower-cased with runs of other
+        characters than letters and digits turned into ``_`` ("Home & Garden" ->
+        ``home_garden``); an empty category cell is ``uncategorized``.
 
     Raises
     ------
@@ -500,8 +685,10 @@ def read_transactions(
 
     Examples
     --------
-    >>> data, rejected, n_rows = read_transactions("log.csv", columns={"cust": "customer_id"})
-    ... # doctest: +SKIP
+    >>> reading = read_transactions("online_retail.csv.gz")  # doctest: +SKIP
+    >>> data, rejected, n_rows = reading  # doctest: +SKIP
+    >>> reading.anonymous  # guest lines, left out  # doctest: +SKIP
+    135080
     """
     if not 0 <= max_bad_share < 1:
         raise ValueError(f"max_bad_share must be in [0, 1); got {max_bad_share!r}.")
@@ -510,22 +697,39 @@ def read_transactions(
     raw = _apply_mapping(_read_text_table(path), columns, name)
     raw = raw.reset_index(drop=True)
     lines = pd.Series(raw.index + 2, index=raw.index)
-    blank = (raw.apply(lambda c: c.str.strip()) == "").all(axis=1)
-    raw, lines = raw[~blank], lines[~blank]
+    text = raw.apply(lambda c: c.str.strip())
+    blank = (text == "").all(axis=1)
+    if blank.any():
+        raw, text, lines = raw[~blank], text[~blank], lines[~blank]
     if raw.empty:
         raise SchemaError(f"{name}: has a header but no data rows.")
-    rows, reasons = _parse(raw, lines)
+    rows, reasons, anonymous = _parse(text, lines)
     bad = reasons != ""
     rejected = pd.concat(
         [pd.DataFrame({"line": lines[bad], "reason": reasons[bad]}), raw[bad]], axis=1
     ).reset_index(drop=True)
-    n_rows, shown = len(raw), describe_rejected(rejected)
-    if bad.all():
-        raise SchemaError(f"{name}: none of the {n_rows} rows can be used: {shown}.")
-    if bad.sum() > max_bad_share * n_rows:
+    n_rows, n_anonymous, shown = len(raw), int(anonymous.sum()), describe_rejected(rejected)
+    named = n_rows - n_anonymous
+    if named == 0:
         raise SchemaError(
-            f"{name}: {int(bad.sum())} of {n_rows} rows ({bad.mean():.1%}) cannot be read, "
-            f"more than the {max_bad_share:.0%} allowed: {shown}. Fix the file, or raise "
-            "the limit (max_bad_share; command line: --max-bad-share) to leave these rows out."
+            f"{name}: none of the {n_rows} rows has a customer_id; a log of anonymous "
+            "purchases says nothing about customers."
         )
-    return LogReading(_to_retail_data(rows[~bad]), rejected, n_rows)
+    n_bad = int(bad.sum())
+    if n_bad == named:
+        raise SchemaError(f"{name}: none of the {n_rows} rows can be used: {shown}.")
+    if n_bad > max_bad_share * named:
+        rows_named = " with a customer_id" if n_anonymous else ""
+        raise SchemaError(
+            f"{name}: {n_bad} of {named} rows{rows_named} ({n_bad / named:.1%}) cannot be "
+            f"read, more than the {max_bad_share:.0%} allowed: {shown}. Fix the file, or "
+            "raise the limit (max_bad_share; command line: --max-bad-share) to leave these "
+            "rows out."
+        )
+    if n_anonymous:
+        log.info(
+            "%s: %d of %d rows have no customer_id (anonymous purchases) and were left out",
+            name, n_anonymous, n_rows,
+        )  # fmt: skip
+    data = _to_retail_data(rows[~bad & ~anonymous])
+    return LogReading(data, rejected, n_rows, anonymous=n_anonymous)

@@ -16,6 +16,7 @@ import pytest
 from clvmodel import backtest, synthetic
 from clvmodel.features import FeatureConfig, build_panel
 from clvmodel.model import CLVModel
+from clvmodel.report import FitReport
 from clvmodel.training import time_split
 
 FAST = CLVModel(
@@ -47,7 +48,11 @@ def _stand_in(predict, calls=None):
             targets["purchase"] = {"kind": "probability", "chosen": "flat", "deployed": "flat"}
             candidates["purchase"] = {"flat": np.full(n, 0.4)}
             self.test_scores_ = pd.DataFrame(served, index=split.test.index)
-            self.report_ = {"targets": targets}
+            self.report_ = FitReport.from_dict(
+                {"horizon_days": 30, "interval": 0.8, "cutoffs": {}, "n_rows": {},
+                 "targets": {t: r | {"selection": "", "validation": {}, "test": {},
+                                     "importance": {}} for t, r in targets.items()}}
+            )  # fmt: skip
             self.test_predictions_ = candidates
             return self
 

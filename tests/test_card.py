@@ -1,4 +1,8 @@
-"""Tests for clvmodel.card: every input number shows, formatted; absent parts are left out."""
+"""Tests for clvmodel.card: every input number shows, formatted; absent parts are left out.
+
+The fake metrics are built as ``metrics.json`` holds them (dicts following the report
+schema) and handed to the card as ``FitReport.from_dict(...)``, as CLVModel reports them.
+"""
 
 import copy
 import re
@@ -7,6 +11,7 @@ import pytest
 from huggingface_hub import ModelCard
 
 from clvmodel.card import make_card, write_card
+from clvmodel.report import FitReport
 
 SPEND_MODELS = ["zero", "last_30d", "ridge", "lightgbm_tweedie", "oracle"]
 PURCHASE_MODELS = ["last_30d", "logistic", "lightgbm", "oracle"]
@@ -204,7 +209,7 @@ def _table_rows(text, first_cell):
 
 
 def test_card_has_yaml_front_matter(metrics, metadata):
-    card = make_card(metrics, metadata)
+    card = make_card(FitReport.from_dict(metrics), metadata)
     assert card.startswith("---\n")
     data = ModelCard(card).data
     assert data.library_name == "sklearn"
@@ -213,7 +218,7 @@ def test_card_has_yaml_front_matter(metrics, metadata):
 
 
 def test_card_has_every_section(metrics, metadata):
-    card = make_card(metrics, metadata)
+    card = make_card(FitReport.from_dict(metrics), metadata)
     for title in [
         "Intended use",
         "Data",
@@ -234,7 +239,7 @@ def test_card_has_every_section(metrics, metadata):
 
 @pytest.mark.parametrize("target", ["total", "grocery"])
 def test_every_spend_model_has_a_test_row_chosen_in_bold(metrics, metadata, target):
-    section = _section(make_card(metrics, metadata), "Models compared")
+    section = _section(make_card(FitReport.from_dict(metrics), metadata), "Models compared")
     block = section.split(f"### {target}\n")[1].split("<details>")[0]
     chosen = metrics["targets"][target]["chosen"]
     for model in SPEND_MODELS:
@@ -247,7 +252,7 @@ def test_every_spend_model_has_a_test_row_chosen_in_bold(metrics, metadata, targ
 
 
 def test_purchase_models_and_reliability(metrics, metadata):
-    section = _section(make_card(metrics, metadata), "Purchase probability")
+    section = _section(make_card(FitReport.from_dict(metrics), metadata), "Purchase probability")
     for model in PURCHASE_MODELS:
         name = "**lightgbm**" if model == "lightgbm" else model
         assert _table_rows(section, name), model
@@ -256,7 +261,7 @@ def test_purchase_models_and_reliability(metrics, metadata):
 
 
 def test_numbers_equal_inputs_formatted(metrics, metadata):
-    card = make_card(metrics, metadata)
+    card = make_card(FitReport.from_dict(metrics), metadata)
     # total, test, lightgbm_tweedie is model 3: MAE 1237.4 -> "1,237" (no decimals, with
     # thousands separator), RMSE 45681.9 -> "45,682", ratios with 3 decimals.
     chosen = "| **lightgbm_tweedie** | 1,237 | 45,682 | 0.130 | 0.530 | 0.330 | 0.980 |"
@@ -270,27 +275,27 @@ def test_numbers_equal_inputs_formatted(metrics, metadata):
 
 def test_small_money_keeps_two_decimals(metrics, metadata):
     metrics["targets"]["grocery"]["test"]["ridge"]["mae"] = 45.267
-    card = make_card(metrics, metadata)
+    card = make_card(FitReport.from_dict(metrics), metadata)
     assert "| **ridge** | 45.27 |" in card
 
 
 def test_missing_values_print_as_na(metrics, metadata):
     metrics["targets"]["total"]["test"]["zero"]["r2"] = float("nan")
     metrics["targets"]["total"]["test"]["zero"]["gini"] = None
-    card = make_card(metrics, metadata)
+    card = make_card(FitReport.from_dict(metrics), metadata)
     assert "| zero | 1,234 | 45,679 | n/a | n/a |" in card
 
 
 def test_plot_links_are_relative_to_the_card(metrics, metadata):
-    card = make_card(metrics, metadata)
+    card = make_card(FitReport.from_dict(metrics), metadata)
     assert "](artifacts/plots/deciles_total.png)" in card
     assert "](artifacts/plots/reliability_purchase.png)" in card
-    other = make_card(metrics, metadata, artifacts_dir="out/run1")
+    other = make_card(FitReport.from_dict(metrics), metadata, artifacts_dir="out/run1")
     assert "](out/run1/plots/deciles_total.png)" in other
 
 
 def test_data_features_and_reproduce(metrics, metadata):
-    card = make_card(metrics, metadata)
+    card = make_card(FitReport.from_dict(metrics), metadata)
     data = _section(card, "Data")
     for text in ["abcd1234abcd1234", "2024-10-01", "2026-09-30", "2026-08-01", "2026-09-01"]:
         assert text in data
@@ -313,7 +318,7 @@ def test_card_without_oracle_or_interval(metrics, metadata):
         target.pop("oracle_share", None)
         target.pop("interval", None)
         target.pop("distribution", None)
-    card = make_card(real, metadata)
+    card = make_card(FitReport.from_dict(real), metadata)
     assert "oracle" not in _section(card, "Models compared")
     assert "share of oracle" not in card
     for absent in ["## Prediction intervals", "## Predictive distribution", "## Cold start"]:
@@ -322,24 +327,50 @@ def test_card_without_oracle_or_interval(metrics, metadata):
     assert _table_rows(card, "**lightgbm_tweedie**")
 
 
-def test_card_with_minimal_inputs(metrics):
-    minimal = {"targets": {"total": {"chosen": "ridge", "test": {"ridge": {"mae": 1.0}}}}}
-    card = make_card(minimal, {})
+def _minimal():
+    """The least a report holds: one spend target, no intervals, cold start or timings."""
+    return {
+        "horizon_days": 30,
+        "interval": 0.8,
+        "cutoffs": {},
+        "n_rows": {},
+        "targets": {
+            "total": {
+                "kind": "spend",
+                "chosen": "ridge",
+                "deployed": "ridge",
+                "selection": "lowest validation RMSE",
+                "validation": {},
+                "test": {"ridge": {"mae": 1.0}},
+                "importance": {},
+            }
+        },
+    }
+
+
+def test_card_with_minimal_inputs():
+    minimal = _minimal()
+    card = make_card(FitReport.from_dict(minimal), {})
     assert card.startswith("---\n")
     assert "| **ridge** | 1.00 | – |" in card
     for absent in ["## Plots", "## Features", "## Purchase probability", "Training took"]:
         assert absent not in card
 
 
-def test_card_refuses_metrics_without_targets():
-    with pytest.raises(ValueError, match="non-empty 'targets'"):
-        make_card({"currency": "INR"}, {})
+def test_card_refuses_a_dict_or_a_report_without_targets(metrics, metadata):
+    with pytest.raises(TypeError, match=r"FitReport\.from_dict"):
+        make_card(metrics, metadata)  # the dict of metrics.json, not read into a FitReport
+    empty = _minimal()
+    empty["targets"] = {}
+    with pytest.raises(ValueError, match="no targets"):
+        make_card(FitReport.from_dict(empty), {})
 
 
 def test_write_card(tmp_path, metrics, metadata):
-    path = write_card(metrics, metadata, tmp_path / "sub" / "model_card.md")
+    report = FitReport.from_dict(metrics)
+    path = write_card(report, metadata, tmp_path / "sub" / "model_card.md")
     assert path == tmp_path / "sub" / "model_card.md"
-    assert path.read_text(encoding="utf-8") == make_card(metrics, metadata)
+    assert path.read_text(encoding="utf-8") == make_card(report, metadata)
 
 
 def test_backtest_section_shows_total_spend_and_the_target_checks():
@@ -357,19 +388,19 @@ def test_backtest_section_shows_total_spend_and_the_target_checks():
         "checks": [{"target": "total R² ≥ 90% of the oracle's", "status": "PASS",
                     "detail": "92.5%"}],
     }  # fmt: skip
-    metrics = {"targets": {"total": {"kind": "spend", "chosen": "ridge", "test": {}}}}
-    card = make_card(metrics, {}, backtest=backtest)
+    report = FitReport.from_dict(_minimal())
+    card = make_card(report, {}, backtest=backtest)
     assert "## Backtest" in card
     assert "`python benchmarks/accuracy.py` (2026-11-25, 13 min 10 s" in card
     assert "6 monthly test cutoffs (2026-04-01 to 2026-09-01)" in card
     assert "| ours (what train.py ships) | 5,712 ± 374 | 0.609 ± 0.021 |" in card
     assert "92.5% ± 2.3" in card
     assert "- **PASS** total R² ≥ 90% of the oracle's: 92.5%" in card
-    assert "## Backtest" not in make_card(metrics, {})
+    assert "## Backtest" not in make_card(report, {})
 
 
 def test_overview_scores_what_is_served(metrics, metadata):
-    card = make_card(metrics, metadata)
+    card = make_card(FitReport.from_dict(metrics), metadata)
     overview = card.split("## Intended use")[0]
     assert "`CLVModel.predict_features`" in overview
     # total and purchase: the chosen model is served; a category: its share of the total.
@@ -385,7 +416,7 @@ def test_overview_scores_what_is_served(metrics, metadata):
 
 
 def test_distribution_section_formats_the_report(metrics, metadata):
-    section = _section(make_card(metrics, metadata), "Predictive distribution")
+    section = _section(make_card(FitReport.from_dict(metrics), metadata), "Predictive distribution")
     assert METHOD in section
     assert "σ = 1.90" in section and "σ = 1.20" in section  # cold start's own spread
     assert "the 80% interval is [P10, P90]" in section
@@ -395,7 +426,7 @@ def test_distribution_section_formats_the_report(metrics, metadata):
 
 
 def test_card_states_that_the_expected_value_can_sit_above_p90(metrics, metadata):
-    card = make_card(metrics, metadata)
+    card = make_card(FitReport.from_dict(metrics), metadata)
     caveat = "The expected spend can sit above P90"
     for title in ["Predictive distribution", "Limitations"]:
         section = _section(card, title)
@@ -405,7 +436,7 @@ def test_card_states_that_the_expected_value_can_sit_above_p90(metrics, metadata
 
 
 def test_no_old_interval_text_remains(metrics, metadata):
-    card = make_card(metrics, metadata)
+    card = make_card(FitReport.from_dict(metrics), metadata)
     for old in ["groups of similar upper bounds", "conformal", "quantile model", "interval_model"]:
         assert old not in card.lower()
     assert "Predictor" not in card  # the model is CLVModel now
@@ -418,14 +449,14 @@ def test_interval_ends_follow_the_reported_quantiles(metrics, metadata):
     metrics["interval"] = 0.9
     for name in ["total", "grocery"]:
         metrics["targets"][name]["interval"] = _interval(quantiles=(0.05, 0.95), nominal=0.9)
-    card = make_card(metrics, metadata)
+    card = make_card(FitReport.from_dict(metrics), metadata)
     assert "90% interval is [P5, P95]" in _section(card, "Prediction intervals")
     assert "The expected spend can sit above P95" in _section(card, "Limitations")
     assert "P(buy) ≤ 5%, has P95 = 0" in _section(card, "Limitations")
 
 
 def test_reconciliation_shows_both_scores(metrics, metadata):
-    section = _section(make_card(metrics, metadata), "Categories that add up")
+    section = _section(make_card(FitReport.from_dict(metrics), metadata), "Categories that add up")
     assert RECONCILIATION in section
     assert "add up to the total" in section
     # grocery: ridge is model 2 (R² 0.12, Gini 0.52, sum ratio 0.97), reconciled model 20.
@@ -433,7 +464,7 @@ def test_reconciliation_shows_both_scores(metrics, metadata):
 
 
 def test_cold_start_section(metrics, metadata):
-    section = _section(make_card(metrics, metadata), "Cold start")
+    section = _section(make_card(FitReport.from_dict(metrics), metadata), "Cold start")
     assert "1,460 training rows, 720 at the validation cutoff, 780 at the test cutoff" in section
     assert "σ = 1.20" in section
     assert "`CLVModel.predict_cold_features`" in section
@@ -444,7 +475,7 @@ def test_cold_start_section(metrics, metadata):
 
 
 def test_reproduce_shows_train_py_and_in_process_use(metrics, metadata):
-    section = _section(make_card(metrics, metadata), "How to reproduce")
+    section = _section(make_card(FitReport.from_dict(metrics), metadata), "How to reproduce")
     assert "```bash\npython train.py\n```" in section
     assert (
         "```python\nimport clvmodel\n"
@@ -459,6 +490,6 @@ def test_reproduce_shows_train_py_and_in_process_use(metrics, metadata):
 
 def test_metadata_info_fills_the_data_table(metrics):
     metadata = {"info": {"n_customers": 400, "first_date": "2024-10-01", "default_as_of": "x"}}
-    card = make_card(metrics, metadata)
+    card = make_card(FitReport.from_dict(metrics), metadata)
     assert "| Customers | 400 |" in _section(card, "Data")
     assert "| Default as-of date | `x` |" in card

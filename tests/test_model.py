@@ -137,21 +137,21 @@ def test_invariants_hold_for_every_customer_of_the_committed_artifacts(repo_mode
 
 def test_metrics_are_reproduced_by_predict_on_the_test_cutoff(fitted, small_data):
     """The report's deployed figures are those of the serving code on the test cutoff."""
-    test_day = pd.Timestamp(fitted.report_["cutoffs"]["test"])
+    test_day = pd.Timestamp(fitted.report_.cutoffs["test"])
     x = build_features(small_data, test_day, fitted.feature_config_)
     y = build_targets(small_data, test_day, fitted.feature_config_, x.index)
     served = fitted.predict_features(x, reasons=False)
-    for target, report in fitted.report_["targets"].items():
+    for target, report in fitted.report_.targets.items():
         truth = y[f"target_{target}"].to_numpy()
-        if report["kind"] == "probability":
+        if report.kind == "probability":
             got = probability_metrics(truth, served[PROBABILITY])
         else:
             got = spend_metrics(truth, served[f"predicted_{target}"])
             interval = interval_metrics(
                 truth, served[f"predicted_{target}_low"], served[f"predicted_{target}_high"]
             )
-            assert interval["coverage"] == pytest.approx(report["interval"]["coverage"])
-        expected = report["test"][report["deployed"]]
+            assert interval["coverage"] == pytest.approx(report.interval.coverage)
+        expected = report.served
         for key, value in got.items():
             assert value == pytest.approx(expected[key], nan_ok=True), (target, key)
 

@@ -168,12 +168,14 @@ A3,2025-01-25,20,T8
 def test_bad_rows_are_reported_with_their_lines_and_good_rows_kept(tmp_path):
     path = _write(tmp_path, "log.csv", BAD_LOG)
 
-    data, rejected, n_rows = read_transactions(path, max_bad_share=0.6)
+    reading = read_transactions(path, max_bad_share=0.6)
+    data, rejected, n_rows = reading
 
     assert n_rows == 9  # the blank line 6 is not a row, but lines keep their numbers
-    assert rejected["line"].tolist() == [4, 5, 7, 9, 10]
+    # Line 4 has no customer_id: an anonymous purchase, counted but no error.
+    assert reading.anonymous == 1
+    assert rejected["line"].tolist() == [5, 7, 9, 10]
     reasons = rejected.set_index("line")["reason"]
-    assert reasons[4] == "empty customer_id"
     assert reasons[5] == "transaction_date '2025-02-30' is not a date (expected YYYY-MM-DD)"
     assert reasons[7] == "amount 'ten' is not a number"
     assert (
@@ -191,8 +193,8 @@ def test_bad_rows_are_reported_with_their_lines_and_good_rows_kept(tmp_path):
 def test_too_many_bad_rows_refuse_the_file(tmp_path):
     path = _write(tmp_path, "log.csv", BAD_LOG)
 
-    with pytest.raises(SchemaError, match=r"log.csv: 5 of 9 rows \(55.6%\) cannot be read, "
-                       r"more than the 5% allowed: line 4: empty customer_id; line 5"):  # fmt: skip
+    with pytest.raises(SchemaError, match=r"log.csv: 4 of 8 rows with a customer_id \(50.0%\) "
+                       r"cannot be read, more than the 5% allowed: line 5: "):  # fmt: skip
         read_transactions(path)
 
 
@@ -444,3 +446,213 @@ def test_check_compatible(log_path, tmp_path, tiny_tables):
     with pytest.raises(ValueError, match=r"feature group\(s\) the data lacks \(products: "):
         check_compatible(tables_config, with_cats)
     assert np.isin(config.groups, tables_config.groups).all()
+
+
+# ------------------------------------------------------------ line-level logs (invoices)
+
+#: The UCI Online Retail header and its kinds of lines: a two-line invoice, its partial
+#: cancellation (``C`` invoice, negative quantity), a guest purchase (no CustomerID), an
+#: exactly duplicated line and another customer abroad.
+RETAIL = """\
+InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country
+536365,85123A,WHITE HANGING HEART T-LIGHT HOLDER,6,2010-12-01 08:26,2.55,17850,United Kingdom
+536365,71053,WHITE METAL LANTERN,6,2010-12-01 08:26,3.39,17850,United Kingdom
+536366,22633,HAND WARMER UNION JACK,6,2010-12-01 08:28,1.85,,United Kingdom
+C536379,85123A,WHITE HANGING HEART T-LIGHT HOLDER,-2,2010-12-01 09:41,2.55,17850,United Kingdom
+536370,22728,ALARM CLOCK BAKELIKE PINK,24,2010-12-01 08:45,3.75,12583,France
+536370,22728,ALARM CLOCK BAKELIKE PINK,24,2010-12-01 08:45,3.75,12583,France
+536371,POST,POSTAGE,1,2010-12-02 10:00,18.00,12583,France
+"""
+
+
+def test_online_retail_header_is_recognised_without_mapping(tmp_path):
+    reading = read_transactions(_write(tmp_path, "retail.csv", RETAIL))
+    data, rejected, n_rows = reading
+
+    assert (n_rows, reading.anonymous, len(rejected)) == (7, 1, 0)
+    lines = data.lines.set_index("transaction_id")
+    assert lines.loc["536365", "amount"].round(2).tolist() == [15.3, 20.34]  # 6 × 2.55, 6 × 3.39
+    tx = data.transactions.set_index("transaction_id")
+    assert sorted(tx.index) == ["536365", "536370", "536371", "C536379"]
+    assert tx.loc["536365", "amount"] == pytest.approx(6 * 2.55 + 6 * 3.39)
+    assert tx.loc["536365", "n_lines"] == 2
+    # Identical lines are two purchases: both kept.
+    assert tx.loc["536370", "n_lines"] == 2 and tx.loc["536370", "amount"] == 180.0
+    assert tx.loc["536370", "date"] == pd.Timestamp("2010-12-01")  # time of day dropped
+    assert set(lines.loc["536365", "product_id"]) == {"85123A", "71053"}
+    assert tx["region"].to_dict() == {
+        "536370": "france", "536371": "france", "536365": "united_kingdom",
+        "C536379": "united_kingdom",
+    }  # fmt: skip
+    assert data.customers.index.tolist() == ["12583", "17850"]
+    # No channel in the log: no online flag is invented, so no region features either.
+    assert tx["online"].isna().all()
+    assert available_groups(data) == ("products", "quantity")
+
+
+def test_amount_is_quantity_times_unit_price(tmp_path):
+    text = (
+        "customer_id,transaction_date,quantity,unit_price,transaction_id\n"
+        "A,2025-01-02,3,2.5,T1\n"
+        "A,2025-01-02,1,10,T1\n"
+        "B,2025-01-03,2,,T2\n"
+        "B,2025-01-03,,4,T3\n"
+        "B,2025-01-04,x,4,T4\n"
+        "B,2025-01-04,1,4.O,T5\n"
+        "B,2025-01-05,-1,10,T6\n"
+    )
+    data, rejected, _ = read_transactions(_write(tmp_path, "log.csv", text), max_bad_share=0.9)
+
+    assert data.lines["amount"].tolist() == [7.5, 10.0, -10.0]
+    tx = data.transactions.set_index("transaction_id")
+    assert tx.loc["T1", "amount"] == 17.5 and tx.loc["T1", "n_items"] == 4.0
+    assert tx.loc["T6", "amount"] == -10.0  # a negative quantity is a return
+    assert rejected.set_index("line")["reason"].to_dict() == {
+        4: "empty unit_price",
+        5: "empty quantity",
+        6: "quantity 'x' is not a number",
+        7: "unit_price '4.O' is not a number",
+    }
+    assert rejected.loc[rejected["line"] == 7, "unit_price"].item() == "4.O"  # as written
+
+
+def test_amount_column_wins_over_unit_price(tmp_path):
+    text = "customer_id,transaction_date,amount,quantity,price\nA,2025-01-02,5,2,n/a\n"
+
+    data, rejected, _ = read_transactions(_write(tmp_path, "log.csv", text))
+
+    assert rejected.empty and data.lines["amount"].tolist() == [5.0]
+
+
+def test_without_amount_quantity_and_unit_price_are_both_needed(tmp_path):
+    path = _write(tmp_path, "log.csv", "customer_id,transaction_date,quantity\nA,2025-01-01,1\n")
+
+    with pytest.raises(SchemaError, match=r"missing column\(s\) \['amount'\].*\(or both "
+                       r"'quantity' and 'unit_price', whose product is the amount\)"):  # fmt: skip
+        read_transactions(path)
+
+
+def test_anonymous_lines_are_counted_not_rejected(tmp_path):
+    # 3 of 5 rows without a customer, one of them with a bad date too: far above the 5%
+    # limit if they were errors, but they are guest purchases.
+    text = (
+        "customer_id,transaction_date,amount\n"
+        "A,2025-01-02,10\n"
+        ",2025-01-02,5\n"
+        "  ,2025-01-03,7\n"
+        ",not a date,7\n"
+        "B,2025-01-04,3\n"
+    )
+    reading = read_transactions(_write(tmp_path, "log.csv", text))
+
+    assert reading.anonymous == 3 and reading.rejected.empty and reading.n_rows == 5
+    assert reading.data.customers.index.tolist() == ["A", "B"]
+    assert reading.data.lines["amount"].sum() == 13.0
+
+
+def test_anonymous_rows_do_not_count_toward_the_bad_share(tmp_path):
+    # 20 rows name a customer, 1 of them bad (5%, allowed); 80 anonymous rows.
+    rows = [f"C{i},2025-01-{1 + i % 28:02d},1" for i in range(19)] + ["C19,2025-13-01,1"]
+    rows += [",2025-01-01,1"] * 80
+    path = _write(tmp_path, "log.csv", "customer_id,transaction_date,amount\n" + "\n".join(rows))
+
+    reading = read_transactions(path)
+    assert (reading.anonymous, len(reading.rejected)) == (80, 1)
+    with pytest.raises(SchemaError, match=r"1 of 20 rows with a customer_id \(5.0%\) cannot"):
+        read_transactions(path, max_bad_share=0.04)
+
+
+def test_a_log_of_anonymous_rows_only(tmp_path):
+    path = _write(tmp_path, "log.csv", "customer_id,transaction_date,amount\n,2025-01-01,1\n")
+
+    with pytest.raises(SchemaError, match="none of the 1 rows has a customer_id"):
+        read_transactions(path)
+
+
+def test_cancellation_is_a_return_in_its_own_basket(tmp_path):
+    reading = read_transactions(_write(tmp_path, "retail.csv", RETAIL))
+    data = reading.data
+
+    tx = data.transactions.set_index("transaction_id")
+    # Same customer and day as invoice 536365, yet no conflict: its own basket.
+    assert reading.rejected.empty
+    assert tx.loc["C536379", "customer_id"] == tx.loc["536365", "customer_id"] == "17850"
+    assert tx.loc["C536379", "amount"] == pytest.approx(-2 * 2.55)
+    assert tx.loc["C536379", "n_lines"] == 1 and tx.loc["C536379", "n_items"] == 0.0
+    config = FeatureConfig.from_data(data)
+    features = build_features(data, "2010-12-10", config)
+    assert features.loc["17850", "returns_365d"] == pytest.approx(5.1)
+    assert features.loc["17850", "txn_count_lifetime"] == 1.0  # the return is no purchase
+    assert features.loc["17850", "spend_lifetime"] == pytest.approx(35.64 - 5.1)
+
+
+def test_a_product_code_gives_the_products_group(tmp_path):
+    text = (
+        "customer_id,transaction_date,amount,sku\n"
+        "A,2025-01-02,10,P1\nA,2025-01-03,5,P2\nA,2025-01-04,5,P1\nB,2025-01-04,3,\n"
+    )
+    data = read_transactions(_write(tmp_path, "log.csv", text)).data
+
+    assert "products" in available_groups(data)
+    product = data.lines["product_id"]
+    assert product.iloc[:3].tolist() == ["P1", "P2", "P1"] and pd.isna(product.iloc[3])
+    config = FeatureConfig.from_data(data)
+    features = build_features(data, "2025-02-01", config)
+    assert features.loc["A", "n_products"] == 2.0
+
+
+def test_region_with_a_channel_gives_the_regions_group(tmp_path):
+    text = (
+        "customer_id,transaction_date,amount,channel,country\n"
+        "A,2025-01-02,10,store,North East\nA,2025-01-03,5,web,\nB,2025-01-04,3,store,South\n"
+    )
+    data = read_transactions(_write(tmp_path, "log.csv", text)).data
+
+    assert "regions" in available_groups(data)
+    assert data.regions == ("north_east", "south", "online")
+    features = build_features(data, "2025-02-01", FeatureConfig.from_data(data))
+    assert features.loc["A", "region_north_east"] == 1.0
+
+
+def test_column_aliases(tmp_path):
+    def header(names: str) -> list[str]:
+        text = f"{names}\nA,2025-01-02,10,X\n"
+        data = read_transactions(_write(tmp_path, "log.csv", text)).data
+        return data.transactions["transaction_id"].tolist()
+
+    assert header("CustomerID,InvoiceDate,Amount,Invoice No") == ["X"]
+    assert header("Customer ID,order_date,amount,order_id") == ["X"]
+    # A column named as in the log wins over an alias; the alias is then ignored.
+    text = "customer_id,date,amount,transaction_id,invoice\nA,2025-01-02,10,T1,I1\n"
+    data = read_transactions(_write(tmp_path, "log.csv", text)).data
+    assert data.transactions["transaction_id"].tolist() == ["T1"]
+    # So does the mapping.
+    mapped = read_transactions(
+        _write(tmp_path, "log.csv", text.replace("transaction_id", "ref")),
+        columns={"ref": "transaction_id"},
+    ).data
+    assert mapped.transactions["transaction_id"].tolist() == ["T1"]
+
+
+def test_two_columns_for_one_alias_are_refused(tmp_path):
+    text = "customer_id,date,amount,invoice,order_id\nA,2025-01-02,10,I1,O1\n"
+    path = _write(tmp_path, "log.csv", text)
+
+    with pytest.raises(SchemaError, match=r"\['invoice', 'order_id'\] could each be "
+                       r"'transaction_id'.*--map invoice=transaction_id"):  # fmt: skip
+        read_transactions(path)
+    data = read_transactions(path, columns={"order_id": "transaction_id"}).data
+    assert data.transactions["transaction_id"].tolist() == ["O1"]
+
+
+def test_log_reading_unpacks_as_three_and_keeps_anonymous(tmp_path):
+    import pickle
+
+    reading = read_transactions(_write(tmp_path, "retail.csv", RETAIL))
+
+    data, rejected, n_rows = reading
+    assert len(reading) == 3 and reading[2] == n_rows == 7
+    assert data is reading.data and rejected is reading.rejected
+    assert reading.anonymous == 1 and "anonymous=1" in repr(reading)
+    assert reading._replace(n_rows=8).anonymous == 1
+    assert pickle.loads(pickle.dumps(reading)).anonymous == 1

@@ -90,9 +90,15 @@ def format_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Arg
 
 def _load(args: argparse.Namespace) -> RetailData:
     if args.transactions:
-        data, rejected, n_rows = read_transactions(
+        reading = read_transactions(
             args.transactions, columns=parse_mapping(args.map), max_bad_share=args.max_bad_share
         )
+        data, rejected, n_rows = reading
+        if reading.anonymous:
+            log.info(
+                "%d of %d rows have no customer_id (anonymous purchases): not scored",
+                reading.anonymous, n_rows,
+            )  # fmt: skip
         if len(rejected):
             log.warning(
                 "%d of %d rows of %s cannot be read and were left out; first: %s",
