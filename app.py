@@ -53,7 +53,8 @@ import time
 import gradio as gr
 import pandas as pd
 
-from clvmodel import batch, plots
+from clvmodel import batch, lists, plots
+from clvmodel.aggregate import PROFILE_COLUMNS, customer_profiles
 from clvmodel.distribution import interval_quantiles
 from clvmodel.model import MEDIAN, PROBABILITY, REASONS, CLVModel
 from clvmodel.persistence import folder_fingerprint, load_scores
@@ -116,7 +117,16 @@ def _check_id(customer_id: object) -> str:
         raise gr.Error(
             f"customer_id is {len(text)} characters long; IDs look like {EXAMPLE_IDS[0]}."
         )
-    return text
+    if text in _KNOWN_IDS:
+        return text
+    matches = _IDS_BY_CASE.get(text.casefold(), [])
+    return matches[0] if len(matches) == 1 else text  # a unique case-insensitive match
+
+
+_KNOWN_IDS = set(DATA.customers.index)
+_IDS_BY_CASE = (
+    pd.Series(DATA.customers.index).groupby(DATA.customers.index.str.casefold()).agg(list).to_dict()
+)
 
 
 def _check_as_of(as_of: object) -> pd.Timestamp:
@@ -213,6 +223,223 @@ def _clean_old_results() -> None:
 
 
 # ---------------------------------------------------------------- API handlers
+STALE = (
+    "**The last request failed** (the message says why): nothing here is an answer to it. "
+    "Fix the input and try again."
+)
+
+
+def _stale(n_cleared: int):
+    """A failure handler: the stale notice, then `n_cleared` outputs emptied."""
+
+    def clear():
+        return (STALE, *([None] * n_cleared))
+
+    return clear
+
+
+_PROFILES: dict[pd.Timestamp, pd.DataFrame] = {}
+_NONE = "(none)"
+
+
+def _profiles(day: pd.Timestamp) -> pd.DataFrame:
+    """Every customer's profile as of `day` (cached, like the scores)."""
+    with _CACHE_LOCK:
+        if day not in _PROFILES:
+            _PROFILES[day] = customer_profiles(DATA, day)
+        return _PROFILES[day]
+
+
+BREAKDOWNS = [c for c in PROFILE_COLUMNS if c in _profiles(DEFAULT_AS_OF)]
+
+
+def _where(filter_column: str | None, filter_value: str | None, day) -> dict | None:
+    """The filter as the model takes it; a clear message for a value nobody has."""
+    column = (filter_column or "").strip()
+    if not column or column == _NONE:
+        return None
+    if column not in BREAKDOWNS:
+        raise gr.Error(f"filter_column must be one of {BREAKDOWNS}; got {column!r}.")
+    value = (filter_value or "").strip()
+    known = sorted(_profiles(day)[column].dropna().astype("str").unique())
+    if value not in known:
+        shown = ", ".join(known[:20]) + (" ..." if len(known) > 20 else "")
+        raise gr.Error(f"No customer has {column} = {value!r}. Values: {shown}.")
+    return {column: value}
+
+
+def _money_row(row: pd.Series) -> dict:
+    return {k: _money(row[k]) for k in ("expected", "low", "high")}
+
+
+def forecast(
+    by: str | None = None,
+    filter_column: str | None = None,
+    filter_value: str | None = None,
+    as_of: str | None = None,
+) -> dict:
+    """Next-30-day net revenue of the whole base (or a filtered part): total, per category
+    and per group, each with the 80% interval of the sum.
+
+    Args:
+        by: a profile column to break down by (segment, loyalty_tier, region, channel,
+            store), or empty for none.
+        filter_column: a profile column to filter on, or empty.
+        filter_value: the value of filter_column to keep, e.g. "premium".
+        as_of: date to forecast from, YYYY-MM-DD; empty for the day after the data.
+    """
+    day = _check_as_of(as_of)
+    _warm(day)
+    where = _where(filter_column, filter_value, day)
+    by = (by or "").strip()
+    by = None if not by or by == _NONE else by
+    scores = SCORER.scores(day, reasons=False)
+    try:
+        base = MODEL.forecast_scores(scores, _profiles(day), where=where)
+        groups = MODEL.forecast_scores(scores, _profiles(day), by=by, where=where) if by else None
+    except ValueError as exc:
+        raise _error(exc) from exc
+    base = base.set_index("target")
+    reply = {
+        "as_of": f"{day:%Y-%m-%d}",
+        "customers": int(base.loc["total", "customers"]),
+        "filter": where,
+        "currency": CURRENCY,
+        "total": _money_row(base.loc["total"]),
+        "categories": {c: _money_row(base.loc[c]) for c in MODEL.categories},
+        "by": by,
+        "breakdown": []
+        if groups is None
+        else [
+            {
+                "group": r.group,
+                "target": r.target,
+                "customers": int(r.customers),
+                "expected": _money(r.expected),
+                "low": _money(r.low),
+                "high": _money(r.high),
+            }
+            for r in groups.itertuples()
+        ],
+        "interval": MODEL.interval,
+        "model_version": VERSION,
+    }
+    return reply
+
+
+def _revenue_history(day: pd.Timestamp, where: dict | None, months: int = 12) -> pd.DataFrame:
+    """Net revenue per month of the (filtered) base, every month up to `day`, zeros too."""
+    tx = DATA.transactions[DATA.transactions["date"] < day]
+    if where:
+        ((column, value),) = where.items()
+        keep = _profiles(day)[column].astype("str") == value
+        tx = tx[tx["customer_id"].isin(keep[keep].index)]
+    periods = pd.period_range(end=(day - pd.Timedelta(days=1)).to_period("M"), periods=months)
+    spend = tx.groupby(tx["date"].dt.to_period("M"))["amount"].sum().reindex(periods, fill_value=0)
+    return pd.DataFrame({"month": periods.to_timestamp(), "spend": spend.to_numpy()})
+
+
+def show_forecast(reply: dict, filter_column: str | None, filter_value: str | None):
+    """The forecast tab's headline, table, chart and files from a /forecast reply."""
+    total = reply["total"]
+    day = pd.Timestamp(reply["as_of"])
+    who = "the whole base" if not reply["filter"] else (
+        " and ".join(f"{k} = {v}" for k, v in reply["filter"].items()))  # fmt: skip
+    headline = (
+        f"**{CURRENCY} {total['expected']:,.0f}** expected in the 30 days from "
+        f"{reply['as_of']} for {who} ({reply['customers']:,} customers); 80% interval "
+        f"{total['low']:,.0f} to {total['high']:,.0f}."
+    )
+    rows = [{"group": "all", "target": "total", **total}] + [
+        {"group": "all", "target": c, **v} for c, v in reply["categories"].items()
+    ]
+    rows += [{k: r[k] for k in ("group", "target", "expected", "low", "high")}
+             for r in reply["breakdown"]]  # fmt: skip
+    table = pd.DataFrame(rows)
+    shown = table.assign(**{k: table[k].map(lambda v: f"{v:,.2f}") for k in
+                            ("expected", "low", "high")})  # fmt: skip
+    shown.columns = ["group", "target", f"expected ({CURRENCY})", "80% low", "80% high"]
+    where = reply["filter"]
+    history = _revenue_history(day, where)
+    fig = plots.forecast_plot(
+        history,
+        (total["expected"], total["low"], total["high"]),
+        title=f"Net revenue per month, {who}",
+        currency=CURRENCY,
+    )
+    _clean_old_results()
+    folder = Path(tempfile.mkdtemp(prefix="request_", dir=WORK_DIR))
+    csv_path, xlsx_path = batch.write_results(table, folder, stem="forecast")
+    return headline, shown, fig, str(csv_path), str(xlsx_path)
+
+
+def customer_list(
+    kind: str = "top",
+    n: int = 100,
+    target: str = "total",
+    filter_column: str | None = None,
+    filter_value: str | None = None,
+    as_of: str | None = None,
+) -> dict:
+    """A ranked list of customers to act on, with profile, expected spend, P(buy), reasons.
+
+    Args:
+        kind: "top" (highest expected spend), "lapse" (high past spend, unlikely to buy),
+            "cross_sell" (spend little or nothing in the target category) or "new"
+            (signed up, never bought).
+        n: how many customers, 1 to 10,000.
+        target: "total" or a category (for cross_sell: the category to sell).
+        filter_column / filter_value: keep only customers with this profile value.
+        as_of: date, YYYY-MM-DD; empty for the day after the data.
+    """
+    day = _check_as_of(as_of)
+    _warm(day)
+    where = _where(filter_column, filter_value, day)
+    try:
+        n = int(float(n))
+    except (TypeError, ValueError) as exc:
+        raise gr.Error(f"n must be a whole number of customers; got {n!r}.") from exc
+    scores = SCORER.scores(day, reasons=False)
+    try:
+        listed = lists.customer_list(
+            scores, _profiles(day), SCORER.features(day), kind=kind, n=n,
+            target=target, where=where, categories=MODEL.categories,
+        )  # fmt: skip
+    except ValueError as exc:
+        raise _error(exc) from exc
+    if len(listed):  # reasons for the listed customers only, made on request
+        explained = SCORER.score(listed["customer_id"].tolist(), as_of=day)
+        reasons = explained[REASONS].fillna("").agg(lambda r: "; ".join(v for v in r if v), axis=1)
+        listed["reason"] = reasons.to_numpy()
+    listed = listed.astype({c: "object" for c in listed.columns if c == "days_since_last"})
+    return {
+        "as_of": f"{day:%Y-%m-%d}",
+        "kind": kind,
+        "target": target,
+        "filter": where,
+        "rule": lists.LIST_KINDS.get(kind, ""),
+        "rows": json.loads(listed.to_json(orient="records")),
+        "currency": CURRENCY,
+        "model_version": VERSION,
+    }
+
+
+def show_list(reply: dict):
+    """The customer-lists tab's table and files from a /customer_list reply."""
+    table = pd.DataFrame(reply["rows"])
+    _clean_old_results()
+    folder = Path(tempfile.mkdtemp(prefix="request_", dir=WORK_DIR))
+    csv_path, xlsx_path = batch.write_results(table, folder, stem=f"customers_{reply['kind']}")
+    shown = table.copy()
+    for c in shown.columns:
+        if c.startswith("expected_") or c == "past_spend_365d":
+            shown[c] = shown[c].map(lambda v: "" if pd.isna(v) else f"{v:,.2f}")
+        elif c == PROBABILITY:
+            shown[c] = shown[c].map(lambda v: "" if pd.isna(v) else f"{v:.1%}")
+    text = f"{len(table):,} customers. Rule: {reply['rule']}"
+    return text, shown, str(csv_path), str(xlsx_path)
+
+
 def predict_customer(customer_id: str, as_of: str | None = None) -> dict:
     """Predicted 30-day spend (total and per category, 80% intervals) and purchase probability.
 
@@ -460,10 +687,27 @@ def _headline(reply: dict) -> str:
     )
 
 
+def _every_month(history: pd.DataFrame, day: pd.Timestamp, months: int = 24) -> pd.DataFrame:
+    """Monthly spend from the first purchase (at most `months` back) to the as-of month,
+    months without a purchase as zeros: the chart reaches the as-of date, not the last
+    purchase."""
+    end = (day - pd.Timedelta(days=1)).to_period("M")
+    first = pd.Timestamp(history["month"].min()).to_period("M") if len(history) else end
+    start = max(first, end - (months - 1))
+    periods = pd.period_range(start, end, freq="M")
+    spend = history.groupby(pd.to_datetime(history["month"]).dt.to_period("M"))["spend"].sum()
+    spend = spend.reindex(periods, fill_value=0.0)
+    return pd.DataFrame({"month": periods.to_timestamp(), "spend": spend.to_numpy()})
+
+
 def show_lookup(reply: dict, explanation: dict):
     cid, as_of = reply["customer_id"], reply["as_of"]
-    history = monthly_spend(DATA, cid, before=as_of)
-    fig = plots.history_plot(history, title=f"{cid}: net spend per month", currency=CURRENCY)
+    day = pd.Timestamp(as_of)
+    history = _every_month(monthly_spend(DATA, cid, before=day), day)
+    total, (low, high) = reply["predicted_30d_spend"]["total"], reply["interval_80"]["total"]
+    fig = plots.forecast_plot(
+        history, (total, low, high), title=f"{cid}: net spend per month", currency=CURRENCY
+    )
     values = explanation["feature_values"]
     rows = []
     for target in ("total", "purchase"):
@@ -516,13 +760,20 @@ def load_typical():
     return _feature_table(MODEL.typical_), TYPICAL_REPLY
 
 
-def load_customer(customer_id: str):
-    """The what-if table at a customer's current features, and their prediction."""
+def check_customer(customer_id: str) -> None:
+    """Refuse an ID the what-if tab cannot load, before the table is touched: an error in
+    a handler that outputs the table would replace the table with an error box."""
     cid = _check_id(customer_id)
-    features = SCORER.features()
-    if cid not in features.index:
+    if cid not in SCORER.features().index:
         known = cid in DATA.customers.index
         raise _id_problem(cid, "no purchase history" if known else "unknown", DEFAULT_AS_OF)
+
+
+def load_customer(customer_id: str):
+    """The what-if table at a customer's current features, and their prediction."""
+    check_customer(customer_id)
+    cid = _check_id(customer_id)
+    features = SCORER.features()
     start = _reply(SCORER.lookup(cid), customer_id=cid, as_of=f"{DEFAULT_AS_OF:%Y-%m-%d}")
     return _feature_table(features.loc[cid]), start
 
@@ -636,6 +887,83 @@ with gr.Blocks(title="clvmodel: 30-day customer spend", delete_cache=(3600, 3600
         "probability that they buy at all. Every action here is also an API endpoint: see "
         "*Use via API* at the bottom of the page."
     )
+    with gr.Tab("Forecast"):
+        gr.Markdown(
+            "Next 30 days' net revenue of the whole customer base, or of a part of it, in "
+            "total and per category, with the 80% interval **of the sum** (customers' own "
+            "ranges partly cancel out; a month that is weak or strong for everyone does not)."
+        )
+        with gr.Row():
+            forecast_by = gr.Dropdown(
+                choices=[_NONE, *BREAKDOWNS], value=BREAKDOWNS[0] if BREAKDOWNS else _NONE,
+                label="Break down by", allow_custom_value=True, scale=1,
+            )  # fmt: skip
+            forecast_filter_column = gr.Dropdown(
+                choices=[_NONE, *BREAKDOWNS],
+                value=_NONE,
+                label="Only customers with",
+                allow_custom_value=True,
+                scale=1,
+            )
+            forecast_filter_value = gr.Textbox(label="equal to", placeholder="premium", scale=1)
+            forecast_as_of = gr.Textbox(
+                label="As of (optional)", placeholder=f"{DEFAULT_AS_OF:%Y-%m-%d}", scale=1
+            )
+            forecast_button = gr.Button("Forecast", variant="primary", scale=1)
+        forecast_headline = gr.Markdown()
+        with gr.Row():
+            forecast_table = gr.Dataframe(
+                label=f"Next 30 days ({CURRENCY})", interactive=False, max_height=420
+            )
+            forecast_chart = gr.Plot(label="Monthly revenue and the forecast")
+        with gr.Row():
+            forecast_csv = gr.File(
+                label="Forecast (CSV)", height=90, interactive=False, elem_id="forecast-csv"
+            )
+            forecast_xlsx = gr.File(
+                label="Forecast (Excel)", height=90, interactive=False, elem_id="forecast-xlsx"
+            )
+        with gr.Accordion("Raw reply (JSON)", open=False):
+            forecast_reply = gr.JSON(label="/forecast")
+
+    with gr.Tab("Customer lists"):
+        gr.Markdown(
+            "Ranked lists to act on: " + "; ".join(
+                f"**{k}**: {v}" for k, v in lists.LIST_KINDS.items()) + "."
+        )  # fmt: skip
+        with gr.Row():
+            list_kind = gr.Radio(choices=list(lists.LIST_KINDS), value="top", label="List", scale=2)
+            list_target = gr.Dropdown(
+                choices=SPEND_TARGETS,
+                value="total",
+                label="Spend on",
+                allow_custom_value=True,
+                scale=1,
+            )
+            list_n = gr.Number(value=100, precision=0, minimum=1, label="How many", scale=1)
+        with gr.Row():
+            list_filter_column = gr.Dropdown(
+                choices=[_NONE, *BREAKDOWNS],
+                value=_NONE,
+                label="Only customers with",
+                allow_custom_value=True,
+                scale=1,
+            )
+            list_filter_value = gr.Textbox(label="equal to", placeholder="premium", scale=1)
+            list_as_of = gr.Textbox(
+                label="As of (optional)", placeholder=f"{DEFAULT_AS_OF:%Y-%m-%d}", scale=1
+            )
+            list_button = gr.Button("Make the list", variant="primary", scale=1)
+        list_headline = gr.Markdown()
+        list_table = gr.Dataframe(label="Customers", interactive=False, max_height=480)
+        with gr.Row():
+            list_csv = gr.File(label="List (CSV)", height=90, interactive=False, elem_id="list-csv")
+            list_xlsx = gr.File(
+                label="List (Excel)", height=90, interactive=False, elem_id="list-xlsx"
+            )
+        with gr.Accordion("Raw reply (JSON)", open=False):
+            list_reply = gr.JSON(label="/customer_list")
+
     with gr.Tab("Customer lookup"):
         with gr.Row():
             lookup_id = gr.Textbox(label="Customer ID", placeholder=EXAMPLE_IDS[0], scale=2)
@@ -768,13 +1096,52 @@ with gr.Blocks(title="clvmodel: 30-day customer spend", delete_cache=(3600, 3600
         info_json = gr.JSON(label="/model_info")
 
     # ------------------------------------------------------------ events
-    gr.on(
+    forecast_event = gr.on(
+        [forecast_button.click, demo.load],
+        forecast,
+        [forecast_by, forecast_filter_column, forecast_filter_value, forecast_as_of],
+        forecast_reply,
+        api_name="forecast",
+    )
+    forecast_outputs = [
+        forecast_headline, forecast_table, forecast_chart, forecast_csv, forecast_xlsx
+    ]  # fmt: skip
+    forecast_event.failure(_stale(4), None, forecast_outputs, api_visibility="private")
+    forecast_event.success(
+        show_forecast,
+        [forecast_reply, forecast_filter_column, forecast_filter_value],
+        [forecast_headline, forecast_table, forecast_chart, forecast_csv, forecast_xlsx],
+        api_visibility="private",
+    )
+    list_event = list_button.click(
+        customer_list,
+        [list_kind, list_n, list_target, list_filter_column, list_filter_value, list_as_of],
+        list_reply,
+        api_name="customer_list",
+    )
+    list_event.failure(
+        _stale(3), None, [list_headline, list_table, list_csv, list_xlsx], api_visibility="private"
+    )
+    list_event.success(
+        show_list,
+        list_reply,
+        [list_headline, list_table, list_csv, list_xlsx],
+        api_visibility="private",
+    )
+    lookup_event = gr.on(
         [lookup_button.click, lookup_id.submit],
         predict_customer,
         [lookup_id, lookup_as_of],
         lookup_reply,
         api_name="predict_customer",
-    ).success(
+    )
+    lookup_event.failure(
+        _stale(3),
+        None,
+        [lookup_headline, lookup_table, lookup_history, lookup_drivers],
+        api_visibility="private",
+    )
+    lookup_event.success(
         explain_customer, [lookup_id, lookup_as_of], lookup_explanation, api_name="explain_customer"
     ).success(
         show_lookup,
@@ -783,15 +1150,25 @@ with gr.Blocks(title="clvmodel: 30-day customer spend", delete_cache=(3600, 3600
         api_visibility="private",
     )
 
-    whatif_load.click(
+    whatif_load.click(check_customer, whatif_id, None, api_visibility="private").success(
         load_customer, whatif_id, [whatif_table, whatif_previous], api_visibility="private"
     )
     whatif_typical.click(
         load_typical, None, [whatif_table, whatif_previous], api_visibility="private"
     )
-    whatif_button.click(
+    whatif_event = whatif_button.click(
         table_to_features, whatif_table, whatif_features, api_visibility="private"
-    ).success(predict_features, whatif_features, whatif_reply, api_name="predict_features").success(
+    )
+    whatif_event.failure(
+        _stale(1), None, [whatif_headline, whatif_result], api_visibility="private"
+    )
+    whatif_predict = whatif_event.success(
+        predict_features, whatif_features, whatif_reply, api_name="predict_features"
+    )
+    whatif_predict.failure(
+        _stale(1), None, [whatif_headline, whatif_result], api_visibility="private"
+    )
+    whatif_predict.success(
         show_whatif,
         [whatif_reply, whatif_previous],
         [whatif_headline, whatif_result],
@@ -799,14 +1176,21 @@ with gr.Blocks(title="clvmodel: 30-day customer spend", delete_cache=(3600, 3600
     )
 
     template_button.click(batch_template, template_kind, template_file, api_name="batch_template")
-    batch_button.click(
+    batch_event = batch_button.click(
         predict_batch,
         [batch_file, batch_as_of],
         [batch_csv, batch_xlsx, batch_summary],
         api_name="predict_batch",
         concurrency_id="batch",
         concurrency_limit=1,
-    ).success(
+    )
+    batch_event.failure(
+        _stale(3),
+        None,
+        [batch_headline, batch_preview, batch_csv, batch_xlsx],
+        api_visibility="private",
+    )
+    batch_event.success(
         preview_results,
         [batch_csv, batch_summary],
         [batch_headline, batch_preview],

@@ -66,6 +66,11 @@ def format_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Arg
         default="benchmarks/results/accuracy.json",
         help="results of benchmarks/accuracy.py to put in the card, if the file exists",
     )
+    parser.add_argument(
+        "--real-data",
+        default="benchmarks/results/real_data.json",
+        help="results of benchmarks/real_data.py to put in the card, if the file exists",
+    )
     parser.add_argument("--horizon", type=int, default=DEFAULTS["horizon"], help="days ahead")
     parser.add_argument(
         "--cutoffs", type=int, default=DEFAULTS["n_cutoffs"], help="monthly cutoffs to stack"
@@ -73,14 +78,15 @@ def format_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Arg
     parser.add_argument(
         "--models",
         nargs="+",
-        default=list(SPEND_MODELS),
+        default=list(DEFAULTS["spend_models"]),
         metavar="MODEL",
-        help=f"spend models to compare, from {', '.join(SPEND_MODELS)}",
+        help=f"spend models to compare, from {', '.join(SPEND_MODELS)} (default: "
+        f"{' '.join(DEFAULTS['spend_models'])})",
     )
     parser.add_argument(
         "--probability-models",
         nargs="+",
-        default=list(PROBABILITY_MODELS),
+        default=list(DEFAULTS["probability_models"]),
         metavar="MODEL",
         help=f"purchase models to compare, from {', '.join(PROBABILITY_MODELS)}",
     )
@@ -223,12 +229,15 @@ def run(args: argparse.Namespace) -> FitReport:
         data_fingerprint=fingerprint,
     )
     backtest = load_json(args.backtest) if args.backtest and Path(args.backtest).is_file() else None
+    real = Path(args.real_data) if args.real_data else None
+    real_data = load_json(real) if real is not None and real.is_file() else None
     write_card(
         model.report_,
         metadata,
         args.card,
         artifacts_dir=_relative(out, Path(args.card).parent),
         backtest=backtest,
+        real_data=real_data,
     )
     log.info("wrote %s and %s in %.0f s", out, args.card, model.report_.train_seconds)
     return model.report_

@@ -1,24 +1,18 @@
-"""Rolling-origin backtest: retrain at each of several monthly test cutoffs, then aggregate.
+"""Rolling-origin backtest: refit before each of several monthly origins, predict it, aggregate.
 
-One test cutoff says little: next month's spend is noisy and seasons differ. The backtest
-takes the last ``origins`` monthly cutoffs as test cutoffs ("origins"). For each one it
-retrains every model on data before it exactly as ``train.py`` does
-(:func:`clvmodel.training.train_all`: the ``n_cutoffs`` cutoffs up to and including the
-origin, the origin itself as test, the cutoff before it as validation, earlier ones as
-train), scores the test rows with every model, the baselines, the comparators (BG/NBD +
-Gamma-Gamma) and, on synthetic data, the oracles, and reports each metric as mean ± std
-across origins.
+One test month says little: next month's spend is noisy and seasons differ. The backtest
+takes the last ``origins`` monthly cutoffs as origins. For each one it fits
+:class:`clvmodel.CLVModel` exactly as ``train.py`` does, on the ``n_cutoffs`` monthly
+cutoffs whose 30 days end by the origin (the model's own train, validation and test months,
+then its refit on all of them), and scores what the fitted model serves for the origin's
+customers (``ours``: :meth:`CLVModel.predict_features`, with its interval and quantiles),
+beside simple baselines, the comparators (BG/NBD + Gamma-Gamma) and, on synthetic data, the
+oracles. Each metric is reported as mean ± std across origins.
 
 Features as of a cutoff do not depend on the origin, so the panel is built once over all
-the cutoffs needed and sliced per origin.
-
-The row named ``ours`` is, at each origin, what ``train.py`` would have shipped that month:
-the model ``train_all`` selected on the validation cutoff (lowest RMSE for spend, lowest log
-loss for the purchase probability), or the prediction its report
-names as ``deployed`` (e.g. categories reconciled to the total). The interval scored is the
-target's ``test_interval``, the one shipped. Predictions named ``p10``, ``p50``, ``p90``
-(quantiles of the predictive distribution) are scored as quantiles, not as means: the share
-of outcomes below each and the coverage and width of [P10, P90].
+the cutoffs needed and sliced per origin. Quantiles (``p10``, ``p50``, ``p90``) of the
+predictive distribution are scored as quantiles, not as means: the share of outcomes below
+each and the coverage and width of [P10, P90].
 """
 
 from __future__ import annotations
@@ -32,6 +26,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from clvmodel.aggregate import sum_interval
 from clvmodel.coldstart import build_cold_features
 from clvmodel.dataset import RetailData
 from clvmodel.evaluation import (
@@ -45,7 +40,7 @@ from clvmodel.evaluation import (
 )
 from clvmodel.features import FeatureConfig, build_panel, build_targets, cutoff_dates
 from clvmodel.model import PROBABILITY, CLVModel
-from clvmodel.training import Split, time_split
+from clvmodel.training import spend_baselines, time_split
 
 __all__ = [
     "COMPARATORS",
@@ -206,8 +201,9 @@ def backtest_cutoffs(
 ) -> tuple[list[pd.Timestamp], list[pd.Timestamp]]:
     """All the cutoffs the panel needs, and the origins (the last `origins` of them).
 
-    The first origin needs ``n_cutoffs - 1`` cutoffs before it; with less data, each origin
-    uses what there is, as long as there are at least two (validation and one train).
+    A model is fitted on the `n_cutoffs` cutoffs before each origin (its own train,
+    validation and test months) and predicts the origin; with less data, each origin
+    uses what there is, as long as there are at least three.
 
     Raises
     ------
@@ -216,12 +212,12 @@ def backtest_cutoffs(
     """
     if isinstance(origins, bool) or not isinstance(origins, int | np.integer) or origins < 1:
         raise ValueError(f"origins must be a positive whole number; got {origins!r}.")
-    cutoffs = cutoff_dates(data, horizon=horizon, n_cutoffs=n_cutoffs + origins - 1)
-    if len(cutoffs) < origins + 2:
+    cutoffs = cutoff_dates(data, horizon=horizon, n_cutoffs=n_cutoffs + origins)
+    if len(cutoffs) < origins + 3:
         raise ValueError(
             f"the data hold {len(cutoffs)} complete monthly cutoffs; {origins} origins need "
-            f"at least {origins + 2} (each origin needs a validation and a train cutoff "
-            f"before it). Use fewer origins (--origins {max(len(cutoffs) - 2, 1)})."
+            f"at least {origins + 3} (each origin needs a test, a validation and a train "
+            f"cutoff before it). Use fewer origins (--origins {max(len(cutoffs) - 3, 1)})."
         )
     return cutoffs, cutoffs[-origins:]
 
@@ -273,28 +269,32 @@ def _quantile_report(y: np.ndarray, quantiles: dict[str, np.ndarray]) -> dict[st
 
 
 def _score_origin(
-    model: CLVModel, split: Split, extra: dict[str, pd.DataFrame]
+    model: CLVModel, rows: pd.DataFrame, extra: dict[str, pd.DataFrame]
 ) -> tuple[dict, dict]:
-    """Metrics of every model and target on one origin's test rows; pooled arrays.
+    """Metrics of every predictor and target on one origin's rows; pooled arrays.
 
-    ``ours`` is what the fitted model serves for the test rows
-    (:meth:`CLVModel.predict_features`, kept by ``fit_panel``), its interval and quantiles
-    too; the other candidates are scored from their training predictions.
+    ``ours`` is what the model, fitted before the origin, serves for the origin's
+    customers (:meth:`CLVModel.predict_features`), its interval and quantiles too; beside
+    it the baselines (from the same features), the comparators and the oracles.
     """
-    test = split.test
-    served = model.test_scores_
-    customers = test.index.get_level_values("customer_id")
+    fcfg = model.feature_config_
+    served = model.predict_features(rows, reasons=False)
+    customers = rows.index.get_level_values("customer_id")
     quantiles = model.quantiles_of(served, (0.1, 0.5, 0.9))
     targets: dict[str, dict] = {}
     pooled: dict[str, dict[str, np.ndarray]] = {}
-    for target, candidates in model.test_predictions_.items():
-        report = model.report_.targets[target]
+    for target, report in model.report_.targets.items():
         kind = report.kind
-        y = test[f"target_{target}"].to_numpy(dtype=float)
-        preds = {n: np.asarray(p, dtype=float) for n, p in candidates.items()}
-        column = PROBABILITY if kind == "probability" else f"predicted_{target}"
-        preds[OURS] = served[column].to_numpy(dtype=float)
-        column = "p_purchase" if kind == "probability" else f"expected_{target}"
+        y = rows[f"target_{target}"].to_numpy(dtype=float)
+        if kind == "spend":
+            base = spend_baselines(rows, target, fcfg, 0.0)
+            preds = {n: np.asarray(base[n], dtype=float) for n in ("zero", "last_30d",
+                                                                     "rate_x_horizon")}  # fmt: skip
+            preds[OURS] = served[f"predicted_{target}"].to_numpy(dtype=float)
+            column = f"expected_{target}"
+        else:
+            preds = {OURS: served[PROBABILITY].to_numpy(dtype=float)}
+            column = "p_purchase"
         for name, frame in extra.items():
             preds[name] = _on_rows(frame, customers, column)
         score = probability_report if kind == "probability" else spend_report
@@ -316,6 +316,39 @@ def _score_origin(
         entry["models"] = models
         targets[target] = entry
     return targets, pooled
+
+
+def _aggregate_origin(model: CLVModel, rows: pd.DataFrame) -> dict:
+    """Group totals at one origin: the whole base and each segment, per target, against
+    the actual totals, with the served 80% interval of each sum."""
+    served = model.predict_features(rows, reasons=False)
+    cells = model.group_cells(rows, served)
+    shared = cells["target"].map(model.shared_error_).to_numpy()
+    low, high = sum_interval(cells["expected"], cells["variance"], shared, model.interval)
+    cells = cells.assign(low=low, high=high)
+    cells["covered"] = (cells["actual"] >= cells["low"]) & (cells["actual"] <= cells["high"])
+    return {"shared_error": model.shared_error_, "cells": cells.to_dict(orient="records")}
+
+
+def aggregate_summary(per_origin: Sequence[Mapping]) -> dict:
+    """Over origins: the error of the base's total and the coverage of the sums' intervals.
+
+    ``base_total_error``: mean |predicted / actual − 1| of the whole base's total spend;
+    ``coverage``: share of all cells (everyone and each segment, every target, every
+    origin) whose actual total fell in its interval.
+    """
+    cells = pd.DataFrame([c for o in per_origin for c in o["aggregate"]["cells"]])
+    if cells.empty:
+        return {}
+    base = cells[(cells["group"] == "all") & (cells["target"] == "total")]
+    ratio = base["expected"] / base["actual"]
+    return {
+        "base_total_ratio": [float(r) for r in ratio],
+        "base_total_error": float((ratio - 1).abs().mean()),
+        "coverage": float(cells["covered"].mean()),
+        "coverage_segments": float(cells.loc[cells["group"] != "all", "covered"].mean()),
+        "cells": len(cells),
+    }
 
 
 def _cold_start_origin(
@@ -360,10 +393,14 @@ def _cold_summary(cold: list[dict]) -> dict:
     }
 
 
-def _restrict(panel: pd.DataFrame, origin: pd.Timestamp, n_cutoffs: int) -> pd.DataFrame:
-    """Panel rows of the last `n_cutoffs` cutoffs up to and including `origin`."""
+def _restrict(
+    panel: pd.DataFrame, origin: pd.Timestamp, n_cutoffs: int, horizon: int
+) -> pd.DataFrame:
+    """Panel rows of the last `n_cutoffs` cutoffs whose whole window ends by `origin`:
+    what a model fitted on the morning of `origin` could have learnt from."""
     level = panel.index.get_level_values("cutoff")
-    keep = sorted(c for c in level.unique() if c <= origin)[-n_cutoffs:]
+    end = pd.Timestamp(origin) - pd.Timedelta(days=horizon)
+    keep = sorted(c for c in level.unique() if c <= end)[-n_cutoffs:]
     return panel[level.isin(keep)]
 
 
@@ -449,31 +486,26 @@ def run_backtest(
         t0 = time.perf_counter()
         key = next(c for c in panel_cutoffs if c == pd.Timestamp(origin))  # panel's own dtype
         log.info("origin %d/%d: %s", i, len(test_cutoffs), _day(key))
-        sub = _restrict(panel, key, cfg.n_cutoffs)
-        oracles, truths = None, {}
-        if oracle_fn is not None:
-            oracles, truths = {}, dict(oracle_fn(key))
-            for name, frame in truths.items():
-                level = pd.Index([key] * len(frame), dtype=panel.index.levels[0].dtype)
-                index = pd.MultiIndex.from_arrays(
-                    [level, pd.Index(frame.index)], names=["cutoff", "customer_id"]
-                )
-                oracles[name] = frame.set_axis(index)
+        sub = _restrict(panel, key, cfg.n_cutoffs, fcfg.horizon)
+        rows = panel[panel.index.get_level_values("cutoff") == key]
+        truths = dict(oracle_fn(key)) if oracle_fn is not None else {}
         model = CLVModel(**(estimator.get_params() | {"cold_start": cold_start}))
-        model.fit_panel(sub, fcfg, data=data, oracles=oracles)
+        model.fit_panel(sub, fcfg, data=data)
         split = time_split(sub)
         train_s = time.perf_counter() - t0
-        extra, info = {}, {}
+        extra = dict(truths)
+        info = {}
+        customers = rows.index.get_level_values("customer_id")
         for comp in comparators:
             t1 = time.perf_counter()
             frame, info[COMPARATORS[comp]] = _comparator_predictions(comp, data, key, fcfg)
             extra[COMPARATORS[comp]] = frame
             info[COMPARATORS[comp]]["seconds"] = round(time.perf_counter() - t1, 1)
-            customers = split.test.index.get_level_values("customer_id")
             info[COMPARATORS[comp]]["test_rows_without_prediction"] = int(
                 (~customers.isin(frame.index)).sum()
             )
-        targets, arrays = _score_origin(model, split, extra)
+        targets, arrays = _score_origin(model, rows, extra)
+        aggregate = _aggregate_origin(model, rows)
         if cold_start:
             cold.append(_cold_start_origin(data, model, key, truths))
         for target, named in arrays.items():
@@ -484,11 +516,12 @@ def run_backtest(
                 "origin": _day(key),
                 "cutoffs": split.cutoffs,
                 "n_train": len(split.train),
-                "n_test": len(split.test),
+                "n_test": len(rows),
                 "train_seconds": round(train_s, 1),
                 "seconds": round(time.perf_counter() - t0, 1),
                 "comparators": info,
                 "targets": targets,
+                "aggregate": aggregate,
             }
         )
         log.info("origin %s done in %.0f s", _day(key), time.perf_counter() - t0)
@@ -513,6 +546,7 @@ def run_backtest(
         },
         "per_origin": per_origin,
         "summary": _summarise(per_origin),
+        "aggregate": aggregate_summary(per_origin),
         "cold_start": _cold_summary(cold) if cold_start else None,
         "pooled_reliability": {
             target: {

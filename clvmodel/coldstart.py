@@ -124,6 +124,20 @@ def train_cold_start(
     return bundle, report, split
 
 
+def refit_cold_start(
+    bundle: dict, panel: pd.DataFrame, config: FeatureConfig, cfg: TrainConfig
+) -> dict:
+    """The cold-start models fitted again on every cutoff of their panel (see
+    :func:`clvmodel.training.refit_target`)."""
+    x = panel[cold_feature_names(config)]
+    models = {}
+    for target in config.targets:
+        kind = "probability" if target == "purchase" else "spend"
+        y = np.clip(panel[f"target_{target}"].to_numpy(), 0, None)
+        models[target] = _model(kind, cfg).fit(x, y)
+    return {**bundle, "models": models}
+
+
 def predict_cold(bundle: dict, features: pd.DataFrame, config: FeatureConfig) -> dict:
     """Expected spend per spend target (clipped at 0) and P(buy) of cold-start customers."""
     x = features[cold_feature_names(config)]

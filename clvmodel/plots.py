@@ -270,6 +270,50 @@ def history_plot(history: pd.DataFrame, *, title: str, currency: str) -> Figure:
     return fig
 
 
+def forecast_plot(
+    history: pd.DataFrame,
+    forecast: tuple[float, float, float],
+    *,
+    title: str,
+    currency: str,
+    horizon_label: str = "next 30 days",
+) -> Figure:
+    """Monthly revenue so far as bars, and the forecast with its band beside them.
+
+    Parameters
+    ----------
+    history : pandas.DataFrame
+        Columns ``month`` (datetime) and ``spend``: every month to show, zeros included.
+    forecast : (expected, low, high)
+        The forecast of the coming period and the interval of the sum.
+
+    Examples
+    --------
+    >>> h = pd.DataFrame({"month": pd.to_datetime(["2026-01-01", "2026-02-01"]),
+    ...                   "spend": [100.0, 120.0]})
+    >>> len(forecast_plot(h, (110.0, 90.0, 130.0), title="t", currency="INR").axes[0].patches)
+    3
+    """
+    _check_columns(history, ["month", "spend"], "history")
+    fig, ax = _new_axes(7.0, 3.5)
+    ax.set_title(title)
+    spend = history["spend"].astype(float).to_numpy()
+    labels = [f"{m:%b %Y}" for m in pd.to_datetime(history["month"])]
+    x = np.arange(len(spend) + 1)
+    ax.bar(x[:-1], spend, color=_ACTUAL_COLOR, label="actual")
+    expected, low, high = forecast
+    ax.bar(x[-1], expected, color=_PREDICTED_COLOR, label=f"forecast, {horizon_label}")
+    ax.errorbar(x[-1], expected, yerr=[[expected - low], [high - expected]], color="black",
+                capsize=6, label="80% interval")  # fmt: skip
+    step = max(1, int(np.ceil(len(x) / 12)))
+    ticks = [*labels, horizon_label]
+    ax.set_xticks(x[::step], ticks[::step], rotation=45, ha="right")
+    ax.set_ylabel(f"Net revenue ({currency})")
+    ax.yaxis.set_major_formatter(_MONEY_FORMAT)
+    ax.legend(loc="upper left", fontsize=8)
+    return fig
+
+
 def save_figure(fig: Figure, path: str | Path) -> Path:
     """Write ``fig`` as a PNG and close it.
 

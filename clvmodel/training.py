@@ -263,16 +263,24 @@ def predict_spend(model, x: pd.DataFrame | np.ndarray) -> np.ndarray:
     return np.clip(predict_values(model, x), 0.0, None)
 
 
+#: The level factor's bounds: a month can move the level by at most this much either way.
+LEVEL_BOUNDS = (0.8, 1.25)
+
+
 def level_factor(y: np.ndarray, pred: np.ndarray) -> float:
-    """sum(actual) / sum(predicted) on the validation cutoff, within [0.5, 2].
+    """sum(actual) / sum(predicted) on the validation month, within :data:`LEVEL_BOUNDS`.
 
     Models fitted on older cutoffs miss drift in the overall level (customers age, the mix
     changes): on the default data every model under-forecasts the next month by ~5%. One
-    factor per target, fitted on the latest complete month, corrects the level without
-    touching the ranking.
+    factor per target corrects the level without touching the ranking. But one month also
+    carries its own luck and season: on Online Retail the factor reached 1.55 chasing a
+    November peak (and the old bounds, 0.5 to 2, let a real data set's forecast overshoot
+    by 23%), so a month moves the level by a quarter at most.
     """
     total = float(np.sum(pred))
-    return float(np.clip(np.sum(y) / total, 0.5, 2.0)) if total > 0 else 1.0
+    if total <= 0 or np.sum(y) <= 0:
+        return 1.0
+    return float(np.clip(np.sum(y) / total, *LEVEL_BOUNDS))
 
 
 def fits_nonnegative(name: str) -> bool:
@@ -523,6 +531,36 @@ def train_purchase_target(
     }
     _add_oracles(report, preds["test"], split, ys["test"], oracles, "p_purchase")
     return TargetResult({"model": fitted[chosen]}, report, preds["test"])
+
+
+def refit_target(
+    result: TargetResult, panel: pd.DataFrame, target: str, features: list[str], cfg: TrainConfig
+) -> dict:
+    """The chosen recipe of `target` fitted again on every cutoff of `panel`.
+
+    Selection, the number of trees (from early stopping), the hybrid's weight and the
+    level factor stay as validation chose them; only the estimator (and BG/NBD's four
+    parameters, from the latest cutoff) learns from the validation and test months too.
+    Those are the most recent months, and without them a model fitted on a year of data
+    misses a sixth of it (the real-data benchmark: R² 0.45 against 0.52).
+    """
+    report = result.report
+    kind = report["kind"]
+    name = report["chosen"]
+    if kind == "spend" and name == "hybrid":
+        name = report["hybrid"]["booster"]
+    model = make_model(name, kind, cfg)
+    trees = trees_used(result.bundle["model"])
+    if trees is not None:
+        model.set_params(n_estimators=trees)
+    y = panel[f"target_{target}"].to_numpy()
+    if kind == "spend" and fits_nonnegative(name):
+        y = np.clip(y, 0, None)
+    bundle = dict(result.bundle, model=model.fit(panel[features], y))
+    if kind == "spend" and bundle.get("blend"):
+        latest = panel.index.get_level_values("cutoff").max()
+        bundle["bgnbd"] = bgnbd_ml.fit(panel.xs(latest, level="cutoff", drop_level=False))
+    return bundle
 
 
 def train_all(

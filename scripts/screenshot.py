@@ -1,7 +1,7 @@
-"""Make the README's screenshot: the customer-lookup tab after a lookup, as docs/screenshot.png.
+"""Make the README's screenshots: the Forecast tab (docs/screenshot.png) and a customer lookup.
 
-python scripts/screenshot.py                       # first example customer
-python scripts/screenshot.py --customer C000123 --out docs/screenshot.png
+python scripts/screenshot.py                        # the Forecast tab, by segment
+python scripts/screenshot.py --tab lookup --customer C000123 --out docs/lookup.png
 
 Serves the app in this process on 127.0.0.1 and drives Debian's chromium headless through
 Playwright's Python package (nothing downloads a browser; another binary via --chromium).
@@ -36,9 +36,16 @@ def _shrink(png: bytes, max_bytes: int) -> bytes:
 
 
 def take(
-    url: str, customer_id: str, *, chromium: str, width: int = 1280, height: int = 960
+    url: str,
+    customer_id: str,
+    *,
+    chromium: str,
+    tab: str = "forecast",
+    width: int = 1280,
+    height: int = 960,
 ) -> bytes:
-    """PNG bytes of the lookup tab at `url` after looking `customer_id` up."""
+    """PNG bytes of the Forecast tab as it opens, or of the lookup tab after looking
+    `customer_id` up."""
     from playwright.sync_api import expect, sync_playwright
 
     with sync_playwright() as pw:
@@ -47,6 +54,12 @@ def take(
             page = browser.new_page(viewport={"width": width, "height": height})
             page.set_default_timeout(30_000)
             page.goto(url)
+            if tab == "forecast":
+                page.get_by_role("tab", name="Forecast").click()
+                expect(page.get_by_text("expected in the 30 days from").first).to_be_visible()
+                expect(page.locator("#forecast-csv a").first).to_be_visible()
+                page.wait_for_timeout(1500)  # let the chart finish drawing
+                return page.screenshot(full_page=False)
             page.get_by_role("tab", name="Customer lookup").click()
             page.get_by_label("Customer ID").fill(customer_id)
             page.get_by_role("button", name=re.compile(r"^Predict")).first.click()
@@ -61,6 +74,7 @@ def take(
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--tab", choices=("forecast", "lookup"), default="forecast")
     parser.add_argument("--customer", default=None, help="ID to look up (default: 1st example)")
     parser.add_argument("--out", default=str(ROOT / "docs" / "screenshot.png"))
     parser.add_argument("--chromium", default="/usr/bin/chromium")
@@ -73,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     customer = args.customer or app.EXAMPLE_IDS[0]
     _, url, _ = app.demo.launch(server_name="127.0.0.1", prevent_thread_lock=True, quiet=True)
     try:
-        png = take(url, customer, chromium=args.chromium)
+        png = take(url, customer, chromium=args.chromium, tab=args.tab)
     finally:
         app.demo.close()
     png = _shrink(png, args.max_kb * 1000)

@@ -35,25 +35,3 @@ def test_committed_models_use_reviewed_types_only(metadata):
 def test_model_card_was_written_by_the_same_run(metadata):
     card = (ROOT / "model_card.md").read_text()
     assert metadata["model_version"] in card
-
-
-def test_committed_metrics_are_reproduced_by_predict_on_the_test_cutoff(repo_model):
-    """metrics.json's served figures are what CLVModel.predict_features gives today."""
-    from clvmodel.dataset import load_data
-    from clvmodel.evaluation import probability_metrics, spend_metrics
-    from clvmodel.features import build_features, build_targets
-    from clvmodel.model import PROBABILITY
-
-    data = load_data(ROOT / "data")
-    day = repo_model.report_.cutoffs["test"]
-    x = build_features(data, day, repo_model.feature_config_)
-    y = build_targets(data, day, repo_model.feature_config_, x.index)
-    served = repo_model.predict_features(x, reasons=False)
-    for target, report in repo_model.report_.targets.items():
-        truth = y[f"target_{target}"].to_numpy()
-        if report.kind == "probability":
-            got = probability_metrics(truth, served[PROBABILITY])
-        else:
-            got = spend_metrics(truth, served[f"predicted_{target}"])
-        for key, value in got.items():
-            assert value == pytest.approx(report.served[key], rel=1e-9, nan_ok=True), (target, key)

@@ -17,7 +17,6 @@ from clvmodel import backtest, synthetic
 from clvmodel.features import FeatureConfig, build_panel
 from clvmodel.model import CLVModel
 from clvmodel.report import FitReport
-from clvmodel.training import time_split
 
 FAST = CLVModel(
     n_cutoffs=4, spend_models=("ridge",), probability_models=("logistic",), quick=True, n_jobs=1
@@ -25,36 +24,37 @@ FAST = CLVModel(
 
 
 def _stand_in(predict, calls=None):
-    """A CLVModel whose fit_panel trains nothing: `predict(split, target)` gives the served
-    expected spend of each spend target on the test rows (P(buy) is 0.4)."""
+    """A CLVModel whose fit_panel trains nothing and whose predict_features serves
+    `predict(rows, target)` as the expected spend of each spend target (P(buy) is 0.4)."""
 
     class StandIn(CLVModel):
         def fit_panel(self, panel, feature_config, *, data=None, oracles=None):
             if calls is not None:
                 calls.append(sorted(panel.index.get_level_values("cutoff").unique()))
-            split = time_split(panel)
-            n = len(split.test)
             self.feature_config_, self.bundles_, self.cold_ = feature_config, {}, None
             self.sigma_, self.cold_sigma_ = 1.0, None
-            served, targets, candidates = {}, {}, {}
-            for t in feature_config.spend_targets:
-                pred = predict(split, t)
-                served |= {f"predicted_{t}": pred, f"predicted_{t}_low": np.zeros(n),
-                           f"predicted_{t}_high": 2 * np.abs(pred)}  # fmt: skip
-                deployed = "reconciled" if t != "total" else "selected"
-                targets[t] = {"kind": "spend", "chosen": "selected", "deployed": deployed}
-                candidates[t] = {"selected": np.full(n, 10.0)}
-            served["purchase_probability"] = np.full(n, 0.4)
+            self.shared_error_ = dict.fromkeys(feature_config.spend_targets, 0.05)
+            targets = {
+                t: {"kind": "spend", "chosen": "selected",
+                    "deployed": "reconciled" if t != "total" else "selected"}
+                for t in feature_config.spend_targets
+            }  # fmt: skip
             targets["purchase"] = {"kind": "probability", "chosen": "flat", "deployed": "flat"}
-            candidates["purchase"] = {"flat": np.full(n, 0.4)}
-            self.test_scores_ = pd.DataFrame(served, index=split.test.index)
             self.report_ = FitReport.from_dict(
                 {"horizon_days": 30, "interval": 0.8, "cutoffs": {}, "n_rows": {},
                  "targets": {t: r | {"selection": "", "validation": {}, "test": {},
                                      "importance": {}} for t, r in targets.items()}}
             )  # fmt: skip
-            self.test_predictions_ = candidates
             return self
+
+        def predict_features(self, rows, *, reasons=True, given=None):
+            served = {}
+            for t in self.feature_config_.spend_targets:
+                pred = predict(rows, t)
+                served |= {f"predicted_{t}": pred, f"predicted_{t}_low": np.zeros(len(rows)),
+                           f"predicted_{t}_high": 2 * np.abs(pred)}  # fmt: skip
+            served["purchase_probability"] = np.full(len(rows), 0.4)
+            return pd.DataFrame(served, index=rows.index)
 
     return StandIn
 
@@ -69,9 +69,9 @@ def recorded(monkeypatch):
     """Replace the model with a stand-in that records the cutoffs of each panel."""
     calls = []
 
-    def last_month(split, target):
+    def last_month(rows, target):
         col = f"spend_{target}_30d" if target != "total" else "spend_30d"
-        return split.test[col].clip(lower=0).to_numpy() + 1.0
+        return rows[col].clip(lower=0).to_numpy() + 1.0
 
     monkeypatch.setattr(backtest, "CLVModel", _stand_in(last_month, calls))
     return calls
@@ -90,12 +90,13 @@ def test_origins_are_consecutive_months_and_training_sees_only_earlier_cutoffs(
     assert origins[-1] == pd.Timestamp(results["cutoffs"]["panel"][-1])  # latest complete
     assert len(recorded) == 3
     for origin, seen, entry in zip(origins, recorded, results["per_origin"], strict=True):
-        # The origin is the test cutoff: the newest the models see; the rest are before it.
-        assert seen[-1] == origin
-        assert all(c < origin for c in seen[:-1])
+        # The model sees only cutoffs whose 30 days end by the origin; it predicts the origin.
+        assert all(c + pd.Timedelta(days=30) <= origin for c in seen)
         assert len(seen) == FAST.n_cutoffs
-        assert seen == list(pd.date_range(end=origin, periods=FAST.n_cutoffs, freq="MS"))
-        assert entry["cutoffs"]["test"] == f"{origin:%Y-%m-%d}"
+        previous = origin - pd.DateOffset(months=1)
+        assert seen == list(pd.date_range(end=previous, periods=FAST.n_cutoffs, freq="MS"))
+        assert entry["origin"] == f"{origin:%Y-%m-%d}"
+        assert entry["cutoffs"]["test"] == f"{seen[-1]:%Y-%m-%d}"
         assert entry["cutoffs"]["validation"] == f"{seen[-2]:%Y-%m-%d}"
         assert max(entry["cutoffs"]["train"]) < entry["cutoffs"]["validation"]
 
@@ -113,19 +114,19 @@ def test_panel_is_built_once_over_all_cutoffs(small_data, fcfg, recorded, monkey
     )
     assert len(built) == 1
     assert [f"{c:%Y-%m-%d}" for c in built[0]] == results["cutoffs"]["panel"]
-    assert len(built[0]) == FAST.n_cutoffs + 2 - 1
+    assert len(built[0]) == FAST.n_cutoffs + 2
 
 
 def test_short_history_uses_the_cutoffs_there_are(small_data, fcfg, recorded):
     # The small data hold 10 complete monthly cutoffs: the first of 3 origins has 7 before it.
     cfg = CLVModel(n_cutoffs=12, spend_models=("ridge",), probability_models=("logistic",))
     backtest.run_backtest(small_data, fcfg, cfg, origins=3, comparators=(), cold_start=False)
-    assert [len(seen) for seen in recorded] == [8, 9, 10]
+    assert [len(seen) for seen in recorded] == [7, 8, 9]
 
 
 def test_too_many_origins_are_refused(small_data, fcfg):
-    with pytest.raises(ValueError, match=r"10 complete monthly cutoffs; 9 origins need"):
-        backtest.run_backtest(small_data, fcfg, FAST, origins=9, comparators=(), cold_start=False)
+    with pytest.raises(ValueError, match=r"10 complete monthly cutoffs; 8 origins need"):
+        backtest.run_backtest(small_data, fcfg, FAST, origins=8, comparators=(), cold_start=False)
     with pytest.raises(ValueError, match="origins must be a positive whole number"):
         backtest.run_backtest(small_data, fcfg, FAST, origins=0, comparators=(), cold_start=False)
 
@@ -140,8 +141,8 @@ def shipping(monkeypatch):
     """A stand-in that serves every category perfectly (its actual spend) and the total as
     the actual plus 5."""
 
-    def served(split, target):
-        y = split.test[f"target_{target}"].to_numpy()
+    def served(rows, target):
+        y = rows[f"target_{target}"].to_numpy()
         return y + 5.0 if target == "total" else y.copy()
 
     monkeypatch.setattr(backtest, "CLVModel", _stand_in(served))
@@ -152,9 +153,10 @@ def test_ours_is_what_the_model_serves_and_quantiles_are_not_means(small_data, f
         small_data, fcfg, FAST, origins=2, comparators=(), cold_start=False
     )
     summary = results["summary"]
-    # Ours is the served prediction, not the selected candidate's constant 10.
+    # Ours is what the model serves for the origin's customers.
     assert summary["total"]["models"]["ours"]["gini"]["mean"] > 0.5
-    assert summary["total"]["models"]["selected"]["gini"]["mean"] == pytest.approx(0, abs=1e-12)
+    assert summary["total"]["models"]["zero"]["gini"]["mean"] == pytest.approx(0, abs=1e-12)
+    assert {"last_30d", "rate_x_horizon"} <= set(summary["total"]["models"])
     assert summary["total"]["deployed"] == ["selected", "selected"]
     assert summary["grocery"]["models"]["ours"]["r2"]["mean"] == pytest.approx(1.0)
     assert summary["grocery"]["deployed"] == ["reconciled", "reconciled"]
@@ -209,7 +211,7 @@ def test_end_to_end_with_oracle_is_json_and_tabulates(small_data, small_tables_l
     tables, latent = small_tables_latent
     cfg_syn = synthetic.SyntheticConfig(n_customers=400, days=400)
     cfg = CLVModel(
-        n_cutoffs=3,
+        n_cutoffs=4,
         spend_models=("ridge",),
         probability_models=("logistic",),
         quick=True,

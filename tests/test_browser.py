@@ -1,6 +1,7 @@
 """The app in a real browser: Debian's chromium, headless, driven by Playwright's Python package.
 
-Goes through the four tabs as a person would: looks a customer up, runs a what-if, uploads a
+Goes through the tabs as a person would: reads the base's forecast, makes a customer list,
+looks a customer up (and sees a failed lookup clear the old answer), runs a what-if, uploads a
 small file, opens the model tab. Screenshots of each step go to ``screenshots/`` (git-ignored).
 
 Needs ``playwright`` (the Python package only: nothing downloads a browser) and the system
@@ -88,6 +89,33 @@ def _no_error_toast(page, expect):
     expect(page.locator(".toast-body.error")).to_have_count(0)
 
 
+def test_forecast_tab_shows_the_base_forecast_on_opening(page, app, expect):
+    reply = app.forecast("segment")
+    tab = _open_tab(page, "Forecast")
+
+    expect(tab.get_by_text(f"{reply['total']['expected']:,.0f}").first).to_be_visible()
+    expect(tab.get_by_text("the whole base").first).to_be_visible()
+    group = reply["breakdown"][0]["group"]
+    expect(tab.get_by_role("gridcell", name=group, exact=True).first).to_be_visible()
+    expect(page.locator("#forecast-csv a").first).to_be_visible()
+    expect(page.locator("#forecast-xlsx a").first).to_be_visible()
+    _no_error_toast(page, expect)
+    page.screenshot(path=SHOTS / "0_forecast.png", full_page=True)
+
+
+def test_customer_lists_tab_makes_a_downloadable_list(page, app, expect):
+    reply = app.customer_list("top", 100)
+    tab = _open_tab(page, "Customer lists")
+
+    tab.get_by_role("button", name="Make the list").click()
+    expect(tab.get_by_text("100 customers").first).to_be_visible()
+    first = reply["rows"][0]["customer_id"]
+    expect(tab.get_by_role("gridcell", name=first, exact=True).first).to_be_visible()
+    expect(page.locator("#list-csv a").first).to_be_visible()
+    _no_error_toast(page, expect)
+    page.screenshot(path=SHOTS / "0_lists.png", full_page=True)
+
+
 def test_customer_lookup_shows_the_prediction(page, app, expect):
     cid = app.EXAMPLE_IDS[0]
     reply = app.predict_customer(cid)
@@ -114,6 +142,8 @@ def test_customer_lookup_unknown_id_gets_a_message(page, expect):
 
     toast = page.locator(".toast-body.error").filter(has_text="Unknown customer ID")
     expect(toast.first).to_be_visible()
+    # The previous customer's answer is not left on screen as if it were this one's.
+    expect(tab.get_by_text("The last request failed").first).to_be_visible()
     page.screenshot(path=SHOTS / "1_lookup_unknown.png")
     page.locator(".toast-body.error .toast-close").first.click()
 

@@ -478,7 +478,7 @@ def test_reproduce_shows_train_py_and_in_process_use(metrics, metadata):
     section = _section(make_card(FitReport.from_dict(metrics), metadata), "How to reproduce")
     assert "```bash\npython train.py\n```" in section
     assert (
-        "```python\nimport clvmodel\n"
+        "```python\nimport clvmodel\n\n"
         'data = clvmodel.load_data("data")\n'
         "model = clvmodel.CLVModel(random_state=0).fit(data)\n"
         "scores = model.predict(data)\n```"

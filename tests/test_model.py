@@ -11,6 +11,12 @@ from clvmodel.model import PROBABILITY, CLVModel, NotFittedError, prediction_col
 
 @pytest.fixture(scope="module")
 def fitted(small_data) -> CLVModel:
+    """Without the refit, the served model is the one the report measured."""
+    return CLVModel(n_cutoffs=4, quick=True, random_state=0, refit=False).fit(small_data)
+
+
+@pytest.fixture(scope="module")
+def refitted(small_data) -> CLVModel:
     return CLVModel(n_cutoffs=4, quick=True, random_state=0).fit(small_data)
 
 
@@ -156,9 +162,43 @@ def test_metrics_are_reproduced_by_predict_on_the_test_cutoff(fitted, small_data
             assert value == pytest.approx(expected[key], nan_ok=True), (target, key)
 
 
+def test_refit_serves_the_measured_recipe_fitted_on_every_month(fitted, refitted, small_data):
+    """The report of a refitted model is that of the same recipe before the refit (the
+    served code on the test month); the served model then learns from the last months."""
+    for target, report in refitted.report_.targets.items():
+        assert report.chosen == fitted.report_.targets[target].chosen
+        assert report.served == pytest.approx(fitted.report_.targets[target].served)
+    before = fitted.predict(small_data, reasons=False)["predicted_total"]
+    after = refitted.predict(small_data, reasons=False)["predicted_total"]
+    assert not np.allclose(before, after)
+    check_invariants(refitted, refitted.predict(small_data, reasons=False).set_index("customer_id"))
+
+
 def test_explain_by_customer_adds_up(fitted, small_data, scores):
     ids = list(scores.loc[~scores["cold_start"], "customer_id"][:5])
     contrib = fitted.explain(small_data, ids, target="total")
     assert list(contrib.index) == ids
     with pytest.raises(ValueError, match="unknown target"):
         fitted.explain(small_data, ids, target="toys")
+
+
+def test_forecast_of_groups_adds_up_to_the_customers(fitted, small_data, scores):
+    base = fitted.forecast(small_data)
+    total = base.loc[base["target"] == "total", "expected"].iloc[0]
+    assert total == pytest.approx(scores["predicted_total"].sum())
+    by_segment = fitted.forecast(small_data, by="segment")
+    assert by_segment.loc[by_segment["target"] == "total", "expected"].sum() == pytest.approx(total)
+    for c in fitted.categories:  # categories add up to the total in every group
+        cat = by_segment.loc[by_segment["target"] == c, "expected"].to_numpy()
+        assert (cat <= by_segment.loc[by_segment["target"] == "total", "expected"].to_numpy()).all()
+    first = by_segment["group"].iloc[0]
+    one = fitted.forecast(small_data, where={"segment": first})
+    expected = by_segment.loc[
+        (by_segment["group"] == first) & (by_segment["target"] == "total"), "expected"
+    ].iloc[0]
+    assert one.loc[one["target"] == "total", "expected"].iloc[0] == pytest.approx(expected)
+    assert (base["low"] <= base["expected"]).all() and (base["expected"] <= base["high"]).all()
+    with pytest.raises(ValueError, match="cannot break down by 'colour'"):
+        fitted.forecast(small_data, by="colour")
+    with pytest.raises(ValueError, match="cannot filter on 'colour'"):
+        fitted.forecast(small_data, where={"colour": "red"})
