@@ -86,6 +86,14 @@ def _sniff(head: bytes) -> str:
     return "csv"
 
 
+def _drop_trailing_blank_rows(table: pd.DataFrame) -> pd.DataFrame:
+    """Blank lines at the end of a file are not rows; a blank line among rows is one (an
+    empty customer_id in a one-column file), so that every input row gets an output row."""
+    blank = (table.astype("string").fillna("").apply(lambda c: c.str.strip()) == "").all(axis=1)
+    filled = np.flatnonzero(~blank.to_numpy())
+    return table.iloc[: filled[-1] + 1 if len(filled) else 0]
+
+
 def _read_csv(path: Path, name: str, head: bytes) -> pd.DataFrame:
     if b"\x00" in head:
         raise ValueError(
@@ -99,15 +107,16 @@ def _read_csv(path: Path, name: str, head: bytes) -> pd.DataFrame:
         sep = ","
     for encoding in ("utf-8-sig", "cp1252", "latin-1"):
         try:
-            return pd.read_csv(
+            table = pd.read_csv(
                 path,
                 sep=sep,
                 dtype=str,
                 keep_default_na=False,
                 na_filter=False,
                 encoding=encoding,
-                skip_blank_lines=True,
+                skip_blank_lines=False,
             )
+            return table
         except UnicodeDecodeError:
             continue
         except pd.errors.EmptyDataError as exc:
@@ -187,9 +196,9 @@ def read_upload(path: str | os.PathLike[str]) -> pd.DataFrame:
     if frame.shape[1] == 0:
         raise ValueError(f"{name} holds no columns. {_TEMPLATE_HINT}")
     frame = _normalise_columns(frame, name)
-    # Excel sheets often carry fully blank rows at the end.
-    blank = (frame.astype("string").fillna("").apply(lambda c: c.str.strip()) == "").all(axis=1)
-    frame = frame.loc[~blank].reset_index(drop=True)
+    # Files often end in blank rows (Excel sheets above all); blank rows among the data are
+    # rows, reported with their error, so that every input row has an output row.
+    frame = _drop_trailing_blank_rows(frame).reset_index(drop=True)
     if frame.empty:
         raise ValueError(
             f"{name} has a header ({', '.join(map(str, frame.columns[:5]))}"

@@ -327,3 +327,14 @@ def test_templates(tmp_path, scorer):
     _, summary = batch.score_table(scorer, features)
     assert summary["scored"] == 1
     assert summary["filled_features"] == []
+
+
+def test_a_blank_id_line_is_a_row_with_its_error_and_trailing_blank_lines_are_not(scorer, tmp_path):
+    upload = tmp_path / "ids.csv"
+    known = scorer.features().index[:2]
+    upload.write_text(f"customer_id\n{known[0]}\n\n{known[1]}\n\n\n", encoding="utf-8")
+    table = batch.read_upload(upload)
+    assert len(table) == 3  # one row per line between the header and the last ID
+    results, summary = batch.score_table(scorer, table)
+    assert summary["rows"] == 3 and summary["rejected"] == 1
+    assert results["error"].tolist() == ["", "empty customer_id", ""]
