@@ -54,7 +54,7 @@ import gradio as gr
 import pandas as pd
 
 from clvmodel import batch, lists, plots
-from clvmodel.aggregate import PROFILE_COLUMNS, customer_profiles
+from clvmodel.aggregate import available_profiles, customer_profiles
 from clvmodel.distribution import interval_quantiles
 from clvmodel.model import MEDIAN, PROBABILITY, REASONS, CLVModel
 from clvmodel.persistence import folder_fingerprint, load_scores
@@ -250,7 +250,7 @@ def _profiles(day: pd.Timestamp) -> pd.DataFrame:
         return _PROFILES[day]
 
 
-BREAKDOWNS = [c for c in PROFILE_COLUMNS if c in _profiles(DEFAULT_AS_OF)]
+BREAKDOWNS = available_profiles(DATA)
 
 
 def _where(filter_column: str | None, filter_value: str | None, day) -> dict | None:
@@ -760,19 +760,19 @@ def load_typical():
     return _feature_table(MODEL.typical_), TYPICAL_REPLY
 
 
-def check_customer(customer_id: str) -> None:
+def check_customer(customer_id: str) -> str:
     """Refuse an ID the what-if tab cannot load, before the table is touched: an error in
     a handler that outputs the table would replace the table with an error box."""
     cid = _check_id(customer_id)
     if cid not in SCORER.features().index:
         known = cid in DATA.customers.index
         raise _id_problem(cid, "no purchase history" if known else "unknown", DEFAULT_AS_OF)
+    return cid
 
 
 def load_customer(customer_id: str):
     """The what-if table at a customer's current features, and their prediction."""
-    check_customer(customer_id)
-    cid = _check_id(customer_id)
+    cid = check_customer(customer_id)
     features = SCORER.features()
     start = _reply(SCORER.lookup(cid), customer_id=cid, as_of=f"{DEFAULT_AS_OF:%Y-%m-%d}")
     return _feature_table(features.loc[cid]), start
@@ -879,6 +879,21 @@ def _about_markdown() -> str:
 
 
 # ---------------------------------------------------------------- layout
+def _filter_inputs():
+    """The profile filter and the as-of date, as the Forecast and Customer lists tabs ask
+    for them (custom values reach the handler, which names what is wrong)."""
+    column = gr.Dropdown(
+        choices=[_NONE, *BREAKDOWNS],
+        value=_NONE,
+        label="Only customers with",
+        allow_custom_value=True,
+        scale=1,
+    )
+    value = gr.Textbox(label="equal to", placeholder="premium", scale=1)
+    as_of = gr.Textbox(label="As of (optional)", placeholder=f"{DEFAULT_AS_OF:%Y-%m-%d}", scale=1)
+    return column, value, as_of
+
+
 with gr.Blocks(title="clvmodel: 30-day customer spend", delete_cache=(3600, 3600)) as demo:
     gr.Markdown(
         "# 30-day customer spend\n"
@@ -898,17 +913,7 @@ with gr.Blocks(title="clvmodel: 30-day customer spend", delete_cache=(3600, 3600
                 choices=[_NONE, *BREAKDOWNS], value=BREAKDOWNS[0] if BREAKDOWNS else _NONE,
                 label="Break down by", allow_custom_value=True, scale=1,
             )  # fmt: skip
-            forecast_filter_column = gr.Dropdown(
-                choices=[_NONE, *BREAKDOWNS],
-                value=_NONE,
-                label="Only customers with",
-                allow_custom_value=True,
-                scale=1,
-            )
-            forecast_filter_value = gr.Textbox(label="equal to", placeholder="premium", scale=1)
-            forecast_as_of = gr.Textbox(
-                label="As of (optional)", placeholder=f"{DEFAULT_AS_OF:%Y-%m-%d}", scale=1
-            )
+            forecast_filter_column, forecast_filter_value, forecast_as_of = _filter_inputs()
             forecast_button = gr.Button("Forecast", variant="primary", scale=1)
         forecast_headline = gr.Markdown()
         with gr.Row():
@@ -942,17 +947,7 @@ with gr.Blocks(title="clvmodel: 30-day customer spend", delete_cache=(3600, 3600
             )
             list_n = gr.Number(value=100, precision=0, minimum=1, label="How many", scale=1)
         with gr.Row():
-            list_filter_column = gr.Dropdown(
-                choices=[_NONE, *BREAKDOWNS],
-                value=_NONE,
-                label="Only customers with",
-                allow_custom_value=True,
-                scale=1,
-            )
-            list_filter_value = gr.Textbox(label="equal to", placeholder="premium", scale=1)
-            list_as_of = gr.Textbox(
-                label="As of (optional)", placeholder=f"{DEFAULT_AS_OF:%Y-%m-%d}", scale=1
-            )
+            list_filter_column, list_filter_value, list_as_of = _filter_inputs()
             list_button = gr.Button("Make the list", variant="primary", scale=1)
         list_headline = gr.Markdown()
         list_table = gr.Dataframe(label="Customers", interactive=False, max_height=480)

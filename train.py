@@ -157,9 +157,8 @@ def _tables_before(tables: dict, day: pd.Timestamp) -> dict:
     }
 
 
-def _oracles(args, tables, data, model: CLVModel) -> dict | None:
+def _oracles(args, tables, latent, data, model: CLVModel) -> dict | None:
     """The synthetic oracles at the test cutoff, or None for data without latent truth."""
-    latent = read_latent(args.data) if tables is not None else None
     if latent is None:
         return None
     cutoffs = cutoff_dates(data, horizon=model.horizon, n_cutoffs=model.n_cutoffs, end=args.as_of)
@@ -183,7 +182,8 @@ def run(args: argparse.Namespace) -> FitReport:
     )
     model._config()  # refuse bad options before reading the data
     data, tables, data_files, source = load_source(args)
-    model.fit(data, as_of=args.as_of, oracles=_oracles(args, tables, data, model))
+    latent = read_latent(args.data) if tables is not None else None
+    model.fit(data, as_of=args.as_of, oracles=_oracles(args, tables, latent, data, model))
     if model.feature_config_.absent_groups:
         log.info(
             "features absent for lack of data: %s", ", ".join(model.feature_config_.absent_groups)
@@ -209,7 +209,7 @@ def run(args: argparse.Namespace) -> FitReport:
             "last_date": f"{data.last_date:%Y-%m-%d}",
             "n_customers": len(data.customers),
             "n_transactions": len(data.transactions),
-            "synthetic": tables is not None and read_latent(args.data) is not None,
+            "synthetic": latent is not None,
         },
         "library_versions": {
             lib: version(lib if lib != "xgboost" else "xgboost-cpu") for lib in LIBRARIES

@@ -24,6 +24,7 @@ from clvmodel.dates import as_day
 
 __all__ = [
     "PROFILE_COLUMNS",
+    "available_profiles",
     "customer_profiles",
     "forecast_groups",
     "group_cells",
@@ -90,7 +91,7 @@ def month_to_month_error(panel: pd.DataFrame, target: str) -> float:
 
 
 def group_cells(
-    rows: pd.DataFrame,
+    rows: pd.DataFrame | None,
     served: pd.DataFrame,
     sigma: float | np.ndarray,
     targets: Sequence[str],
@@ -98,7 +99,7 @@ def group_cells(
 ) -> pd.DataFrame:
     """Actual, expected and independent variance of each group × target total.
 
-    `rows` holds the outcomes (``target_<t>``), `served` what
+    `rows` holds the outcomes (``target_<t>``; None for a forecast: actual 0), `served` what
     :meth:`clvmodel.CLVModel.predict_features` served for the same rows; a category's
     spend is its share of the customer's total, so its variance is the share squared
     times the total's. Without `groups`, one group: everyone.
@@ -115,7 +116,7 @@ def group_cells(
                     {
                         "group": "all" if groups is None else groups.to_numpy(),
                         "target": t,
-                        "actual": rows[f"target_{t}"].to_numpy(dtype=float),
+                        "actual": 0.0 if rows is None else rows[f"target_{t}"].to_numpy(float),
                         "expected": mean,
                         "variance": share**2 * var_total,
                     }
@@ -123,6 +124,27 @@ def group_cells(
             )
     cells = pd.concat(frames).groupby(["group", "target"], sort=True)
     return cells[["actual", "expected", "variance"]].sum().reset_index()
+
+
+#: Where each profile column comes from: (table of RetailData, column).
+_PROFILE_SOURCES = {
+    "segment": ("customers", "segment_id"),
+    "loyalty_tier": ("customers", "loyalty_status"),
+    "region": ("transactions", "region"),
+    "channel": ("transactions", "online"),
+    "store": ("transactions", "store_id"),
+}
+
+
+def available_profiles(data: RetailData) -> list[str]:
+    """The :data:`PROFILE_COLUMNS` that `data` can fill (a log has no segments, say)."""
+    out = []
+    for column in PROFILE_COLUMNS:
+        table, source = _PROFILE_SOURCES[column]
+        frame = getattr(data, table)
+        if source in frame and frame[source].notna().any():
+            out.append(column)
+    return out
 
 
 def customer_profiles(data: RetailData, as_of: str | pd.Timestamp) -> pd.DataFrame:
@@ -135,17 +157,18 @@ def customer_profiles(data: RetailData, as_of: str | pd.Timestamp) -> pd.DataFra
     day = as_day(as_of)
     tx = data.transactions[data.transactions["date"] < day]
     out = pd.DataFrame(index=data.customers.index)
-    customers = data.customers
-    for column, source in (("segment", "segment_id"), ("loyalty_tier", "loyalty_status")):
-        if source in customers and customers[source].notna().any():
-            out[column] = customers[source].astype("str").where(customers[source].notna())
-    if "online" in tx and tx["online"].notna().any():
-        share = tx.groupby("customer_id")["online"].mean()
-        out["channel"] = np.where(share.reindex(out.index) >= 0.5, "online", "in-store")
-        out.loc[~out.index.isin(share.index), "channel"] = None
-    for column, source in (("region", "region"), ("store", "store_id")):
-        if source in tx and tx[source].notna().any():
-            out[column] = _most_common(tx, source).reindex(out.index)
+    available = available_profiles(data)
+    for column in ("segment", "loyalty_tier"):
+        if column in available:
+            values = data.customers[_PROFILE_SOURCES[column][1]]
+            out[column] = values.astype("str").where(values.notna())
+    if "channel" in available:
+        share = tx.groupby("customer_id")["online"].mean().reindex(out.index)
+        out["channel"] = np.where(share >= 0.5, "online", "in-store")
+        out.loc[share.isna().to_numpy(), "channel"] = None
+    for column in ("region", "store"):
+        if column in available:
+            out[column] = _most_common(tx, _PROFILE_SOURCES[column][1]).reindex(out.index)
     last = tx.groupby("customer_id")["date"].max().reindex(out.index)
     out["last_purchase"] = last
     out["days_since_last"] = (day - last).dt.days
@@ -173,8 +196,7 @@ def forecast_groups(
     each row's spread. Returns ``group, target, customers, expected, low, high``.
     """
     keys = by.fillna("unknown") if by is not None else None
-    outcomes = pd.DataFrame({f"target_{t}": 0.0 for t in targets}, index=scores.index)
-    cells = group_cells(outcomes, scores, sigma, targets, keys)
+    cells = group_cells(None, scores, sigma, targets, keys)
     counts = (keys if keys is not None else pd.Series("all", index=scores.index)).value_counts()
     tau = cells["target"].map(shared) if isinstance(shared, dict) else shared
     low, high = sum_interval(cells["expected"], cells["variance"], np.asarray(tau), level)

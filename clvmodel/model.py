@@ -323,11 +323,11 @@ class CLVModel:
         self.bundles_ = {t: r.bundle for t, r in results.items()}
         self.typical_ = split.train[features].median()
         levels = self._levels(cfg.interval)
-        served = self._expected(split.validation[features])
+        validation = self._expected(split.validation[features])
         self.sigma_ = fit_sigma(
             split.validation["target_total"].to_numpy(dtype=float),
-            served["total"],
-            served["purchase"],
+            validation["total"],
+            validation["purchase"],
             levels,
         )
         self.cold_, self.cold_sigma_ = None, None
@@ -374,7 +374,7 @@ class CLVModel:
             for t in feature_config.spend_targets
         }
         if self.refit:
-            levels_now = _recent_levels(self, split)
+            levels_now = _recent_levels(self, split, validation)
             self.bundles_ = {
                 t: refit_target(r, panel, t, features, cfg) for t, r in results.items()
             }
@@ -882,7 +882,9 @@ def _evaluation(
     return FitReport.from_dict(out)
 
 
-def _recent_levels(model: CLVModel, split: Split) -> dict[str, float]:
+def _recent_levels(
+    model: CLVModel, split: Split, validation: dict[str, np.ndarray]
+) -> dict[str, float]:
     """Each spend target's level factor over the validation and test months together.
 
     Both months are out of time for the models fitted before the refit; the refitted
@@ -891,7 +893,7 @@ def _recent_levels(model: CLVModel, split: Split) -> dict[str, float]:
     """
     out = {}
     features = model.feature_names_
-    months = [model._expected(getattr(split, k)[features]) for k in ("validation", "test")]
+    months = [validation, model._expected(split.test[features])]
     for t in model.feature_config_.spend_targets:
         level = model.bundles_[t].get("level", 1.0)
         y = np.concatenate([getattr(split, k)[f"target_{t}"].to_numpy() for k in
