@@ -13,6 +13,7 @@ cells that a spreadsheet could run as a formula are prefixed with a single quote
 
 from __future__ import annotations
 
+import csv
 import difflib
 import os
 import re
@@ -30,6 +31,7 @@ __all__ = [
     "ID_COLUMN",
     "MAX_ROWS",
     "MAX_UPLOAD_BYTES",
+    "ROW_ERRORS",
     "check_feature_names",
     "read_upload",
     "score_table",
@@ -46,6 +48,8 @@ MAX_UPLOAD_BYTES = 50 * 1024 * 1024
 MAX_ROWS = 1_000_000
 #: Cell texts read as "no value" (compared lower-cased, after trimming).
 MISSING_TOKENS = frozenset({"", "na", "n/a", "nan", "null", "none"})
+#: ``frame.attrs`` key of :func:`read_upload`'s rows that could not be read: position to message.
+ROW_ERRORS = "row_errors"
 #: Leading characters that make a spreadsheet treat a text cell as a formula.
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
@@ -86,10 +90,12 @@ def _sniff(head: bytes) -> str:
     return "csv"
 
 
-def _drop_trailing_blank_rows(table: pd.DataFrame) -> pd.DataFrame:
+def _drop_trailing_blank_rows(table: pd.DataFrame, keep: Sequence[int] = ()) -> pd.DataFrame:
     """Blank lines at the end of a file are not rows; a blank line among rows is one (an
-    empty customer_id in a one-column file), so that every input row gets an output row."""
+    empty customer_id in a one-column file), so that every input row gets an output row.
+    Rows at positions `keep` (unreadable lines) are never dropped."""
     blank = (table.astype("string").fillna("").apply(lambda c: c.str.strip()) == "").all(axis=1)
+    blank.iloc[list(keep)] = False
     filled = np.flatnonzero(~blank.to_numpy())
     return table.iloc[: filled[-1] + 1 if len(filled) else 0]
 
@@ -105,18 +111,13 @@ def _read_csv(path: Path, name: str, head: bytes) -> pd.DataFrame:
     sep = max(_DELIMITERS, key=first_line.count)
     if first_line.count(sep) == 0:
         sep = ","
+    options = {"sep": sep, "dtype": str, "keep_default_na": False, "na_filter": False}
     for encoding in ("utf-8-sig", "cp1252", "latin-1"):
         try:
-            table = pd.read_csv(
-                path,
-                sep=sep,
-                dtype=str,
-                keep_default_na=False,
-                na_filter=False,
-                encoding=encoding,
-                skip_blank_lines=False,
-            )
-            return table
+            try:
+                return pd.read_csv(path, encoding=encoding, skip_blank_lines=False, **options)
+            except pd.errors.ParserError:
+                return _read_ragged_csv(path, encoding, sep, options)
         except UnicodeDecodeError:
             continue
         except pd.errors.EmptyDataError as exc:
@@ -127,6 +128,41 @@ def _read_csv(path: Path, name: str, head: bytes) -> pd.DataFrame:
                 "fields as the header; save it again as CSV (comma separated) or as .xlsx."
             ) from exc
     raise ValueError(f"{name} is not a text table in a known encoding.")  # latin-1 never fails
+
+
+def _read_ragged_csv(path: Path, encoding: str, sep: str, options: dict) -> pd.DataFrame:
+    """Read a CSV in which some lines have more fields than the header (e.g. an unquoted
+    ``=HYPERLINK("a","b")``): each such line is a row whose cells are empty, with its
+    problem in ``frame.attrs[ROW_ERRORS]``, so it is reported and the rest is scored.
+
+    Only used after pandas' fast reader refused the file; Python's csv module reads any
+    line, whatever its quotes, and says which line of the file it was."""
+    with path.open(newline="", encoding=encoding) as f:
+        reader = csv.reader(f, delimiter=sep)
+        header = next(reader, None)
+        if header is None:
+            raise pd.errors.EmptyDataError("no header")
+        width = len(header)
+        rows, problems = [], {}
+        for fields in reader:
+            if len(fields) > width:
+                problems[len(rows)] = (
+                    f"line {reader.line_num} has {len(fields)} fields where the header has "
+                    f"{width} ({_clip(sep.join(fields))}); put a value that contains "
+                    f"{_SEPARATOR_NAMES[sep]} in double quotes"
+                )
+                fields = []
+            rows.append(fields + [""] * (width - len(fields)))
+    frame = pd.DataFrame(rows, columns=header, dtype=str)
+    frame.attrs[ROW_ERRORS] = problems
+    return frame
+
+
+_SEPARATOR_NAMES = {",": "a comma", ";": "a semicolon", "\t": "a tab", "|": "a '|'"}
+
+
+def _clip(text: str, width: int = 40) -> str:
+    return text if len(text) <= width else text[: width - 3] + "..."
 
 
 def _read_xlsx(path: Path, name: str) -> pd.DataFrame:
@@ -163,7 +199,9 @@ def read_upload(path: str | os.PathLike[str]) -> pd.DataFrame:
     Returns
     -------
     DataFrame
-        One row per data row, ``str`` columns.
+        One row per data row, ``str`` columns. A CSV line with more fields than the header
+        is a row of empty cells, its problem in ``frame.attrs[ROW_ERRORS]`` (position to
+        message), which :func:`score_table` reports in its ``error`` column.
 
     Raises
     ------
@@ -195,10 +233,11 @@ def read_upload(path: str | os.PathLike[str]) -> pd.DataFrame:
     frame = _read_xlsx(path, name) if kind == "xlsx" else _read_csv(path, name, head)
     if frame.shape[1] == 0:
         raise ValueError(f"{name} holds no columns. {_TEMPLATE_HINT}")
+    row_errors = dict(frame.attrs.get(ROW_ERRORS, {}))
     frame = _normalise_columns(frame, name)
     # Files often end in blank rows (Excel sheets above all); blank rows among the data are
     # rows, reported with their error, so that every input row has an output row.
-    frame = _drop_trailing_blank_rows(frame).reset_index(drop=True)
+    frame = _drop_trailing_blank_rows(frame, keep=list(row_errors)).reset_index(drop=True)
     if frame.empty:
         raise ValueError(
             f"{name} has a header ({', '.join(map(str, frame.columns[:5]))}"
@@ -209,7 +248,9 @@ def read_upload(path: str | os.PathLike[str]) -> pd.DataFrame:
             f"{name} has {len(frame):,} rows; the limit is {MAX_ROWS:,}. Split it into "
             "smaller files."
         )
-    return frame.astype("string").fillna("").astype(str)
+    frame = frame.astype("string").fillna("").astype(str)
+    frame.attrs = {ROW_ERRORS: row_errors} if row_errors else {}
+    return frame
 
 
 # --------------------------------------------------------------------------- validation
@@ -432,6 +473,11 @@ def score_table(
     else:
         results, summary = _score_features(model, table, columns)
     results = results.reset_index(drop=True)
+    unreadable = table.attrs.get(ROW_ERRORS, {})
+    if unreadable:
+        rows = list(unreadable)
+        results.loc[rows, columns] = np.nan
+        results.loc[rows, "error"] = list(unreadable.values())
     rejected = int((results["error"] != "").sum())
     summary = {
         "rows": len(results),

@@ -114,10 +114,33 @@ def test_old_xls_asks_for_xlsx(tmp_path):
         batch.read_upload(path)
 
 
-def test_ragged_csv_names_the_problem(tmp_path):
-    path = _csv(tmp_path, "customer_id,b\nC1,2\nC2,3,4,5\n", name="ragged.csv")
-    with pytest.raises(ValueError, match=r"ragged\.csv is not a readable CSV table"):
-        batch.read_upload(path)
+def test_a_line_with_too_many_fields_is_a_bad_row_not_a_bad_file(tmp_path):
+    path = _csv(tmp_path, "customer_id;b\nC1;2\n\"C2;x\";3\nC3;3;4;5\n", name="ragged.csv")
+    table = batch.read_upload(path)
+    assert table["customer_id"].tolist() == ["C1", "C2;x", ""]  # quoted separators are fine
+    assert table.attrs[batch.ROW_ERRORS] == {
+        2: "line 4 has 4 fields where the header has 2 (C3;3;4;5); put a value that contains "
+        "a semicolon in double quotes"
+    }
+
+
+def test_an_unquoted_formula_line_is_reported_and_the_rest_scored(scorer, tmp_path):
+    known = scorer.features().index[:2]
+    path = _csv(
+        tmp_path,
+        f'customer_id\n{known[0]}\n=HYPERLINK("a","b")\n{known[1]}\n=HYPERLINK("c","d")\n',
+        name="links.csv",
+    )
+    table = batch.read_upload(path)
+    assert len(table) == 4  # the last line is a row too, though its cells are empty
+    results, summary = batch.score_table(scorer, table)
+    assert (summary["rows"], summary["scored"], summary["rejected"]) == (4, 2, 2)
+    assert results["error"].str.startswith("line 3 has 2 fields").tolist() == [
+        False, True, False, False
+    ]  # fmt: skip
+    assert results.loc[3, "error"].startswith("line 5 has 2 fields where the header has 1")
+    assert results.loc[[1, 3], "predicted_total"].isna().all()
+    assert results.loc[[0, 2], "predicted_total"].notna().all()
 
 
 def test_duplicate_columns(tmp_path):
