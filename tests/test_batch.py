@@ -115,7 +115,7 @@ def test_old_xls_asks_for_xlsx(tmp_path):
 
 
 def test_a_line_with_too_many_fields_is_a_bad_row_not_a_bad_file(tmp_path):
-    path = _csv(tmp_path, "customer_id;b\nC1;2\n\"C2;x\";3\nC3;3;4;5\n", name="ragged.csv")
+    path = _csv(tmp_path, 'customer_id;b\nC1;2\n"C2;x";3\nC3;3;4;5\n', name="ragged.csv")
     table = batch.read_upload(path)
     assert table["customer_id"].tolist() == ["C1", "C2;x", ""]  # quoted separators are fine
     assert table.attrs[batch.ROW_ERRORS] == {
