@@ -51,9 +51,10 @@ import threading
 import time
 
 import gradio as gr
+import numpy as np
 import pandas as pd
 
-from clvmodel import batch, lists, plots
+from clvmodel import batch, catalogue, lists, plots
 from clvmodel.aggregate import available_profiles, customer_profiles
 from clvmodel.distribution import interval_quantiles
 from clvmodel.model import MEDIAN, PROBABILITY, REASONS, CLVModel
@@ -176,6 +177,22 @@ def _money(x: float) -> float:
     return round(float(x), 2)
 
 
+def _money_text(x: object) -> str:
+    """Money as a person reads it: thousands separators, cents; empty when missing."""
+    return "" if x is None or pd.isna(x) else f"{float(x):,.2f}"
+
+
+def _share_text(x: object) -> str:
+    return "" if x is None or pd.isna(x) else f"{float(x):.1%}"
+
+
+def _metric_text(x: object) -> str:
+    """A metric: large ones (money) as whole numbers with separators, small ones to 3 places."""
+    if x is None or pd.isna(x):
+        return ""
+    return f"{x:,.0f}" if abs(x) >= 100 else f"{x:.3f}"
+
+
 def _reply(row: pd.Series, *, customer_id: str | None, as_of: str | None) -> dict:
     """The seed service's reply shape, with plain floats."""
     return {
@@ -229,11 +246,12 @@ STALE = (
 )
 
 
-def _stale(n_cleared: int):
-    """A failure handler: the stale notice, then `n_cleared` outputs emptied."""
+def _stale(*cleared):
+    """A failure handler: the stale notice, then the outputs set to `cleared` (None, or an
+    empty table that keeps its headers)."""
 
     def clear():
-        return (STALE, *([None] * n_cleared))
+        return (STALE, *cleared)
 
     return clear
 
@@ -358,7 +376,7 @@ def show_forecast(reply: dict, filter_column: str | None, filter_value: str | No
     table = pd.DataFrame(rows)
     shown = table.assign(**{k: table[k].map(lambda v: f"{v:,.2f}") for k in
                             ("expected", "low", "high")})  # fmt: skip
-    shown.columns = ["group", "target", f"expected ({CURRENCY})", "80% low", "80% high"]
+    shown.columns = FORECAST_COLUMNS
     where = reply["filter"]
     history = _revenue_history(day, where)
     fig = plots.forecast_plot(
@@ -440,7 +458,11 @@ def show_list(reply: dict):
     return text, shown, str(csv_path), str(xlsx_path)
 
 
-def predict_customer(customer_id: str, as_of: str | None = None) -> dict:
+def predict_customer(
+    customer_id: str,
+    as_of: str | None = None,
+    progress=gr.Progress(),  # noqa: B008
+) -> dict:
     """Predicted 30-day spend (total and per category, 80% intervals) and purchase probability.
 
     Args:
@@ -448,6 +470,8 @@ def predict_customer(customer_id: str, as_of: str | None = None) -> dict:
         as_of: date to predict from, YYYY-MM-DD; empty for the day after the last transaction.
     """
     cid, day = _check_id(customer_id), _check_as_of(as_of)
+    if not SCORER.has(day):  # seconds, once per date: say so on the busy outputs
+        progress(0, desc=f"Scoring every customer as of {day:%Y-%m-%d} (once per date)")
     _warm(day)
     if cid not in SCORER.scores(day, reasons=False).index:
         known = cid in DATA.customers.index
@@ -660,20 +684,30 @@ def batch_template(kind: str = "customer_id") -> str:
 
 
 # ---------------------------------------------------------------- UI-only helpers
+PREDICTION_COLUMNS = ["target", f"expected ({CURRENCY})", "80% low", "80% high"]
+_CHANGE_COLUMNS = ["starting point", "change"]
+
+
 def _prediction_table(reply: dict, previous: dict | None = None) -> pd.DataFrame:
+    """Expected spend and interval per target, then P(buy), formatted; with a starting
+    point, each prediction's change from it too."""
     rows = []
     for t in SPEND_TARGETS:
         low, high = reply["interval_80"][t]
-        row = {
-            "target": t,
-            "expected": reply["predicted_30d_spend"][t],
-            "80% low": low,
-            "80% high": high,
-        }
+        now = reply["predicted_30d_spend"][t]
+        row = [t, _money_text(now), _money_text(low), _money_text(high)]
         if previous is not None:
-            row["starting point"] = previous["predicted_30d_spend"][t]
+            before = previous["predicted_30d_spend"][t]
+            row += [_money_text(before), f"{now - before:+,.2f}"]
         rows.append(row)
-    return pd.DataFrame(rows)
+    p = reply["purchase_probability"]
+    row = ["probability of buying", _share_text(p), "", ""]
+    if previous is not None:
+        before = previous["purchase_probability"]
+        row += [_share_text(before), f"{(p - before) * 100:+.1f} pts"]
+    rows.append(row)
+    columns = PREDICTION_COLUMNS + (_CHANGE_COLUMNS if previous is not None else [])
+    return pd.DataFrame(rows, columns=columns)
 
 
 def _headline(reply: dict) -> str:
@@ -715,13 +749,13 @@ def show_lookup(reply: dict, explanation: dict):
         for feature, c in list(contributions.items())[:6]:
             if c:
                 rows.append(
-                    {
-                        "prediction": target,
-                        "feature": feature,
-                        "customer's value": values.get(feature),
-                        "effect": "raises" if c > 0 else "lowers",
-                        "contribution": c,
-                    }
+                    [
+                        target,
+                        catalogue.feature_label(feature),
+                        _value_text(feature, values.get(feature)),
+                        "raises" if c > 0 else "lowers",
+                        f"{c:+.3f}",
+                    ]
                 )
     scores = SCORER.lookup(cid, as_of)
     reasons = [v for c, v in scores.items() if c.startswith("reason_") and isinstance(v, str) and v]
@@ -731,18 +765,51 @@ def show_lookup(reply: dict, explanation: dict):
     notes = {e["note"] for e in explanation["targets"].values() if e["note"]}
     if notes:
         headline += "\n\n*Note: " + " ".join(sorted(notes)) + ".*"
-    return headline, _prediction_table(reply), fig, pd.DataFrame(rows)
+    return headline, _prediction_table(reply), fig, pd.DataFrame(rows, columns=DRIVER_COLUMNS)
 
 
-def _feature_table(values: pd.Series) -> pd.DataFrame:
-    order = list(METRICS.targets["total"].importance)
-    order += [f for f in MODEL.feature_names_ if f not in order]
-    typical = MODEL.typical_.reindex(order)
+DRIVER_COLUMNS = ["prediction", "feature", "customer's value", "effect", "contribution"]
+
+
+def _value_text(feature: str, value: float | None) -> str:
+    """A feature's value in its unit (days, money, %...), as the reason codes print it."""
+    if value is None or pd.isna(value):
+        return "none"
+    unit = catalogue.feature_info(feature).unit
+    decimals = 2 if unit in ("money", "money_change") else catalogue.UNITS[unit].decimals
+    return str(catalogue.format_values(pd.Series([value]).to_numpy(), unit, decimals)[0])
+
+
+def _whatif_order() -> list[str]:
+    """Features by group (:data:`clvmodel.catalogue.GROUPS`), then by importance for total
+    spend within a group, so that related values sit together."""
+    importance = list(METRICS.targets["total"].importance)
+    rank = {f: i for i, f in enumerate(importance)}
+    groups = [g for g, _ in catalogue.GROUPS] + ["Other"]
+    return sorted(
+        MODEL.feature_names_,
+        key=lambda f: (groups.index(catalogue.feature_group(f)), rank.get(f, len(rank))),
+    )
+
+
+WHATIF_ORDER = _whatif_order()
+WHATIF_COLUMNS = ["group", "feature", "value", "starting value", "changed", "name"]
+
+
+def _feature_table(values: pd.Series, start: pd.Series | None = None) -> pd.DataFrame:
+    """The what-if table: each feature's value (editable) beside the starting value, with
+    edited rows marked. `start` defaults to `values` (a table just loaded)."""
+    values = values.reindex(WHATIF_ORDER).astype("float64").round(2)
+    start = values if start is None else start.reindex(WHATIF_ORDER).astype("float64").round(2)
+    same = (values == start) | (values.isna() & start.isna())
     return pd.DataFrame(
         {
-            "feature": order,
-            "value": values.reindex(order).round(4).to_numpy(),
-            "typical": typical.round(4).to_numpy(),
+            "group": [catalogue.feature_group(f) for f in WHATIF_ORDER],
+            "feature": [catalogue.feature_label(f) for f in WHATIF_ORDER],
+            "value": values.to_numpy(),
+            "starting value": start.to_numpy(),
+            "changed": np.where(same.to_numpy(), "", "✎ edited"),
+            "name": WHATIF_ORDER,
         }
     )
 
@@ -755,9 +822,17 @@ def _typical_reply() -> dict:
 TYPICAL_REPLY = _typical_reply()
 
 
+def _exact(values: pd.Series) -> dict:
+    """The starting values at full precision: the table shows them rounded, and a value
+    the user did not edit is sent as it was, so that an unedited table predicts exactly
+    the starting point."""
+    return {f: _number(v, 12) for f, v in values.reindex(WHATIF_ORDER).items()}
+
+
 def load_typical():
     """The what-if table at typical values, and their prediction as the starting point."""
-    return _feature_table(MODEL.typical_), TYPICAL_REPLY
+    typical = MODEL.typical_
+    return _feature_table(typical), TYPICAL_REPLY, _exact(typical), *_WHATIF_CLEARED
 
 
 def check_customer(customer_id: str) -> str:
@@ -770,38 +845,77 @@ def check_customer(customer_id: str) -> str:
     return cid
 
 
+def _refuse_unloadable(customer_id: str) -> None:
+    check_customer(customer_id)
+
+
 def load_customer(customer_id: str):
     """The what-if table at a customer's current features, and their prediction."""
     cid = check_customer(customer_id)
     features = SCORER.features()
     start = _reply(SCORER.lookup(cid), customer_id=cid, as_of=f"{DEFAULT_AS_OF:%Y-%m-%d}")
-    return _feature_table(features.loc[cid]), start
+    values = features.loc[cid]
+    return _feature_table(values), start, _exact(values), *_WHATIF_CLEARED
 
 
-def table_to_features(table: pd.DataFrame) -> dict:
-    """The edited what-if table as the JSON object /predict_features takes."""
+def table_to_features(table: pd.DataFrame, exact: dict | None = None) -> dict:
+    """The edited what-if table as the JSON object /predict_features takes (by the
+    features' names, which the table's last column holds). A value left as shown is sent
+    at its full precision from `exact` (see :func:`_exact`)."""
     out = {}
-    for feature, value in zip(table["feature"], table["value"], strict=True):
+    rows = zip(table["name"], table["value"], table["starting value"], strict=True)
+    for feature, value, start in rows:
         if feature is None or not str(feature).strip():
             continue
+        name = str(feature).strip()
         if value is None or (isinstance(value, float) and pd.isna(value)):
             value = None
-        out[str(feature).strip()] = (
-            value if value is None or isinstance(value, str) else float(value)
-        )
+        unedited = _same_value(value, start)
+        if exact is not None and name in exact and unedited:
+            out[name] = exact[name]
+        else:
+            out[name] = value if value is None or isinstance(value, str) else float(value)
     return out
 
 
-def show_whatif(reply: dict, start: dict | None):
-    return _headline(reply), _prediction_table(reply, start)
+def _same_value(value: object, start: object) -> bool:
+    a, b = pd.to_numeric(pd.Series([value, start]), errors="coerce")
+    return bool((pd.isna(a) and pd.isna(b)) or a == b)
+
+
+def show_whatif(reply: dict, start: dict | None, table: pd.DataFrame):
+    """The headline, each prediction beside the starting point with its change, and the
+    table with the edited values marked."""
+    names = table["name"].tolist()
+    values = pd.Series(pd.to_numeric(table["value"], errors="coerce").to_numpy(), index=names)
+    before = pd.Series(
+        pd.to_numeric(table["starting value"], errors="coerce").to_numpy(), index=names
+    )
+    edited = _feature_table(values, before)
+    n = int((edited["changed"] != "").sum())
+    headline = _headline(reply) + (
+        f"\n\n{n} value{'s' if n != 1 else ''} changed from the starting point (marked ✎ in "
+        "the table)."
+        if n
+        else "\n\nNo value changed from the starting point."
+    )
+    return headline, _prediction_table(reply, start), edited
+
+
+_WHATIF_CLEARED = ("", None)  # headline and prediction table, when another start is loaded
 
 
 def preview_results(csv_path: str | None, summary: dict | None):
     if not csv_path or not summary:
-        return "", pd.DataFrame()
+        return "", EMPTY_PREVIEW
     preview = pd.read_csv(csv_path, nrows=50, dtype=str, keep_default_na=False)
     first = [c for c in (batch.ID_COLUMN, "error") if c in preview.columns]
     preview = preview[[*first, *[c for c in preview.columns if c not in first]]]
+    for c in preview.columns:  # numbers as a person reads them; the files keep raw values
+        if c.startswith("predicted_"):
+            preview[c] = pd.to_numeric(preview[c], errors="coerce").map(_money_text)
+        elif c == PROBABILITY:
+            preview[c] = pd.to_numeric(preview[c], errors="coerce").map(_share_text)
     text = (
         f"**{summary['scored']:,} of {summary['rows']:,} rows scored**, "
         f"{summary['rejected']:,} rejected (see the `error` column). Mode: {summary['mode']}"
@@ -848,7 +962,8 @@ def comparison_table(target: str) -> pd.DataFrame:
             if model in baselines
             else "candidate"
         )
-        rows.append({"model": model, "role": role, **{k: _number(v) for k, v in metrics.items()}})
+        shown = {k: _metric_text(v) for k, v in metrics.items()}
+        rows.append({"model": model, "role": role, **shown})
     order = {"baseline": 0, "candidate": 1, "chosen": 2, "served": 3, "oracle": 4}
     return pd.DataFrame(rows).sort_values("role", key=lambda r: r.map(order), kind="stable")
 
@@ -879,6 +994,21 @@ def _about_markdown() -> str:
 
 
 # ---------------------------------------------------------------- layout
+def _empty(columns: list[str]) -> pd.DataFrame:
+    """A table with headers and no rows: what an output shows before (or after a failed)
+    request, instead of Gradio's placeholder headers 1, 2, 3."""
+    return pd.DataFrame(columns=columns)
+
+
+FORECAST_COLUMNS = ["group", "target", f"expected ({CURRENCY})", "80% low", "80% high"]
+EMPTY_FORECAST = _empty(FORECAST_COLUMNS)
+EMPTY_LIST = _empty(["rank", "customer_id", "expected_total", PROBABILITY, "reason"])
+EMPTY_PREDICTION = _empty(PREDICTION_COLUMNS)
+EMPTY_DRIVERS = _empty(DRIVER_COLUMNS)
+EMPTY_WHATIF = _empty(PREDICTION_COLUMNS + _CHANGE_COLUMNS)
+EMPTY_PREVIEW = _empty([batch.ID_COLUMN, "error", "predicted_total", PROBABILITY])
+
+
 def _filter_inputs():
     """The profile filter and the as-of date, as the Forecast and Customer lists tabs ask
     for them (custom values reach the handler, which names what is wrong)."""
@@ -918,9 +1048,12 @@ with gr.Blocks(title="clvmodel: 30-day customer spend", delete_cache=(3600, 3600
         forecast_headline = gr.Markdown()
         with gr.Row():
             forecast_table = gr.Dataframe(
-                label=f"Next 30 days ({CURRENCY})", interactive=False, max_height=420
+                value=EMPTY_FORECAST,
+                label=f"Next 30 days ({CURRENCY})",
+                interactive=False,
+                max_height=420,
             )
-            forecast_chart = gr.Plot(label="Monthly revenue and the forecast")
+            forecast_chart = gr.Plot(label="Monthly revenue and the forecast", show_label=False)
         with gr.Row():
             forecast_csv = gr.File(
                 label="Forecast (CSV)", height=90, interactive=False, elem_id="forecast-csv"
@@ -950,7 +1083,9 @@ with gr.Blocks(title="clvmodel: 30-day customer spend", delete_cache=(3600, 3600
             list_filter_column, list_filter_value, list_as_of = _filter_inputs()
             list_button = gr.Button("Make the list", variant="primary", scale=1)
         list_headline = gr.Markdown()
-        list_table = gr.Dataframe(label="Customers", interactive=False, max_height=480)
+        list_table = gr.Dataframe(
+            value=EMPTY_LIST, label="Customers", interactive=False, max_height=480
+        )
         with gr.Row():
             list_csv = gr.File(label="List (CSV)", height=90, interactive=False, elem_id="list-csv")
             list_xlsx = gr.File(
@@ -969,9 +1104,15 @@ with gr.Blocks(title="clvmodel: 30-day customer spend", delete_cache=(3600, 3600
         gr.Examples(examples=[[i] for i in EXAMPLE_IDS], inputs=[lookup_id], label="Examples")
         lookup_headline = gr.Markdown()
         with gr.Row():
-            lookup_table = gr.Dataframe(label=f"Next 30 days ({CURRENCY})", interactive=False)
-            lookup_history = gr.Plot(label="Monthly spend so far")
+            lookup_table = gr.Dataframe(
+                value=EMPTY_PREDICTION,
+                label=f"Next 30 days ({CURRENCY})",
+                interactive=False,
+                elem_id="lookup-table",
+            )
+            lookup_history = gr.Plot(label="Monthly spend so far", show_label=False)
         lookup_drivers = gr.Dataframe(
+            value=EMPTY_DRIVERS,
             label=(
                 "What pushes this prediction up or down: largest contributions, on the "
                 f"model's raw scale ({_scale('total')} for total, log-odds for purchase)"
@@ -989,9 +1130,13 @@ with gr.Blocks(title="clvmodel: 30-day customer spend", delete_cache=(3600, 3600
     with gr.Tab("What-if"):
         gr.Markdown(
             "Start from a customer's features or from typical values, edit the **value** "
-            "column, and predict. Counts and durations cannot be negative, shares lie "
-            "between 0 and 1, and days_since_last cannot exceed days_since_first. The "
-            "features are sorted by their importance for total spend."
+            "column, and predict: each prediction is shown beside the starting point with "
+            "its change, and edited values are marked ✎. Features are grouped (recency, "
+            "spend, baskets, categories, habits, profile, calendar), the most important "
+            "first in each group. Values must be possible: counts and durations are not "
+            "negative, shares lie between 0 and 1, the last purchase is not before the "
+            "first, and a shorter window never holds more than a longer one (spend may "
+            "exceed it by what was returned)."
         )
         with gr.Row():
             whatif_id = gr.Textbox(label="Start from customer", placeholder=EXAMPLE_IDS[0], scale=2)
@@ -999,16 +1144,19 @@ with gr.Blocks(title="clvmodel: 30-day customer spend", delete_cache=(3600, 3600
             whatif_typical = gr.Button("Load typical values", scale=1)
         whatif_table = gr.Dataframe(
             value=load_typical()[0],
-            datatype=["str", "number", "number"],
-            static_columns=[0, 2],
+            datatype=["str", "str", "number", "number", "str", "str"],
+            static_columns=[0, 1, 3, 4, 5],
             interactive=True,
-            max_height=420,
+            max_height=720,
             label="Features (edit the value column)",
         )
         whatif_button = gr.Button("Predict with these values", variant="primary")
         whatif_headline = gr.Markdown()
-        whatif_result = gr.Dataframe(label=f"Next 30 days ({CURRENCY})", interactive=False)
+        whatif_result = gr.Dataframe(
+            value=EMPTY_WHATIF, label=f"Next 30 days ({CURRENCY})", interactive=False
+        )
         whatif_previous = gr.State(TYPICAL_REPLY)
+        whatif_exact = gr.State(_exact(MODEL.typical_))
         with gr.Accordion("Request and reply (JSON)", open=False):
             whatif_features = gr.JSON(label="Features sent to /predict_features")
             whatif_reply = gr.JSON(label="/predict_features")
@@ -1050,7 +1198,9 @@ with gr.Blocks(title="clvmodel: 30-day customer spend", delete_cache=(3600, 3600
                 label="Results (Excel)", height=90, interactive=False, elem_id="results-xlsx"
             )
         batch_headline = gr.Markdown()
-        batch_preview = gr.Dataframe(label="Preview", interactive=False, max_height=400)
+        batch_preview = gr.Dataframe(
+            value=EMPTY_PREVIEW, label="Preview", interactive=False, max_height=400
+        )
         with gr.Accordion("Summary (JSON)", open=False):
             batch_summary = gr.JSON(label="Summary")
 
@@ -1060,21 +1210,17 @@ with gr.Blocks(title="clvmodel: 30-day customer spend", delete_cache=(3600, 3600
             choices=MODEL.feature_config_.targets, value="total", label="Target"
         )
         _importance, _quality, _comparison = model_views("total")
+        gr.Markdown(
+            "For a spend target the right-hand chart compares mean predicted and actual "
+            "spend by decile; for **purchase** it is the calibration of the probability."
+        )
         with gr.Row():
-            importance_plot = gr.Plot(value=_importance, label="Feature importance")
-            quality_plot = gr.Plot(value=_quality, label="Predicted vs actual on the test cutoff")
+            importance_plot = gr.Plot(value=_importance, show_label=False)
+            quality_plot = gr.Plot(value=_quality, show_label=False)
         comparison = gr.Dataframe(
             value=_comparison,
             label="Every model against the baselines and the oracle (test cutoff)",
             interactive=False,
-        )
-        gr.Markdown("### Calibration of the purchase probability")
-        gr.Plot(
-            value=plots.reliability_plot(
-                pd.DataFrame(METRICS.targets["purchase"].reliability),
-                title="Purchase probability: observed rate vs prediction (test)",
-            ),
-            label="Calibration",
         )
         gr.Markdown(
             "### Model card\nThe model card describes the intended use, data, metrics and "
@@ -1101,7 +1247,9 @@ with gr.Blocks(title="clvmodel: 30-day customer spend", delete_cache=(3600, 3600
     forecast_outputs = [
         forecast_headline, forecast_table, forecast_chart, forecast_csv, forecast_xlsx
     ]  # fmt: skip
-    forecast_event.failure(_stale(4), None, forecast_outputs, api_visibility="private")
+    forecast_event.failure(
+        _stale(EMPTY_FORECAST, None, None, None), None, forecast_outputs, api_visibility="private"
+    )
     forecast_event.success(
         show_forecast,
         [forecast_reply, forecast_filter_column, forecast_filter_value],
@@ -1115,7 +1263,10 @@ with gr.Blocks(title="clvmodel: 30-day customer spend", delete_cache=(3600, 3600
         api_name="customer_list",
     )
     list_event.failure(
-        _stale(3), None, [list_headline, list_table, list_csv, list_xlsx], api_visibility="private"
+        _stale(EMPTY_LIST, None, None),
+        None,
+        [list_headline, list_table, list_csv, list_xlsx],
+        api_visibility="private",
     )
     list_event.success(
         show_list,
@@ -1123,21 +1274,27 @@ with gr.Blocks(title="clvmodel: 30-day customer spend", delete_cache=(3600, 3600
         [list_headline, list_table, list_csv, list_xlsx],
         api_visibility="private",
     )
+    lookup_busy = [lookup_table, lookup_history, lookup_drivers]  # the reply's JSON is folded
     lookup_event = gr.on(
         [lookup_button.click, lookup_id.submit],
         predict_customer,
         [lookup_id, lookup_as_of],
         lookup_reply,
         api_name="predict_customer",
+        show_progress_on=lookup_busy,
     )
     lookup_event.failure(
-        _stale(3),
+        _stale(EMPTY_PREDICTION, None, EMPTY_DRIVERS),
         None,
         [lookup_headline, lookup_table, lookup_history, lookup_drivers],
         api_visibility="private",
     )
     lookup_event.success(
-        explain_customer, [lookup_id, lookup_as_of], lookup_explanation, api_name="explain_customer"
+        explain_customer,
+        [lookup_id, lookup_as_of],
+        lookup_explanation,
+        api_name="explain_customer",
+        show_progress_on=lookup_busy,
     ).success(
         show_lookup,
         [lookup_reply, lookup_explanation],
@@ -1145,28 +1302,34 @@ with gr.Blocks(title="clvmodel: 30-day customer spend", delete_cache=(3600, 3600
         api_visibility="private",
     )
 
-    whatif_load.click(check_customer, whatif_id, None, api_visibility="private").success(
-        load_customer, whatif_id, [whatif_table, whatif_previous], api_visibility="private"
+    whatif_load.click(_refuse_unloadable, whatif_id, None, api_visibility="private").success(
+        load_customer,
+        whatif_id,
+        [whatif_table, whatif_previous, whatif_exact, whatif_headline, whatif_result],
+        api_visibility="private",
     )
     whatif_typical.click(
-        load_typical, None, [whatif_table, whatif_previous], api_visibility="private"
+        load_typical,
+        None,
+        [whatif_table, whatif_previous, whatif_exact, whatif_headline, whatif_result],
+        api_visibility="private",
     )
     whatif_event = whatif_button.click(
-        table_to_features, whatif_table, whatif_features, api_visibility="private"
+        table_to_features, [whatif_table, whatif_exact], whatif_features, api_visibility="private"
     )
     whatif_event.failure(
-        _stale(1), None, [whatif_headline, whatif_result], api_visibility="private"
+        _stale(EMPTY_WHATIF), None, [whatif_headline, whatif_result], api_visibility="private"
     )
     whatif_predict = whatif_event.success(
         predict_features, whatif_features, whatif_reply, api_name="predict_features"
     )
     whatif_predict.failure(
-        _stale(1), None, [whatif_headline, whatif_result], api_visibility="private"
+        _stale(EMPTY_WHATIF), None, [whatif_headline, whatif_result], api_visibility="private"
     )
     whatif_predict.success(
         show_whatif,
-        [whatif_reply, whatif_previous],
-        [whatif_headline, whatif_result],
+        [whatif_reply, whatif_previous, whatif_table],
+        [whatif_headline, whatif_result, whatif_table],
         api_visibility="private",
     )
 
@@ -1180,7 +1343,7 @@ with gr.Blocks(title="clvmodel: 30-day customer spend", delete_cache=(3600, 3600
         concurrency_limit=1,
     )
     batch_event.failure(
-        _stale(3),
+        _stale(EMPTY_PREVIEW, None, None),
         None,
         [batch_headline, batch_preview, batch_csv, batch_xlsx],
         api_visibility="private",

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import csv
 import difflib
+import itertools
 import os
 import re
 import zipfile
@@ -335,8 +336,10 @@ def validate_features(
     Cells must be numbers; empty cells (and ``NA``, ``null``...) are missing values, which
     the models handle as they do a customer for whom the feature is undefined (e.g. no gap
     between purchases yet). Ranges: counts, durations and amounts of things are >= 0,
-    shares and 0/1 indicators lie in [0, 1], ``cutoff_month`` in 1..12, and
-    ``days_since_last`` <= ``days_since_first``. A row with no value at all is rejected.
+    shares and 0/1 indicators lie in [0, 1], ``cutoff_month`` in 1..12,
+    ``days_since_last`` <= ``days_since_first``, and a shorter window never above a longer
+    one (:func:`nested_windows`; spend up to the returns). A row with no value at all is
+    rejected.
 
     Parameters
     ----------
@@ -383,9 +386,49 @@ def validate_features(
                 "days_since_last must be <= days_since_first (the last purchase cannot come "
                 "before the first); got " + got,
             )
+    for smaller, larger in nested_windows(present):
+        _check_nested(errors, numbers, smaller, larger)
     if present:
         _add(errors, all_missing, "no feature value in this row")
     return numbers, errors
+
+
+_WINDOW = re.compile(r"^(txn_count|spend(?:_[a-z0-9]+)?)_(\d+)d$")
+_RETURNS = "returns_365d"
+
+
+def nested_windows(feature_names: Sequence[str]) -> list[tuple[str, str]]:
+    """Pairs (shorter window, longer window) of one quantity: a count over 30 days cannot
+    exceed the count over 90 days, nor the count over 365 days the lifetime count."""
+    windows: dict[str, list[tuple[int, str]]] = {}
+    for name in feature_names:
+        match = _WINDOW.match(name)
+        if match and match.group(1) != "spend_trend":
+            windows.setdefault(match.group(1), []).append((int(match.group(2)), name))
+    pairs = []
+    for stem, found in windows.items():
+        names = [n for _, n in sorted(found)]
+        if stem == "txn_count" and "txn_count_lifetime" in feature_names:
+            names.append("txn_count_lifetime")
+        pairs += list(itertools.pairwise(names))
+    return pairs
+
+
+def _check_nested(errors: pd.Series, numbers: pd.DataFrame, smaller: str, larger: str) -> None:
+    """Refuse a shorter window above a longer one. Spend is net of returns, so a shorter
+    window may exceed a longer one by what was returned in the last 365 days, no more."""
+    slack = 0.0
+    if smaller.startswith("spend"):
+        if _RETURNS not in numbers:
+            return  # without the returns the bound is unknown
+        slack = numbers[_RETURNS].fillna(0.0) + 0.005
+    a, b = numbers[smaller], numbers[larger]
+    out = a > b + slack
+    if not out.any():
+        return
+    got = a[out].map("{:g}".format) + " > " + b[out].map("{:g}".format)
+    why = f" plus {_RETURNS} (returns in the last 365 days)" if smaller.startswith("spend") else ""
+    _add(errors, out, f"{smaller} must be <= {larger}{why}; got " + got)
 
 
 def check_feature_names(names: Sequence[str], feature_names: Sequence[str]) -> None:

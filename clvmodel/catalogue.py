@@ -233,6 +233,25 @@ def feature_label(name: str) -> str:
     return feature_info(name).label
 
 
+#: Feature groups for tables a person edits or reads, in display order: the first pattern
+#: that matches a name wins; anything else is "Other".
+GROUPS: tuple[tuple[str, str], ...] = (
+    ("Recency and frequency", r"days_since_.*|gap_.*|overdue_ratio|txn_count_.*"),
+    ("Spend", r"spend_(lifetime|\d+d|trend_30d)|daily_spend_rate|returns_365d|return_share"),
+    ("Baskets", r"basket_.*|items_per_basket|n_products|n_stores"),
+    ("Categories", r"spend_.+_\d+d|lines_.*|share_.*|n_categories"),
+    ("Habits", r"promo_share|discount_share|weekend_share|online_share"),
+    ("Profile", r"loyalty_.*|account_age_days|segment_.*|region_.*"),
+    ("Calendar", r"cutoff_month|days_to_peak|promo_days_ahead"),
+)
+_GROUPS_COMPILED = tuple((g, re.compile(p)) for g, p in GROUPS)
+
+
+def feature_group(name: str) -> str:
+    """The group a feature is shown in (see :data:`GROUPS`)."""
+    return next((g for g, p in _GROUPS_COMPILED if p.fullmatch(name)), "Other")
+
+
 _POWERS_OF_TEN = 10.0 ** np.arange(16)
 
 

@@ -12,6 +12,7 @@ selected at import all the same, for any code that goes through pyplot.
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
@@ -24,6 +25,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import StrMethodFormatter
+
+from clvmodel.catalogue import feature_label
 
 __all__ = [
     "decile_plot",
@@ -52,6 +55,11 @@ def _check_columns(table: pd.DataFrame, required: Iterable[str], name: str) -> N
             f"{name} lacks the columns {missing}; got {list(table.columns)}. "
             f"Pass the table returned by clvmodel.evaluation."
         )
+
+
+def _set_title(ax, title: str, width: float) -> None:
+    """A title wrapped to the figure's width (about 11 characters an inch), never cut."""
+    ax.set_title(textwrap.fill(title, max(20, int(width * 11))))
 
 
 def _new_axes(width: float = 7.0, height: float = 4.0):
@@ -107,7 +115,7 @@ def decile_plot(table: pd.DataFrame, *, title: str, currency: str) -> Figure:
     ax.yaxis.set_major_formatter(_MONEY_FORMAT)
     ax.axhline(0, color="black", linewidth=0.8)
     ax.legend()
-    ax.set_title(title)
+    _set_title(ax, title, fig.get_figwidth())
     return fig
 
 
@@ -117,7 +125,8 @@ def importance_plot(importance: Mapping[str, float], *, title: str, top: int = 1
     Parameters
     ----------
     importance : mapping of str to float
-        Feature name to importance, e.g. shares summing to 1. Any order.
+        Feature name to importance, e.g. shares summing to 1. Any order. Bars are
+        labelled with :func:`clvmodel.catalogue.feature_label`.
     title : str
         Figure title.
     top : int, default=15
@@ -138,19 +147,20 @@ def importance_plot(importance: Mapping[str, float], *, title: str, top: int = 1
     >>> fig = importance_plot({"spend_90d": 0.5, "days_since_last": 0.3, "n_stores": 0.2},
     ...                       title="Total", top=2)
     >>> [t.get_text() for t in fig.axes[0].get_yticklabels()]
-    ['days_since_last', 'spend_90d']
+    ['Days since last purchase', 'Spend, last 90 days']
     """
     if isinstance(top, bool) or not isinstance(top, int | np.integer) or top < 1:
         raise ValueError(f"top must be a positive integer; got {top!r} instead.")
     if not importance:
         raise ValueError("importance is empty; pass a dict of feature name to importance.")
     ranked = sorted(importance.items(), key=lambda kv: kv[1], reverse=True)[:top]
-    names = [name for name, _ in reversed(ranked)]  # barh draws the first item at the bottom
+    # barh draws the first item at the bottom; features by their plain labels
+    names = [feature_label(name) for name, _ in reversed(ranked)]
     values = [float(value) for _, value in reversed(ranked)]
     fig, ax = _new_axes(7.0, 0.3 * len(names) + 1.2)
     ax.barh(names, values, color=_PREDICTED_COLOR)
     ax.set_xlabel("Importance")
-    ax.set_title(title)
+    _set_title(ax, title, fig.get_figwidth())
     return fig
 
 
@@ -208,7 +218,7 @@ def reliability_plot(table: pd.DataFrame, *, title: str) -> Figure:
     ax.set_xlabel("Mean predicted probability")
     ax.set_ylabel("Observed purchase rate")
     ax.legend(loc="upper left")
-    ax.set_title(title)
+    _set_title(ax, title, fig.get_figwidth())
     return fig
 
 
@@ -248,7 +258,7 @@ def history_plot(history: pd.DataFrame, *, title: str, currency: str) -> Figure:
     """
     _check_columns(history, ["month", "spend"], "history")
     fig, ax = _new_axes(7.0, 3.5)
-    ax.set_title(title)
+    _set_title(ax, title, fig.get_figwidth())
     if history.empty:
         ax.text(0.5, 0.5, "No purchases to show", ha="center", va="center", transform=ax.transAxes)
         ax.set_axis_off()
@@ -296,7 +306,7 @@ def forecast_plot(
     """
     _check_columns(history, ["month", "spend"], "history")
     fig, ax = _new_axes(7.0, 3.5)
-    ax.set_title(title)
+    _set_title(ax, title, fig.get_figwidth())
     spend = history["spend"].astype(float).to_numpy()
     labels = [f"{m:%b %Y}" for m in pd.to_datetime(history["month"])]
     x = np.arange(len(spend) + 1)

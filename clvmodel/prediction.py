@@ -70,6 +70,10 @@ class CustomerScorer:
             )
         return day
 
+    def has(self, as_of: str | pd.Timestamp | None = None) -> bool:
+        """Whether the date's scores are ready: a new date takes seconds, so the app says so."""
+        return self.as_of(as_of) in self._cache
+
     def features(self, as_of: str | pd.Timestamp | None = None) -> pd.DataFrame:
         """As-of features of every customer with history (cached)."""
         return self._scored(self.as_of(as_of)).features

@@ -398,3 +398,90 @@ def test_lookup_chart_reaches_the_as_of_month_with_zeros(app):
         "2026-01", "2026-02", "2026-03", "2026-04"
     ]  # fmt: skip
     assert list(months["spend"]) == [50.0, 0.0, 0.0, 0.0]
+
+
+# ------------------------------------------------------------------ what a person sees
+
+
+def test_contradictory_what_if_values_are_refused(client):
+    features = {"spend_90d": 5000, "spend_365d": 100, "returns_365d": 0}
+    with pytest.raises(AppError, match=r"spend_90d must be <= spend_365d plus returns_365d"):
+        client.predict(features, api_name="/predict_features")
+    with pytest.raises(AppError, match=r"txn_count_30d must be <= txn_count_90d; got 9 > 2"):
+        client.predict({"txn_count_30d": 9, "txn_count_90d": 2}, api_name="/predict_features")
+    # What a return explains is not a contradiction: net spend over 365 days is lower.
+    reply = client.predict(
+        {"spend_90d": 500, "spend_365d": 300, "returns_365d": 250}, api_name="/predict_features"
+    )
+    assert reply["predicted_30d_spend"]["total"] >= 0
+
+
+def test_what_if_table_is_grouped_labelled_and_marks_edits(app):
+    cid = app.EXAMPLE_IDS[1]
+    table, start, exact = app.load_customer(cid)[:3]
+    # the table shows rounded values; left unedited, it predicts exactly the starting point
+    unedited = app.predict_features(app.table_to_features(table, exact))
+    assert unedited["predicted_30d_spend"] == start["predicted_30d_spend"]
+    assert unedited["purchase_probability"] == start["purchase_probability"]
+    groups = [g for g, _ in app.catalogue.GROUPS]
+    # related features sit together: the group column never returns to an earlier group
+    order = [groups.index(g) for g in table["group"] if g in groups]
+    assert order == sorted(order)
+    assert "days_since_last" not in set(table["feature"])  # labels, not raw names
+    assert (table["changed"] == "").all()
+    edited = table.copy()
+    row = edited.index[edited["name"] == "days_since_last"][0]
+    edited.loc[row, "value"] = 1.0
+    reply = app.predict_features(app.table_to_features(edited, exact))
+    headline, predictions, marked = app.show_whatif(reply, start, edited)
+    assert marked.loc[row, "changed"] == "✎ edited"
+    assert (marked["changed"] != "").sum() == 1
+    assert "1 value changed" in headline
+    # every prediction beside its starting point, with the change
+    assert list(predictions["target"]) == [*app.SPEND_TARGETS, "probability of buying"]
+    total = predictions.set_index("target").loc["total"]
+    now, before = reply["predicted_30d_spend"]["total"], start["predicted_30d_spend"]["total"]
+    assert total["change"] == f"{now - before:+,.2f}"
+
+
+def test_tables_show_money_with_separators_and_probabilities_as_percentages(app):
+    reply = app.predict_customer(app.EXAMPLE_IDS[0])
+    table = app._prediction_table(reply).set_index("target")
+    total = reply["predicted_30d_spend"]["total"]
+    assert table.loc["total", f"expected ({app.CURRENCY})"] == f"{total:,.2f}"
+    assert table.loc["probability of buying", f"expected ({app.CURRENCY})"] == (
+        f"{reply['purchase_probability']:.1%}"
+    )
+    _, _, _, drivers = app.show_lookup(reply, app.explain_customer(app.EXAMPLE_IDS[0]))
+    names = set(app.MODEL.feature_names_)
+    assert len(drivers) and not set(drivers["feature"]) & names  # labels, not raw names
+    assert drivers["contribution"].str.match(r"^[+-]\d+\.\d{3}$").all()
+    assert app._value_text("spend_90d", 28568.591) == "28,568.59"
+    assert app._value_text("online_share", 0.2158) == "22%"
+    comparison = app.comparison_table("total")
+    assert comparison["mae"].str.match(r"^[\d,]+(\.\d{3})?$").all()
+
+
+def test_every_table_has_its_headers_before_the_first_answer(app):
+    frames = [c for c in app.demo.config["components"] if c["type"] == "dataframe"]
+    assert len(frames) >= 7
+    for frame in frames:
+        headers = frame["props"]["value"]["headers"]
+        assert headers and headers[:3] != ["1", "2", "3"], frame["props"]["label"]
+
+
+def test_plots_have_no_label_over_their_title_and_calibration_is_shown_once(app):
+    plots = [c for c in app.demo.config["components"] if c["type"] == "plot"]
+    assert plots and all(p["props"]["show_label"] is False for p in plots)
+    titles = [p["props"]["value"] for p in plots if p["props"].get("value")]
+    assert sum("calibration" in str(t).lower() for t in titles) <= 1
+    _, quality, _ = app.model_views("purchase")
+    assert "calibration" in quality.axes[0].get_title().lower()
+
+
+def test_a_lookup_at_a_new_date_shows_progress_on_the_visible_outputs(app):
+    ids = {c["props"].get("elem_id"): c["id"] for c in app.demo.config["components"]}
+    for name in ("predict_customer", "explain_customer"):
+        (event,) = [d for d in app.demo.config["dependencies"] if d.get("api_name") == name]
+        assert event["show_progress"] == "full"
+        assert ids["lookup-table"] in event["show_progress_on"]

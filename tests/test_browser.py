@@ -151,20 +151,23 @@ def test_customer_lookup_unknown_id_gets_a_message(page, expect):
 def test_what_if_predicts_from_a_loaded_customer(page, app, expect):
     cid = app.EXAMPLE_IDS[1]
 
-    table = app.load_customer(cid)[0]
-    whole = table[(table["value"] % 1 == 0) & (table["value"] != table["typical"])].iloc[0]
-    total = app.predict_features(app.table_to_features(table))["predicted_30d_spend"]["total"]
+    table, start, _, _, _ = app.load_customer(cid)
+    whole = table[(table["value"] % 1 == 0) & (table["value"] > 1)].iloc[0]
+    total = start["predicted_30d_spend"]["total"]  # an unedited table predicts the start
     tab = _open_tab(page, "What-if")
 
     tab.get_by_label("Start from customer").fill(cid)
     tab.get_by_role("button", name="Load customer").click()
-    loaded = re.compile(rf"^{re.escape(whole['feature'])} {int(whole['value'])}\b")
-    expect(tab.get_by_role("row", name=loaded)).to_be_visible()
+    # grouped, by label: "<group> <label> <value> <starting value> ..."
+    loaded = re.compile(rf"{re.escape(whole['feature'])} {int(whole['value'])}\b")
+    expect(tab.get_by_role("row", name=loaded).first).to_be_visible()
     tab.get_by_role("button", name=PREDICT).click()
 
     expect(tab.get_by_text("expected spend in the next 30 days")).to_be_visible()
+    expect(tab.get_by_text("No value changed from the starting point")).to_be_visible()
     expect(tab.get_by_text(f"{total:,.2f}").first).to_be_visible()
     expect(tab.get_by_role("gridcell", name="total", exact=True).first).to_be_visible()
+    expect(tab.get_by_role("gridcell", name="probability of buying").first).to_be_visible()
     _no_error_toast(page, expect)
     page.screenshot(path=SHOTS / "2_what_if.png", full_page=True)
 

@@ -79,8 +79,24 @@ def test_importance_plot_shows_top_features_largest_at_top():
     assert len(ax.patches) == 5
     labels = [t.get_text() for t in ax.get_yticklabels()]
     # barh draws bottom to top, so the last label is the one at the top.
-    assert labels == ["f15", "f16", "f17", "f18", "f19"]
+    assert labels == ["F15", "F16", "F17", "F18", "F19"]  # plain labels, not raw names
     assert [p.get_width() for p in ax.patches] == [15.0, 16.0, 17.0, 18.0, 19.0]
+
+
+def test_importance_plot_labels_features_in_plain_words():
+    (ax,) = importance_plot({"spend_grocery_30d": 1.0}, title="Total").axes
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["Spend on grocery, last 30 days"]
+
+
+def test_long_titles_are_wrapped_to_the_figure_not_cut():
+    title = "Purchase probability: observed rate against the prediction, on the test month"
+    (ax,) = reliability_plot(
+        pd.DataFrame({"bin": [0, 1], "mean_predicted": [0.2, 0.6], "observed_rate": [0.3, 0.5]}),
+        title=title,
+    ).axes
+    shown = ax.get_title()
+    assert "\n" in shown and shown.replace("\n", " ") == title
+    assert max(len(line) for line in shown.splitlines()) <= 77
 
 
 def test_importance_plot_shows_all_when_fewer_than_top():
