@@ -345,16 +345,25 @@ def forecast(
     return reply
 
 
-def _revenue_history(day: pd.Timestamp, where: dict | None, months: int = 12) -> pd.DataFrame:
-    """Net revenue per month of the (filtered) base, every month up to `day`, zeros too."""
-    tx = DATA.transactions[DATA.transactions["date"] < day]
+def _revenue_history(
+    day: pd.Timestamp, where: dict | None, months: int = 12
+) -> dict[str, pd.DataFrame]:
+    """Net revenue per month of the (filtered) base, in total and per category: every
+    month up to `day`, zeros too."""
+    lines = DATA.lines[DATA.lines["date"] < day]
     if where:
         ((column, value),) = where.items()
         keep = _profiles(day)[column].astype("str") == value
-        tx = tx[tx["customer_id"].isin(keep[keep].index)]
+        lines = lines[lines["customer_id"].isin(keep[keep].index)]
     periods = pd.period_range(end=(day - pd.Timedelta(days=1)).to_period("M"), periods=months)
-    spend = tx.groupby(tx["date"].dt.to_period("M"))["amount"].sum().reindex(periods, fill_value=0)
-    return pd.DataFrame({"month": periods.to_timestamp(), "spend": spend.to_numpy()})
+    month = lines["date"].dt.to_period("M")
+    by_category = lines.groupby([month, lines["category"]])["amount"].sum().unstack(fill_value=0)
+    by_category = by_category.reindex(index=periods, columns=list(MODEL.categories), fill_value=0)
+    spend = {"total": by_category.sum(axis=1), **{c: by_category[c] for c in MODEL.categories}}
+    return {
+        t: pd.DataFrame({"month": periods.to_timestamp(), "spend": v.to_numpy(dtype="float64")})
+        for t, v in spend.items()
+    }
 
 
 def show_forecast(reply: dict, filter_column: str | None, filter_value: str | None):
@@ -377,18 +386,22 @@ def show_forecast(reply: dict, filter_column: str | None, filter_value: str | No
     shown = table.assign(**{k: table[k].map(lambda v: f"{v:,.2f}") for k in
                             ("expected", "low", "high")})  # fmt: skip
     shown.columns = FORECAST_COLUMNS
-    where = reply["filter"]
-    history = _revenue_history(day, where)
+    history = _revenue_history(day, reply["filter"])
+    band = {"total": total, **reply["categories"]}
+    band = {t: (v["expected"], v["low"], v["high"]) for t, v in band.items()}
     fig = plots.forecast_plot(
-        history,
-        (total["expected"], total["low"], total["high"]),
+        history.pop("total"),
+        band.pop("total"),
         title=f"Net revenue per month, {who}",
         currency=CURRENCY,
+    )
+    by_category = plots.category_forecast_plot(
+        history, band, title=f"Per category, {who}", currency=CURRENCY
     )
     _clean_old_results()
     folder = Path(tempfile.mkdtemp(prefix="request_", dir=WORK_DIR))
     csv_path, xlsx_path = batch.write_results(table, folder, stem="forecast")
-    return headline, shown, fig, str(csv_path), str(xlsx_path)
+    return headline, shown, fig, by_category, str(csv_path), str(xlsx_path)
 
 
 def customer_list(
@@ -1054,6 +1067,7 @@ with gr.Blocks(title="clvmodel: 30-day customer spend", delete_cache=(3600, 3600
                 max_height=420,
             )
             forecast_chart = gr.Plot(label="Monthly revenue and the forecast", show_label=False)
+        forecast_categories = gr.Plot(label="Per category", show_label=False)
         with gr.Row():
             forecast_csv = gr.File(
                 label="Forecast (CSV)", height=90, interactive=False, elem_id="forecast-csv"
@@ -1245,15 +1259,19 @@ with gr.Blocks(title="clvmodel: 30-day customer spend", delete_cache=(3600, 3600
         api_name="forecast",
     )
     forecast_outputs = [
-        forecast_headline, forecast_table, forecast_chart, forecast_csv, forecast_xlsx
+        forecast_headline, forecast_table, forecast_chart, forecast_categories, forecast_csv,
+        forecast_xlsx,
     ]  # fmt: skip
     forecast_event.failure(
-        _stale(EMPTY_FORECAST, None, None, None), None, forecast_outputs, api_visibility="private"
+        _stale(EMPTY_FORECAST, None, None, None, None),
+        None,
+        forecast_outputs,
+        api_visibility="private",
     )
     forecast_event.success(
         show_forecast,
         [forecast_reply, forecast_filter_column, forecast_filter_value],
-        [forecast_headline, forecast_table, forecast_chart, forecast_csv, forecast_xlsx],
+        forecast_outputs,
         api_visibility="private",
     )
     list_event = list_button.click(

@@ -48,17 +48,16 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 from clvmodel.backtest import (  # noqa: E402
     COMPARATORS,
     backtest_table,
+    group_totals_lines,
     interval_table,
     markdown_table,
     run_backtest,
     target_checks,
 )
-from clvmodel.card import write_card  # noqa: E402
+from clvmodel.card import refresh_card  # noqa: E402
 from clvmodel.dataset import from_tables  # noqa: E402
 from clvmodel.features import FeatureConfig  # noqa: E402
 from clvmodel.model import CLVModel  # noqa: E402
-from clvmodel.persistence import load_json  # noqa: E402
-from clvmodel.report import FitReport  # noqa: E402
 from clvmodel.schema import SchemaError, read_tables  # noqa: E402
 from clvmodel.synthetic import expected_spend, read_latent  # noqa: E402
 from clvmodel.training import PROBABILITY_MODELS, SPEND_MODELS  # noqa: E402
@@ -128,24 +127,13 @@ def format_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Arg
         "metadata (default: model_card.md; empty to leave it)",
     )
     parser.add_argument("--artifacts", default="artifacts", help="artifacts of the card")
+    parser.add_argument(
+        "--report-only",
+        action="store_true",
+        help="rewrite the markdown and the card from the JSON at --out, without running",
+    )
     parser.add_argument("-v", "--verbose", action="count", default=0)
     return parser
-
-
-def refresh_card(results: dict, card: str, artifacts: str) -> Path | None:
-    """Rewrite the model card with this backtest, if the artifacts it describes exist."""
-    folder = Path(artifacts)
-    if not card or not (folder / "metrics.json").is_file():
-        return None
-    return write_card(
-        FitReport.from_dict(load_json(folder / "metrics.json")),
-        load_json(folder / "metadata.json"),
-        card,
-        artifacts_dir=os.path.relpath(folder.resolve(), Path(card).resolve().parent),
-        backtest=results,
-        real_data=load_json(real) if (real := Path(__file__).parent / "results" /
-                                      "real_data.json").is_file() else None,
-    )  # fmt: skip
 
 
 def _versions() -> dict[str, str]:
@@ -305,23 +293,9 @@ def to_markdown(results: dict) -> str:
             markdown_table(intervals),
             "",
         ]
-    agg = results.get("aggregate") or {}
-    if agg:
-        ratios = ", ".join(f"{r:.3f}" for r in agg["base_total_ratio"])
-        lines += [
-            "## Totals of groups",
-            "",
-            "The whole base's 30-day total and each segment's, per target, against the "
-            "actual totals, with the 80% interval of each sum (`clvmodel.aggregate`: the "
-            "customers' distributions plus the shared error fitted on the test month).",
-            "",
-            f"- whole base, total spend, predicted / actual per origin: {ratios}; mean "
-            f"absolute error {agg['base_total_error']:.1%}",
-            f"- 80% interval of the sums: covers {agg['coverage']:.1%} of {agg['cells']} cells "
-            f"(everyone and each segment × every target × every origin); "
-            f"{agg['coverage_segments']:.1%} of the segment cells",
-            "",
-        ]
+    totals = group_totals_lines(results["per_origin"], groups="everyone and each segment")
+    if totals:
+        lines += ["## Totals of groups", "", *totals, ""]
     lines += ["## Targets (issue 5)", "", "```"]
     lines += [f"{c['status']}  {c['target']}: {c['detail']}" for c in results["checks"]]
     lines += ["```", ""]
@@ -355,19 +329,20 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=level, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
     if args.verbose < 1:
         logging.getLogger("clvmodel.training").setLevel(logging.WARNING)
+    out = Path(args.out)
     try:
-        results = run(args)
+        results = json.loads(out.read_text()) if args.report_only else run(args)
     except (SchemaError, ValueError, FileNotFoundError, ImportError) as exc:
         log.error("error: %s", exc)
         return 1
-    out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(results, indent=1, allow_nan=False) + "\n")
+    if not args.report_only:
+        out.write_text(json.dumps(results, indent=1, allow_nan=False) + "\n")
     report = to_markdown(results)
     out.with_suffix(".md").write_text(report)
     print(report)
     log.info("wrote %s and %s", out, out.with_suffix(".md"))
-    card = refresh_card(results, args.card, args.artifacts)
+    card = refresh_card(args.card, args.artifacts, backtest=results) if args.card else None
     if card:
         log.info("refreshed %s with the backtest", card)
     return 0

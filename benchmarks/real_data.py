@@ -41,8 +41,12 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from clvmodel.aggregate import customer_profiles  # noqa: E402
 from clvmodel.backtest import (  # noqa: E402
     aggregate_metrics,
+    aggregate_origin,
+    aggregate_summary,
+    group_totals_lines,
     markdown_table,
     probability_report,
     spend_report,
@@ -80,6 +84,12 @@ RFM_FEATURES = [
 MODELS = ("ours", "bgnbd_gg", "lightgbm_rfm")
 SPEND_KEYS = ("mae", "rmse", "r2", "gini", "spearman", "sum_ratio", "top10_share")
 PURCHASE_KEYS = ("auc", "brier")
+
+
+#: Groups whose totals are measured: the log's countries (its only customer attribute);
+#: countries with fewer customers than MIN_GROUP at an origin are pooled as "other".
+MIN_GROUP = 100
+GROUPS_TEXT = f"everyone and each country with at least {MIN_GROUP} customers, the rest pooled"
 
 
 def format_parser() -> argparse.ArgumentParser:
@@ -141,6 +151,11 @@ def run_origin(data: RetailData, origin: pd.Timestamp, args) -> dict:
     scores = model.predict(data, as_of=origin, reasons=False).set_index("customer_id")
     scores = scores.reindex(x.index)
     preds["ours"] = (scores["predicted_total"].to_numpy(), scores[PROBABILITY].to_numpy())
+    # Group totals as the Forecast tab serves them: the base and each country, per target.
+    rows = build_features(history, origin, model.feature_config_)
+    rows = rows.join(build_targets(data, origin, model.feature_config_, rows.index))
+    countries = customer_profiles(history, origin)["region"]
+    aggregate = aggregate_origin(model, rows, groups=countries, min_customers=MIN_GROUP)
 
     if not args.no_bgnbd:
         t0 = time.perf_counter()
@@ -167,6 +182,7 @@ def run_origin(data: RetailData, origin: pd.Timestamp, args) -> dict:
         "chosen": model.report_.targets["total"].chosen,
         "seconds": {k: round(v, 1) for k, v in seconds.items()},
         "models": models,
+        "aggregate": aggregate,
     }
 
 
@@ -272,6 +288,7 @@ def main(argv: list[str] | None = None) -> int:
         },
         "per_origin": per_origin,
         "summary": table.to_dict(orient="index"),
+        "aggregate": aggregate_summary(per_origin),
         "checks": checks,
         "run": {
             "seconds": round(time.perf_counter() - started, 1),
@@ -302,6 +319,10 @@ def main(argv: list[str] | None = None) -> int:
         "Targets:",
         "",
         *[f"- {c['status']} {c['target']}: {c['detail']}" for c in checks],
+        "",
+        "## Totals of groups",
+        "",
+        *group_totals_lines(per_origin, groups=GROUPS_TEXT),
         "",
         "Fit time of `ours` per origin (s): "
         + ", ".join(str(o["seconds"]["ours_fit"]) for o in per_origin),

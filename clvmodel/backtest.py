@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from clvmodel.aggregate import sum_interval
+from clvmodel.aggregate import group_cells, sum_interval
 from clvmodel.coldstart import build_cold_features
 from clvmodel.dataset import RetailData
 from clvmodel.evaluation import (
@@ -45,9 +45,13 @@ from clvmodel.training import spend_baselines, time_split
 __all__ = [
     "COMPARATORS",
     "aggregate_metrics",
+    "aggregate_origin",
+    "aggregate_summary",
     "backtest_cutoffs",
     "backtest_table",
+    "base_total_table",
     "decile_mape",
+    "group_totals_lines",
     "interval_table",
     "markdown_table",
     "probability_report",
@@ -318,11 +322,27 @@ def _score_origin(
     return targets, pooled
 
 
-def _aggregate_origin(model: CLVModel, rows: pd.DataFrame) -> dict:
-    """Group totals at one origin: the whole base and each segment, per target, against
-    the actual totals, with the served 80% interval of each sum."""
+def aggregate_origin(
+    model: CLVModel,
+    rows: pd.DataFrame,
+    *,
+    groups: pd.Series | None = None,
+    min_customers: int = 1,
+) -> dict:
+    """Group totals at one origin, against the actual totals, with the served 80% interval
+    of each sum: the whole base and each segment per target (:meth:`CLVModel.group_cells`),
+    and each of `groups` (labels by customer, e.g. the country of
+    :func:`clvmodel.aggregate.customer_profiles`, as the Forecast tab breaks down by it);
+    groups of fewer than `min_customers` are pooled as ``"other"``."""
     served = model.predict_features(rows, reasons=False)
-    cells = model.group_cells(rows, served)
+    frames = [model.group_cells(rows, served)]
+    if groups is not None:
+        labels = groups.reindex(rows.index).fillna("unknown").astype(str)
+        counts = labels.value_counts()
+        labels = labels.where(~labels.isin(counts.index[counts < min_customers]), "other")
+        targets = model.feature_config_.spend_targets
+        frames.append(group_cells(rows, served, model.sigma_, targets, labels))
+    cells = pd.concat(frames, ignore_index=True)
     shared = cells["target"].map(model.shared_error_).to_numpy()
     low, high = sum_interval(cells["expected"], cells["variance"], shared, model.interval)
     cells = cells.assign(low=low, high=high)
@@ -330,25 +350,81 @@ def _aggregate_origin(model: CLVModel, rows: pd.DataFrame) -> dict:
     return {"shared_error": model.shared_error_, "cells": cells.to_dict(orient="records")}
 
 
+def _cells(per_origin: Sequence[Mapping]) -> pd.DataFrame:
+    return pd.DataFrame(
+        [{"origin": o["origin"], **c} for o in per_origin for c in o["aggregate"]["cells"]]
+    )
+
+
 def aggregate_summary(per_origin: Sequence[Mapping]) -> dict:
     """Over origins: the error of the base's total and the coverage of the sums' intervals.
 
     ``base_total_error``: mean |predicted / actual − 1| of the whole base's total spend;
-    ``coverage``: share of all cells (everyone and each segment, every target, every
-    origin) whose actual total fell in its interval.
+    ``coverage``: share of all cells (everyone and each group, every target, every
+    origin) whose actual total fell in its interval; ``coverage_segments``: of the cells
+    of groups (not everyone).
     """
-    cells = pd.DataFrame([c for o in per_origin for c in o["aggregate"]["cells"]])
+    cells = _cells(per_origin)
     if cells.empty:
         return {}
     base = cells[(cells["group"] == "all") & (cells["target"] == "total")]
     ratio = base["expected"] / base["actual"]
+    groups = cells["group"] != "all"
     return {
         "base_total_ratio": [float(r) for r in ratio],
         "base_total_error": float((ratio - 1).abs().mean()),
         "coverage": float(cells["covered"].mean()),
-        "coverage_segments": float(cells.loc[cells["group"] != "all", "covered"].mean()),
+        "coverage_segments": float(cells.loc[groups, "covered"].mean()) if groups.any() else None,
         "cells": len(cells),
     }
+
+
+def base_total_table(per_origin: Sequence[Mapping], *, target: str = "total") -> pd.DataFrame:
+    """Per origin, the whole base's predicted and actual `target` total, their ratio and the
+    80% interval of the sum (formatted for a report)."""
+    cells = _cells(per_origin)
+    base = cells[(cells["group"] == "all") & (cells["target"] == target)]
+    return pd.DataFrame(
+        {
+            "origin": base["origin"],
+            "predicted": base["expected"].map("{:,.0f}".format),
+            "actual": base["actual"].map("{:,.0f}".format),
+            "predicted / actual": (base["expected"] / base["actual"]).map("{:.3f}".format),
+            "80% interval": [
+                f"{lo:,.0f} to {hi:,.0f}" for lo, hi in zip(base["low"], base["high"], strict=True)
+            ],
+            "covered": base["covered"].map({True: "yes", False: "no"}),
+        }
+    ).set_index("origin")
+
+
+def group_totals_lines(per_origin: Sequence[Mapping], *, groups: str) -> list[str]:
+    """The "Totals of groups" report (markdown lines) of a backtest's per-origin cells, for
+    ``benchmarks/accuracy.py``, ``benchmarks/real_data.py`` and the model card; `groups`
+    says in words which groups the cells hold."""
+    agg = aggregate_summary(per_origin)
+    if not agg:
+        return []
+    cells = _cells(per_origin)
+    lines = [
+        "The whole base's next-30-day net spend against the actual total at each origin, "
+        "with the 80% interval of the sum (`clvmodel.aggregate`: the customers' predictive "
+        "distributions plus the shared error the fit measured):",
+        "",
+        markdown_table(base_total_table(per_origin)),
+        "",
+        f"- mean absolute error of the base total: {agg['base_total_error']:.1%}",
+        f"- the 80% intervals of the sums cover {agg['coverage']:.1%} of {agg['cells']} cells "
+        f"({groups}, every target, every origin)",
+    ]
+    if agg["coverage_segments"] is not None:
+        group_cells = cells[cells["group"] != "all"]
+        error = (group_cells["expected"] / group_cells["actual"] - 1).abs()
+        lines.append(
+            f"- cells of groups only: {agg['coverage_segments']:.1%} covered; median absolute "
+            f"error of a group's sum {error.median():.1%}"
+        )
+    return lines
 
 
 def _cold_start_origin(
@@ -505,7 +581,7 @@ def run_backtest(
                 (~customers.isin(frame.index)).sum()
             )
         targets, arrays = _score_origin(model, rows, extra)
-        aggregate = _aggregate_origin(model, rows)
+        aggregate = aggregate_origin(model, rows)
         if cold_start:
             cold.append(_cold_start_origin(data, model, key, truths))
         for target, named in arrays.items():

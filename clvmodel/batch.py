@@ -386,8 +386,9 @@ def validate_features(
                 "days_since_last must be <= days_since_first (the last purchase cannot come "
                 "before the first); got " + got,
             )
+    clean = errors == ""  # windows are compared only in rows whose values are each valid
     for smaller, larger in nested_windows(present):
-        _check_nested(errors, numbers, smaller, larger)
+        _check_nested(errors, numbers, smaller, larger, clean)
     if present:
         _add(errors, all_missing, "no feature value in this row")
     return numbers, errors
@@ -414,7 +415,9 @@ def nested_windows(feature_names: Sequence[str]) -> list[tuple[str, str]]:
     return pairs
 
 
-def _check_nested(errors: pd.Series, numbers: pd.DataFrame, smaller: str, larger: str) -> None:
+def _check_nested(
+    errors: pd.Series, numbers: pd.DataFrame, smaller: str, larger: str, rows: pd.Series
+) -> None:
     """Refuse a shorter window above a longer one. Spend is net of returns, so a shorter
     window may exceed a longer one by what was returned in the last 365 days, no more."""
     slack = 0.0
@@ -423,7 +426,7 @@ def _check_nested(errors: pd.Series, numbers: pd.DataFrame, smaller: str, larger
             return  # without the returns the bound is unknown
         slack = numbers[_RETURNS].fillna(0.0) + 0.005
     a, b = numbers[smaller], numbers[larger]
-    out = a > b + slack
+    out = (a > b + slack) & rows
     if not out.any():
         return
     got = a[out].map("{:g}".format) + " > " + b[out].map("{:g}".format)

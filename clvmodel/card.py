@@ -12,6 +12,7 @@ report or metadata lacks them, as on real data.
 from __future__ import annotations
 
 import math
+import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path, PurePosixPath
@@ -19,6 +20,8 @@ from typing import Any
 
 from huggingface_hub import ModelCard, ModelCardData
 
+from clvmodel.backtest import group_totals_lines
+from clvmodel.persistence import load_json
 from clvmodel.report import DistributionReport, FitReport, IntervalReport, TargetReport
 
 __all__ = ["CARD_TAGS", "make_card", "write_card"]
@@ -849,7 +852,17 @@ def _backtest(backtest: Mapping | None) -> str | None:
     if checks:
         lines += ["", "Targets of the accuracy issue:", ""]
         lines += [f"- **{c['status']}** {c['target']}: {c['detail']}" for c in checks]
+    lines += _group_totals(backtest, "everyone and each segment")
     return "\n".join(lines)
+
+
+def _group_totals(results: Mapping, groups: str) -> list[str]:
+    """The backtest's "Totals of groups": what the Forecast tab serves, measured."""
+    per_origin = results.get("per_origin") or []
+    if not all("aggregate" in o for o in per_origin):
+        return []
+    totals = group_totals_lines(per_origin, groups=groups)
+    return ["", "### Totals of groups", "", *totals] if totals else []
 
 
 def _real_data(real_data: Mapping | None) -> str | None:
@@ -884,6 +897,9 @@ def _real_data(real_data: Mapping | None) -> str | None:
     if checks:
         lines += ["", "Targets of the real-data issue:", ""]
         lines += [f"- **{c['status']}** {c['target']}: {c['detail']}" for c in checks]
+    lines += _group_totals(
+        real_data, "everyone and each country with at least 100 customers, the rest pooled"
+    )
     citation = real_data.get("data", {}).get("citation")
     if citation:
         lines += ["", f"Data: {citation}"]
@@ -1114,3 +1130,42 @@ def write_card(
     )
     path.write_text(text, encoding="utf-8")
     return path
+
+
+#: Where the benchmarks write the results the card shows.
+BACKTEST_RESULTS = Path("benchmarks/results/accuracy.json")
+REAL_DATA_RESULTS = Path("benchmarks/results/real_data.json")
+
+
+def refresh_card(
+    card: str | Path,
+    artifacts: str | Path,
+    *,
+    backtest: Mapping | str | Path | None = BACKTEST_RESULTS,
+    real_data: Mapping | str | Path | None = REAL_DATA_RESULTS,
+) -> Path | None:
+    """Rewrite the card of the saved model in `artifacts` with benchmark results, without
+    refitting: each benchmark calls it with its fresh results and reads the other's file.
+
+    `backtest` and `real_data` are results or paths of their JSON files (a missing file
+    leaves its section out). Returns None when `artifacts` holds no fitted model.
+    """
+    folder = Path(artifacts)
+    if not (folder / "metrics.json").is_file():
+        return None
+
+    def results(value: Mapping | str | Path | None) -> Mapping | None:
+        if value is None or isinstance(value, Mapping):
+            return value
+        return load_json(value) if Path(value).is_file() else None
+
+    return write_card(
+        FitReport.from_dict(load_json(folder / "metrics.json")),
+        load_json(folder / "metadata.json"),
+        card,
+        artifacts_dir=Path(
+            os.path.relpath(folder.resolve(), Path(card).resolve().parent)
+        ).as_posix(),
+        backtest=results(backtest),
+        real_data=results(real_data),
+    )

@@ -29,7 +29,9 @@ from matplotlib.ticker import StrMethodFormatter
 from clvmodel.catalogue import feature_label
 
 __all__ = [
+    "category_forecast_plot",
     "decile_plot",
+    "forecast_plot",
     "history_plot",
     "importance_plot",
     "reliability_plot",
@@ -307,6 +309,16 @@ def forecast_plot(
     _check_columns(history, ["month", "spend"], "history")
     fig, ax = _new_axes(7.0, 3.5)
     _set_title(ax, title, fig.get_figwidth())
+    _forecast_bars(ax, history, forecast, horizon_label=horizon_label)
+    ax.set_ylabel(f"Net revenue ({currency})")
+    ax.legend(loc="upper left", fontsize=8)
+    return fig
+
+
+def _forecast_bars(
+    ax, history: pd.DataFrame, forecast: tuple[float, float, float], *, horizon_label: str
+) -> None:
+    """History bars, then the forecast bar with its interval, on one Axes."""
     spend = history["spend"].astype(float).to_numpy()
     labels = [f"{m:%b %Y}" for m in pd.to_datetime(history["month"])]
     x = np.arange(len(spend) + 1)
@@ -318,9 +330,53 @@ def forecast_plot(
     step = max(1, int(np.ceil(len(x) / 12)))
     ticks = [*labels, horizon_label]
     ax.set_xticks(x[::step], ticks[::step], rotation=45, ha="right")
-    ax.set_ylabel(f"Net revenue ({currency})")
     ax.yaxis.set_major_formatter(_MONEY_FORMAT)
-    ax.legend(loc="upper left", fontsize=8)
+
+
+def category_forecast_plot(
+    histories: Mapping[str, pd.DataFrame],
+    forecasts: Mapping[str, tuple[float, float, float]],
+    *,
+    title: str,
+    currency: str,
+    horizon_label: str = "next 30 days",
+) -> Figure:
+    """The forecast plot for each category, small multiples two to a row.
+
+    Parameters
+    ----------
+    histories : mapping of category to DataFrame
+        Each with columns ``month`` and ``spend``, as :func:`forecast_plot` takes.
+    forecasts : mapping of category to (expected, low, high)
+        Same keys as `histories`.
+
+    Examples
+    --------
+    >>> h = pd.DataFrame({"month": pd.to_datetime(["2026-01-01"]), "spend": [10.0]})
+    >>> fig = category_forecast_plot({"a": h, "b": h, "c": h}, dict.fromkeys("abc", (9, 8, 11)),
+    ...                              title="t", currency="INR")
+    >>> len([ax for ax in fig.axes if ax.get_visible()])
+    3
+    """
+    names = list(histories)
+    if not names or set(names) != set(forecasts):
+        raise ValueError(
+            f"histories and forecasts must name the same categories; got {names} and "
+            f"{list(forecasts)}."
+        )
+    for name in names:
+        _check_columns(histories[name], ["month", "spend"], f"histories[{name!r}]")
+    rows = (len(names) + 1) // 2
+    fig = Figure(figsize=(10.0, 2.8 * rows + 0.6), layout="constrained")
+    axes = fig.subplots(rows, 2, squeeze=False).ravel()
+    for ax, name in zip(axes, names, strict=False):
+        _forecast_bars(ax, histories[name], forecasts[name], horizon_label=horizon_label)
+        ax.set_title(name, fontsize=10)
+    for ax in axes[len(names) :]:
+        ax.set_visible(False)
+    axes[0].set_ylabel(f"Net revenue ({currency})")
+    axes[0].legend(loc="upper left", fontsize=7)
+    fig.suptitle(textwrap.fill(title, 110))
     return fig
 
 

@@ -485,3 +485,18 @@ def test_a_lookup_at_a_new_date_shows_progress_on_the_visible_outputs(app):
         (event,) = [d for d in app.demo.config["dependencies"] if d.get("api_name") == name]
         assert event["show_progress"] == "full"
         assert ids["lookup-table"] in event["show_progress_on"]
+
+
+def test_forecast_tab_shows_the_monthly_history_per_category_too(app):
+    reply = app.forecast("segment")
+    history = app._revenue_history(pd.Timestamp(reply["as_of"]), None)
+    assert list(history) == ["total", *app.MODEL.categories]
+    parts = sum(history[c]["spend"] for c in app.MODEL.categories)
+    assert parts.to_numpy() == pytest.approx(history["total"]["spend"].to_numpy())
+    months = app.DATA.transactions["date"].dt.to_period("M")
+    last = app.DATA.transactions.loc[months == months.max(), "amount"].sum()
+    assert history["total"]["spend"].iloc[-1] == pytest.approx(last)
+    outputs = app.show_forecast(reply, None, None)
+    by_category = outputs[3]
+    shown = [ax.get_title() for ax in by_category.axes if ax.get_visible()]
+    assert shown == list(app.MODEL.categories)

@@ -14,7 +14,8 @@ import pandas as pd
 import pytest
 
 from clvmodel import backtest, synthetic
-from clvmodel.features import FeatureConfig, build_panel
+from clvmodel.aggregate import customer_profiles
+from clvmodel.features import FeatureConfig, as_of_data, build_features, build_panel, build_targets
 from clvmodel.model import CLVModel
 from clvmodel.report import FitReport
 
@@ -253,3 +254,33 @@ def test_end_to_end_with_oracle_is_json_and_tabulates(small_data, small_tables_l
         assert list(table.index) == ["ours", "oracle"]
     else:
         assert all("skipped" in o for o in cold["per_origin"])
+
+
+def test_group_totals_of_given_groups_pool_the_small_ones_and_tabulate(
+    small_data, trained_artifacts
+):
+    model = CLVModel.load(trained_artifacts)
+    origin = small_data.last_date - pd.Timedelta(days=40)
+    history = as_of_data(small_data, origin)
+    rows = build_features(history, origin, model.feature_config_)
+    rows = rows.join(build_targets(small_data, origin, model.feature_config_, rows.index))
+    regions = customer_profiles(history, origin)["region"]
+    counts = regions.reindex(rows.index).value_counts()
+    cut = int(counts.iloc[1]) + 1  # only the largest region keeps its own cells
+    agg = backtest.aggregate_origin(model, rows, groups=regions, min_customers=cut)
+    cells = pd.DataFrame(agg["cells"])
+    given = cells[~cells["group"].isin(["all", *model.feature_config_.segments, "unknown"])]
+    assert set(given["group"]) == {counts.index[0], "other"}
+    for target in model.feature_config_.spend_targets:  # the groups add up to everyone
+        mine = given[given["target"] == target]
+        everyone = cells[(cells["group"] == "all") & (cells["target"] == target)]
+        assert mine["expected"].sum() == pytest.approx(everyone["expected"].sum())
+        assert mine["actual"].sum() == pytest.approx(everyone["actual"].sum())
+    assert ((cells["low"] <= cells["expected"]) & (cells["expected"] <= cells["high"])).all()
+    per_origin = [{"origin": f"{origin:%Y-%m-%d}", "aggregate": agg}]
+    table = backtest.base_total_table(per_origin)
+    assert list(table.index) == [f"{origin:%Y-%m-%d}"]
+    assert table.iloc[0]["covered"] in {"yes", "no"}
+    lines = backtest.group_totals_lines(per_origin, groups="everyone and each region")
+    assert any(line.startswith("| origin | predicted | actual |") for line in lines)
+    assert any(f"of {len(cells)} cells (everyone and each region" in line for line in lines)

@@ -237,8 +237,27 @@ def test_features_mode_bad_cells_reject_only_their_row(scorer, feature_rows):
             {"days_since_last": "x", "n_stores": "-2"},
             "days_since_last: 'x' is not a number; n_stores must be >= 0; got -2",
         ),
+        (
+            {"txn_count_30d": "5", "txn_count_90d": "2"},
+            "txn_count_30d must be <= txn_count_90d; got 5 > 2",
+        ),
+        (
+            {"spend_90d": "900", "spend_365d": "100", "returns_365d": "50"},
+            "spend_90d must be <= spend_365d plus returns_365d (returns in the last 365 days); "
+            "got 900 > 100",
+        ),
+        ({"spend_90d": "140", "spend_365d": "100", "returns_365d": "50"}, ""),
     ],
-    ids=["recency-beyond-tenure", "share-above-one", "month-13", "infinite", "two-problems"],
+    ids=[
+        "recency-beyond-tenure",
+        "share-above-one",
+        "month-13",
+        "infinite",
+        "two-problems",
+        "count-windows",
+        "spend-windows",
+        "spend-windows-explained-by-returns",
+    ],
 )
 def test_range_checks(cells, message, scorer):
     results, _ = batch.score_table(scorer, pd.DataFrame({k: [v] for k, v in cells.items()}))
