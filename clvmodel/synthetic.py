@@ -516,9 +516,11 @@ def p_alive(
     days = np.arange(c0)[None, :]
     quiet = days >= first[:, None]
     cum = np.cumsum(np.where(quiet, events, 0.0), axis=1)  # quiet-day rate up to day d
-    surv = lambda t: np.exp(-mu[:, None] * np.maximum(t - anchor[:, None], 0.0))  # noqa: E731
+    # Survival to the start of each day 0..c0 (one exp per cell: day d + 1 is column d + 1).
+    ends = np.arange(c0 + 1)[None, :]
+    surv = np.exp(-mu[:, None] * np.maximum(ends - anchor[:, None], 0.0))
     # Death in (d, d + 1] for a quiet day d: alive and silent on quiet days up to d.
-    die = np.where(quiet, (surv(days) - surv(days + 1)) * np.exp(-cum), 0.0).sum(axis=1)
+    die = np.where(quiet, (surv[:, :-1] - surv[:, 1:]) * np.exp(-cum), 0.0).sum(axis=1)
     die += 1.0 - np.exp(-mu * (first - anchor))  # death before the first quiet day
     stay = np.exp(-mu * (c0 - anchor)) * np.exp(-cum[:, -1] if c0 else 0.0)
     return stay / (stay + die)
@@ -621,6 +623,7 @@ def write_dataset(
     layout: str = "csv",
     n_parts: int | None = None,
     chunk_customers: int | None = None,
+    n_jobs: int = 1,
 ) -> Path:
     """Generate and write the seven tables, the latent parameters and the ground truth.
 
@@ -637,6 +640,9 @@ def write_dataset(
         Customers generated and written at a time (Parquet only): a whole number of
         :attr:`SyntheticConfig.block_customers`, the default. The data read back is the
         same whatever the chunk size.
+    n_jobs : int, default=1
+        Processes computing the ground truth of chunks (Parquet only), most of the work;
+        the data does not depend on it.
 
     Returns
     -------
@@ -668,7 +674,7 @@ def write_dataset(
         )
     folder = Path(folder)
     if layout == "parquet":
-        return _write_partitioned(folder, cfg, random_state, cutoffs, n_parts, chunk)
+        return _write_partitioned(folder, cfg, random_state, cutoffs, n_parts, chunk, n_jobs)
     tables, latent = generate(cfg, random_state=random_state)
     write_tables(tables, folder)
     opts = {"index": False, "compression": {"method": "gzip", "mtime": 0}}
@@ -684,6 +690,18 @@ def _rounded_truth(truth: pd.DataFrame) -> pd.DataFrame:
     return truth.round({"p_purchase": 3, "p_alive": 3})
 
 
+def _chunk_truth(
+    latent: pd.DataFrame,
+    tables: dict[str, pd.DataFrame],
+    cutoffs: list[pd.Timestamp],
+    cfg: SyntheticConfig,
+) -> pd.DataFrame:
+    """A chunk's ground truth, rows by customer then cutoff (the same whatever the chunks)."""
+    truth = _rounded_truth(ground_truth(latent, tables, cutoffs, cfg=cfg))
+    who = pd.Index(latent["customer_id"]).get_indexer(truth["customer_id"])
+    return truth.iloc[np.argsort(who, kind="stable")]
+
+
 def _write_partitioned(
     folder: Path,
     cfg: SyntheticConfig,
@@ -691,33 +709,50 @@ def _write_partitioned(
     cutoffs: list[pd.Timestamp],
     n_parts: int | None,
     chunk: int,
+    n_jobs: int,
 ) -> Path:
+    """Chunks drawn here in order; their ground truth (most of the time) in `n_jobs`
+    processes; written in order, with at most `n_jobs` + 1 chunks in memory."""
+    from concurrent.futures import Future, ProcessPoolExecutor
+
     from clvmodel.partitions import PartitionWriter, default_parts
 
-    shared, blocks = iter_blocks(cfg, random_state=random_state)
-    with PartitionWriter(folder, n_parts or default_parts(cfg.n_customers)) as writer:
-        writer.write_shared(shared)
+    def chunks() -> Iterator[tuple[dict[str, pd.DataFrame], pd.DataFrame]]:
         pending: list[Block] = []
         for i, block in enumerate(blocks, 1):
             pending.append(block)
-            if (
-                len(pending) * cfg.block_customers >= chunk
-                or i * cfg.block_customers >= cfg.n_customers
-            ):
-                tables = _concat_tables(shared, [b.tables for b in pending])
-                latent = pd.concat([b.latent for b in pending], ignore_index=True)
-                truth = _rounded_truth(ground_truth(latent, tables, cutoffs, cfg=cfg))
-                # By customer, then cutoff: the same rows in each part whatever the chunks.
-                who = pd.Index(latent["customer_id"]).get_indexer(truth["customer_id"])
-                truth = truth.iloc[np.argsort(who, kind="stable")]
-                writer.append(
-                    {
-                        **{t: tables[t] for t in pending[0].tables},
-                        "latent_customers": latent.round(5),
-                        "ground_truth": truth,
-                    }
-                )
+            if len(pending) * size >= chunk or i * size >= cfg.n_customers:
+                tables = {t: pd.concat([b.tables[t] for b in pending], ignore_index=True)
+                          for t in block.tables}  # fmt: skip
+                yield tables, pd.concat([b.latent for b in pending], ignore_index=True)
                 pending = []
+
+    def write(tables: dict, latent: pd.DataFrame, truth: pd.DataFrame) -> None:
+        writer.append(tables | {"latent_customers": latent.round(5), "ground_truth": truth})
+
+    size = cfg.block_customers
+    shared, blocks = iter_blocks(cfg, random_state=random_state)
+    truth_tables = {t: shared[t] for t in ("products", "promotion_details")}
+    pool = ProcessPoolExecutor(n_jobs) if n_jobs > 1 else None
+    queue: list[tuple[dict, pd.DataFrame, Future]] = []
+    try:
+        with PartitionWriter(folder, n_parts or default_parts(cfg.n_customers)) as writer:
+            writer.write_shared(shared)
+            for tables, latent in chunks():
+                header = tables["store_sales_header"][["customer_id", "transaction_date"]]
+                args = (latent, truth_tables | {"store_sales_header": header}, cutoffs, cfg)
+                if pool is None:
+                    write(tables, latent, _chunk_truth(*args))
+                    continue
+                queue.append((tables, latent, pool.submit(_chunk_truth, *args)))
+                if len(queue) > n_jobs:
+                    tables, latent, truth = queue.pop(0)
+                    write(tables, latent, truth.result())
+            for tables, latent, truth in queue:
+                write(tables, latent, truth.result())
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
     return folder
 
 

@@ -94,10 +94,10 @@ def blocky_config():
 
 
 def test_chunked_generation_matches_unchunked(blocky_config, tmp_path):
-    for chunk in (300, 900):
+    for chunk, jobs in ((300, 2), (900, 1)):  # the ground truth in 2 processes, or here
         synthetic.write_dataset(
             tmp_path / str(chunk), blocky_config, random_state=5, layout="parquet",
-            n_parts=2, chunk_customers=chunk,
+            n_parts=2, chunk_customers=chunk, n_jobs=jobs,
         )  # fmt: skip
     tables, latent = synthetic.generate(blocky_config, random_state=5)
     one, three = open_partitioned(tmp_path / "900"), open_partitioned(tmp_path / "300")

@@ -60,6 +60,13 @@ def format_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Arg
         help=f"customers generated at a time, a multiple of {SyntheticConfig.block_customers} "
         "(parquet only; the data does not depend on it)",
     )
+    parser.add_argument(
+        "--jobs",
+        type=int,
+        default=1,
+        metavar="N",
+        help="processes computing the ground truth (parquet only; default: 1)",
+    )
     return parser
 
 
@@ -75,6 +82,7 @@ def main(argv: list[str] | None = None) -> int:
             layout=args.layout,
             n_parts=args.parts,
             chunk_customers=args.chunk_customers,
+            n_jobs=args.jobs,
         )
     except (ValueError, OSError) as exc:
         print(f"error: {_one_line(exc)}", file=sys.stderr)
