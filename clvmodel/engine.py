@@ -59,6 +59,8 @@ def _client(scheduler: str | None, n_workers: int):
             threads_per_worker=1,
             processes=True,
             dashboard_address=None,
+            # One thread per worker for the boosters too: n workers share n cores.
+            env={"OMP_NUM_THREADS": "1", "OMP_WAIT_POLICY": "PASSIVE"},
         ) as cluster,
         Client(cluster) as client,
     ):
