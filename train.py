@@ -124,7 +124,7 @@ def load_source(args: argparse.Namespace) -> tuple[RetailData, dict | None, list
                 "%d of %d rows of %s cannot be read and were left out; first: %s",
                 len(rejected), n_rows, path.name, describe_rejected(rejected),
             )  # fmt: skip
-        files = [path]
+        files = sorted(path.rglob("*.parquet")) if path.is_dir() else [path]
         info = {"format": "transaction log", "column_mapping": mapping,
                 "rows": n_rows, "rejected_rows": len(rejected),
                 "anonymous_rows": reading.anonymous}  # fmt: skip

@@ -151,3 +151,18 @@ def test_first_block_is_the_small_data_set(blocky_config):
 def test_chunk_must_be_whole_blocks(blocky_config, tmp_path):
     with pytest.raises(ValueError, match="whole number of blocks of 300"):
         synthetic.write_dataset(tmp_path, blocky_config, layout="parquet", chunk_customers=450)
+
+
+def test_reads_from_an_fsspec_url(parted):
+    fsspec = pytest.importorskip("fsspec")
+    fs = fsspec.filesystem("memory")
+    fs.put(str(parted), "/clv-parted", recursive=True)
+    try:
+        remote = open_partitioned("memory:///clv-parted")
+        local = open_partitioned(parted)
+
+        assert remote.n_parts == local.n_parts and remote.last_date == local.last_date
+        for name, frame in local.tables(1).items():
+            pd.testing.assert_frame_equal(remote.tables(1)[name], frame, obj=name)
+    finally:
+        fs.rm("/clv-parted", recursive=True)
