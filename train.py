@@ -30,6 +30,7 @@ from clvmodel.dataset import RetailData, from_tables
 from clvmodel.dates import as_day
 from clvmodel.features import FEATURE_GROUPS, as_of_data, cutoff_dates
 from clvmodel.model import CLVModel
+from clvmodel.partitions import is_partitioned
 from clvmodel.persistence import file_fingerprint, load_json, save_scores
 from clvmodel.prediction import CustomerScorer
 from clvmodel.report import FitReport
@@ -51,7 +52,10 @@ LIBRARIES = ("scikit-learn", "lightgbm", "xgboost", "skops", "pandas", "numpy")
 def format_parser(parser: argparse.ArgumentParser | None = None) -> argparse.ArgumentParser:
     parser = parser or argparse.ArgumentParser(description=__doc__.split("\n")[0])
     source = parser.add_mutually_exclusive_group()
-    source.add_argument("--data", help="folder of the seven tables (default: data)")
+    source.add_argument(
+        "--data",
+        help="folder of the seven tables, CSV or the partitioned Parquet layout (default: data)",
+    )
     source.add_argument(
         "--transactions",
         metavar="FILE",
@@ -120,7 +124,7 @@ def load_source(args: argparse.Namespace) -> tuple[RetailData, dict | None, list
                 "%d of %d rows of %s cannot be read and were left out; first: %s",
                 len(rejected), n_rows, path.name, describe_rejected(rejected),
             )  # fmt: skip
-        files = [path]
+        files = sorted(path.rglob("*.parquet")) if path.is_dir() else [path]
         info = {"format": "transaction log", "column_mapping": mapping,
                 "rows": n_rows, "rejected_rows": len(rejected),
                 "anonymous_rows": reading.anonymous}  # fmt: skip
@@ -130,7 +134,10 @@ def load_source(args: argparse.Namespace) -> tuple[RetailData, dict | None, list
         log.info("reading %s", args.data)
         tables = read_tables(args.data)
         data = from_tables(tables)
-        files = sorted(p for p in Path(args.data).iterdir() if p.is_file())
+        folder = Path(args.data)
+        # A partitioned data set keeps its parts in one folder per table.
+        files = sorted(p for p in (folder.rglob("*") if is_partitioned(folder) else
+                                   folder.iterdir()) if p.is_file())  # fmt: skip
         info = {"format": "seven tables"}
     if args.as_of:
         data = as_of_data(data, args.as_of)

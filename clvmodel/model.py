@@ -46,6 +46,7 @@ from clvmodel.distribution import (
     quantile_calibration,
     spend_quantiles,
 )
+from clvmodel.engine import check_engine, map_parts
 from clvmodel.evaluation import (
     decile_table,
     interval_metrics,
@@ -63,6 +64,7 @@ from clvmodel.features import (
     check_compatible,
     cutoff_dates,
 )
+from clvmodel.partitions import PartitionedData
 from clvmodel.persistence import read_artifacts, write_artifacts
 from clvmodel.reasons import reason_codes
 from clvmodel.report import FitReport
@@ -77,7 +79,14 @@ from clvmodel.training import (
     train_all,
 )
 
-__all__ = ["PROBABILITY", "REASONS", "CLVModel", "NotFittedError", "prediction_columns"]
+__all__ = [
+    "PROBABILITY",
+    "REASONS",
+    "CLVModel",
+    "NotFittedError",
+    "prediction_columns",
+    "score_part",
+]
 
 log = logging.getLogger(__name__)
 
@@ -96,6 +105,10 @@ RECONCILIATION = (
     "every category model predicts 0); its interval is the total's interval times the same "
     "share"
 )
+
+
+#: Parameters of how the model runs, not of what it is: left out of its identity.
+_RUNTIME = ("engine", "scheduler")
 
 
 class NotFittedError(ValueError, AttributeError):
@@ -153,6 +166,16 @@ class CLVModel:
         Ten times fewer trees, for smoke tests.
     random_state : int, default=0
     n_jobs : int, default=2
+        Threads of the boosters; with ``engine="dask"`` and no scheduler, also the
+        workers of the local cluster.
+    engine : {"local", "dask"}, default="local"
+        Where :meth:`predict` runs on a partitioned data set
+        (:class:`clvmodel.partitions.PartitionedData`): part by part in this process, or
+        on Dask (:mod:`clvmodel.engine`). The numbers are the same. How the model runs,
+        not what it is: not part of :meth:`config_id` nor of the saved parameters.
+    scheduler : str, optional
+        Address of a Dask scheduler (``tcp://host:8786``) for ``engine="dask"``; without
+        one, a local cluster is started and stopped around the work.
 
     Attributes
     ----------
@@ -192,6 +215,8 @@ class CLVModel:
         quick: bool = False,
         random_state: int = 0,
         n_jobs: int = 2,
+        engine: str = "local",
+        scheduler: str | None = None,
     ) -> None:
         self.horizon = horizon
         self.n_cutoffs = n_cutoffs
@@ -203,6 +228,8 @@ class CLVModel:
         self.quick = quick
         self.random_state = random_state
         self.n_jobs = n_jobs
+        self.engine = engine
+        self.scheduler = scheduler
 
     # ------------------------------------------------------------------ parameters
     @classmethod
@@ -242,6 +269,7 @@ class CLVModel:
                 raise ValueError(
                     f"The {name!r} parameter must be a bool; got {getattr(self, name)!r}."
                 )
+        check_engine(self.engine, self.scheduler)
         return TrainConfig(
             horizon=self.horizon,
             n_cutoffs=self.n_cutoffs,
@@ -257,10 +285,15 @@ class CLVModel:
             n_jobs=self.n_jobs,
         )
 
+    def _model_params(self) -> dict:
+        """The parameters that define the model (the engine only says where it runs)."""
+        params = self.get_params()
+        return _jsonable_params({k: v for k, v in params.items() if k not in _RUNTIME})
+
     def config_id(self) -> str:
         """A short hash of the parameters and the feature list: the identity of the model's
         configuration, checked on :meth:`load`."""
-        spec = {"params": _jsonable_params(self.get_params())}
+        spec = {"params": self._model_params()}
         if hasattr(self, "feature_names_"):
             spec["features"] = list(self.feature_names_)
         text = json.dumps(spec, sort_keys=True)
@@ -542,7 +575,7 @@ class CLVModel:
 
     def predict(
         self,
-        data: RetailData,
+        data: RetailData | PartitionedData,
         *,
         as_of: str | pd.Timestamp | None = None,
         customer_ids: Iterable[object] | None = None,
@@ -552,11 +585,17 @@ class CLVModel:
         ``cold_start``; with `customer_ids`, one row per ID given, in order, with an
         ``error`` column (empty, unknown or no history).
 
-        `as_of` defaults to the day after the last transaction of `data`.
+        `as_of` defaults to the day after the last transaction of `data`. `data` may be
+        a partitioned data set (:func:`clvmodel.partitions.open_partitioned`): each part is
+        scored as a whole data set is, on :attr:`engine`, and the rows come back as for
+        the whole data (customers with history by ID, then cold-start customers by ID).
         """
         from clvmodel.prediction import CustomerScorer
 
         self._check_fitted()
+        if isinstance(data, PartitionedData):
+            return self._predict_parts(data, as_of=as_of, customer_ids=customer_ids,
+                                       reasons=reasons)  # fmt: skip
         scorer = CustomerScorer(self, data)
         if customer_ids is not None:
             out = scorer.score(customer_ids, as_of=as_of)
@@ -568,6 +607,34 @@ class CLVModel:
         out = scores.rename_axis("customer_id").reset_index()
         out.insert(1, "as_of", f"{day:%Y-%m-%d}")
         return out
+
+    def _predict_parts(
+        self,
+        data: PartitionedData,
+        *,
+        as_of: str | pd.Timestamp | None,
+        customer_ids: Iterable[object] | None,
+        reasons: bool,
+    ) -> pd.DataFrame:
+        """:meth:`predict` of every part (:func:`score_part`), in the order of the whole."""
+        check_engine(self.engine, self.scheduler)
+        if customer_ids is not None:
+            raise ValueError(
+                "scoring chosen customer IDs reads the whole data: use clvmodel.load_data "
+                "on the partitioned folder, or score every customer and select."
+            )
+        last = data.last_date
+        day = last + pd.Timedelta(days=1) if as_of is None else as_day(as_of)
+        if day > last + pd.Timedelta(days=1):
+            raise ValueError(
+                f"as_of {day:%Y-%m-%d} is after the data, which ends on {last:%Y-%m-%d}: the "
+                f"latest as-of date is {last + pd.Timedelta(days=1):%Y-%m-%d}."
+            )
+        parts = map_parts(score_part, data, self, day, reasons, engine=self.engine,
+                          scheduler=self.scheduler, n_workers=self.n_jobs)  # fmt: skip
+        out = pd.concat(parts, ignore_index=True)
+        order = np.lexsort((out["customer_id"].to_numpy(), out["cold_start"].to_numpy()))
+        return out.iloc[order].reset_index(drop=True)
 
     def forecast_scores(
         self,
@@ -727,7 +794,7 @@ class CLVModel:
             bundles["cold_start"] = self.cold_
         fitted = {
             "config_id": self.config_id(),
-            "params": _jsonable_params(self.get_params()),
+            "params": self._model_params(),
             "feature_names": self.feature_names_,
             "feature_config": self.feature_config_.to_dict(),
             "sigma": self.sigma_,
@@ -798,6 +865,16 @@ class CLVModel:
                 "the files were edited or mixed from two models. Retrain."
             )
         return model
+
+
+def score_part(
+    data: PartitionedData, part: int, model: CLVModel, day: pd.Timestamp, reasons: bool
+) -> pd.DataFrame:
+    """:meth:`CLVModel.predict` of one part, read here (on a Dask worker: by the worker).
+
+    The same call as for a whole data set: scores of a customer read only their rows.
+    """
+    return model.predict(data.part(part), as_of=day, reasons=reasons)
 
 
 def _profile_names(profiles: pd.DataFrame) -> list[str]:

@@ -255,6 +255,64 @@ def parse_table(raw: pd.DataFrame, table: Table, *, source: str) -> pd.DataFrame
     return frame
 
 
+def _blank(values: pd.Series) -> pd.Series:
+    """Missing or only spaces: pyarrow's string kernels (no Python objects per cell)."""
+    arr = pa.array(values, from_pandas=True)
+    if not pa.types.is_string(arr.type) and not pa.types.is_large_string(arr.type):
+        return values.isna()
+    blank = pc.equal(pc.utf8_trim_whitespace(arr), "").fill_null(True)
+    return pd.Series(blank.to_numpy(zero_copy_only=False), index=values.index)
+
+
+def parse_typed(frame: pd.DataFrame, table: Table, *, source: str) -> pd.DataFrame:
+    """Check and type one table read from a typed file (Parquet), as :func:`parse_table`.
+
+    Columns already of their kind's type (strings, timestamps, numbers) are kept, dates
+    floored to the day; any other column is read as text by :func:`parse_table`, with its
+    messages. Lines in messages count as in a CSV export (header = line 1).
+    """
+    typed, as_text = {}, {}
+    for col in table.columns:
+        if col.name not in frame.columns:
+            continue
+        values = frame[col.name].reset_index(drop=True)
+        if col.kind == "date" and pd.api.types.is_datetime64_any_dtype(values):
+            if getattr(values.dt, "tz", None) is not None:
+                values = values.dt.tz_localize(None)
+            typed[col.name] = values.dt.floor("D").astype("datetime64[us]")
+            empty = values.isna()
+        elif col.kind == "number" and pd.api.types.is_numeric_dtype(values):
+            typed[col.name] = values.astype("float64")
+            empty = values.isna()
+        elif col.kind in ("id", "text") and pd.api.types.is_string_dtype(values):
+            empty = _blank(values)
+            typed[col.name] = values.where(~empty).astype("str")
+        else:
+            as_text[col.name] = values
+            continue
+        if empty.any() and not col.nullable:
+            lines = _file_lines(frame.reset_index(drop=True), empty)
+            raise SchemaError(
+                f"{source}: column {col.name!r} has {int(empty.sum())} empty value(s), "
+                f"first at line(s) {', '.join(map(str, lines[:_SHOW]))}."
+            )
+    missing = [c for c in table.required if c not in frame.columns]
+    if missing or as_text:
+        raw = pd.DataFrame({c: frame[c].reset_index(drop=True) for c in frame.columns})
+        text_cols = [c for c in frame.columns if c in as_text]
+        raw[text_cols] = raw[text_cols].astype("str").where(raw[text_cols].notna())
+        parsed = parse_table(raw, table, source=source)  # raises for missing columns, too
+        typed |= {c: parsed[c] for c in as_text}
+    out = pd.DataFrame({c.name: typed[c.name] for c in table.columns if c.name in typed})
+    dup = out[table.key].duplicated(keep=False)
+    if dup.any():
+        raise SchemaError(
+            f"{source}: column {table.key!r} must be unique but has duplicated value(s): "
+            f"{_quote(out.loc[dup.to_numpy(), table.key], _file_lines(out, dup))}."
+        )
+    return out
+
+
 def check_references(tables: dict[str, pd.DataFrame], *, sources: dict[str, str]) -> None:
     """Raise SchemaError for the first foreign key whose values are missing from its table."""
     for (name, column), ref in FOREIGN_KEYS.items():
@@ -296,7 +354,8 @@ def _read_text_csv(path: Path) -> pd.DataFrame:
 
 
 def read_tables(folder: str | Path) -> dict[str, pd.DataFrame]:
-    """Read and validate the seven tables from a folder of CSV (or gzip CSV) files.
+    """Read and validate the seven tables from a folder of CSV (or gzip CSV) files, or
+    from a partitioned Parquet data set (:mod:`clvmodel.partitions`, every part at once).
 
     Raises
     ------
@@ -305,6 +364,10 @@ def read_tables(folder: str | Path) -> dict[str, pd.DataFrame]:
         empty required value, unparseable date or number, duplicate key, dangling
         reference (e.g. a line item whose transaction does not exist).
     """
+    from clvmodel.partitions import is_partitioned, open_partitioned
+
+    if is_partitioned(folder):
+        return open_partitioned(folder).read_all()
     folder = Path(folder)
     if not folder.is_dir():
         raise SchemaError(f"{folder}: not a folder of retail tables.")

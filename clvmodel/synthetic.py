@@ -20,6 +20,7 @@ to write a data set; :func:`write_dataset` does the same from Python.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -75,6 +76,9 @@ class SyntheticConfig:
     return_rate: float = 0.03
     existing_share: float = 0.45  # customers who signed up before the data starts
     currency: str = "INR"
+    #: Customers drawn from one random stream: block 0 from ``default_rng(seed)`` (with the
+    #: shared tables), block k from ``default_rng([seed, k])``. Fixes the data with the seed.
+    block_customers: int = 20_000
 
 
 def calendar_multiplier(dates: pd.DatetimeIndex) -> np.ndarray:
@@ -103,8 +107,11 @@ def promotion_calendar(
     return out
 
 
-def _draw_latent(cfg: SyntheticConfig, rng: np.random.Generator) -> pd.DataFrame:
-    n, cats = cfg.n_customers, cfg.categories
+def _draw_latent(
+    cfg: SyntheticConfig, rng: np.random.Generator, n: int, first: int = 1
+) -> pd.DataFrame:
+    """Latent parameters of customers number `first` to `first + n - 1`."""
+    cats = cfg.categories
     seg = rng.choice(len(_SEGMENTS), size=n, p=_SEGMENT_SHARE)
     rate = rng.gamma(0.9, cfg.mean_rate / 0.9, size=n) * _SEGMENT_RATE[seg]
     spend = rng.lognormal(-0.125, 0.5, size=n) * _SEGMENT_SPEND[seg]
@@ -123,7 +130,7 @@ def _draw_latent(cfg: SyntheticConfig, rng: np.random.Generator) -> pd.DataFrame
     tier = np.clip(np.floor(tier_score + 0.3), 0, len(LOYALTY_TIERS) - 1).astype(int)
     latent = pd.DataFrame(
         {
-            "customer_id": [f"C{i:06d}" for i in range(1, n + 1)],
+            "customer_id": [f"C{i:06d}" for i in range(first, first + n)],
             "segment": np.array(_SEGMENTS)[seg],
             "loyalty_status": np.array(LOYALTY_TIERS)[tier],
             "region": rng.choice(cfg.regions, size=n),
@@ -235,10 +242,67 @@ def _category_means(cfg: SyntheticConfig, products: pd.DataFrame) -> tuple[np.nd
     return price, units
 
 
+def _shared_tables(cfg: SyntheticConfig, rng: np.random.Generator) -> dict[str, pd.DataFrame]:
+    """The tables every customer shares: stores, products, promotions, loyalty rules."""
+    start = pd.Timestamp(cfg.start)
+    products = _make_products(cfg, rng)
+    stores = _make_stores(cfg, start)
+    promotions = _make_promotions(cfg, start, rng)
+    return {
+        "stores": stores,
+        "products": products,
+        "promotion_details": promotions,
+        "loyalty_rules": LOYALTY_RULES,
+    }
+
+
+@dataclass(frozen=True)
+class Block:
+    """One block of customers: their three tables, their latent parameters, and the
+    numbers of their first transaction and line (ids run on across blocks)."""
+
+    tables: dict[str, pd.DataFrame]
+    latent: pd.DataFrame
+    next_tx: int
+    next_line: int
+
+
+def iter_blocks(
+    cfg: SyntheticConfig = SyntheticConfig(), *, random_state: int = 0
+) -> tuple[dict[str, pd.DataFrame], Iterator[Block]]:
+    """The shared tables and an iterator over blocks of :attr:`SyntheticConfig.block_customers`.
+
+    Block 0 is drawn from ``default_rng(random_state)`` exactly as a data set of that many
+    customers always was (so the project's 20,000-customer data set is unchanged); block k
+    from its own stream ``default_rng([random_state, k])``. Only one block is in memory at
+    a time, and the data does not depend on how blocks are grouped when written.
+    """
+    if cfg.block_customers < 1:
+        raise ValueError(f"block_customers must be at least 1; got {cfg.block_customers}.")
+    size = cfg.block_customers
+    rng = np.random.default_rng(random_state)
+    latent0 = _draw_latent(cfg, rng, min(cfg.n_customers, size))
+    shared = _shared_tables(cfg, rng)
+
+    def blocks() -> Iterator[Block]:
+        block = _draw_block(cfg, shared, latent0, rng, 1, 1)
+        yield block
+        for k in range(1, -(-cfg.n_customers // size)):
+            rng_k = np.random.default_rng([random_state, k])
+            n = min(size, cfg.n_customers - k * size)
+            latent = _draw_latent(cfg, rng_k, n, first=k * size + 1)
+            block = _draw_block(cfg, shared, latent, rng_k, block.next_tx, block.next_line)
+            yield block
+
+    return shared, blocks()
+
+
 def generate(
     cfg: SyntheticConfig = SyntheticConfig(), *, random_state: int = 0
 ) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
-    """Generate the seven tables and the customers' latent parameters.
+    """Generate the seven tables and the customers' latent parameters, in memory.
+
+    The blocks of :func:`iter_blocks`, concatenated.
 
     Returns
     -------
@@ -247,14 +311,41 @@ def generate(
     latent : DataFrame
         One row per customer with the parameters :func:`expected_spend` needs.
     """
-    rng = np.random.default_rng(random_state)
+    shared, blocks = iter_blocks(cfg, random_state=random_state)
+    parts = list(blocks)
+    tables = _concat_tables(shared, [b.tables for b in parts])
+    latent = parts[0].latent if len(parts) == 1 else pd.concat([b.latent for b in parts])
+    return tables, latent.reset_index(drop=True)
+
+
+def _concat_tables(
+    shared: dict[str, pd.DataFrame], blocks: list[dict[str, pd.DataFrame]]
+) -> dict[str, pd.DataFrame]:
+    """The seven tables, in schema order, from the shared tables and blocks."""
+    from clvmodel.schema import TABLES
+
+    def whole(name: str) -> pd.DataFrame:
+        if len(blocks) == 1:
+            return blocks[0][name]
+        return pd.concat([b[name] for b in blocks], ignore_index=True)
+
+    return {t: shared[t] if t in shared else whole(t) for t in TABLES}
+
+
+def _draw_block(
+    cfg: SyntheticConfig,
+    shared: dict[str, pd.DataFrame],
+    latent: pd.DataFrame,
+    rng: np.random.Generator,
+    first_tx: int,
+    first_line: int,
+) -> Block:
+    """Transactions, lines and customer details of the customers of `latent`."""
+    stores, products = shared["stores"], shared["products"]
+    promotions = shared["promotion_details"]
     start = pd.Timestamp(cfg.start)
     dates = pd.date_range(start, periods=cfg.days, freq="D")
     cat_names = tuple(c.name for c in cfg.categories)
-    latent = _draw_latent(cfg, rng)
-    products = _make_products(cfg, rng)
-    stores = _make_stores(cfg, start)
-    promotions = _make_promotions(cfg, start, rng)
     promo = promotion_calendar(promotions, dates, cat_names)
 
     day = np.arange(cfg.days)
@@ -264,7 +355,6 @@ def generate(
     rate = _daily_rate(latent, calendar_multiplier(dates), promo.max(axis=1) > 0) * alive
     buys = rng.poisson(rate)
     returns = rng.poisson(rate * cfg.return_rate)
-
     cust_b, day_b = np.nonzero(buys)
     cust_b, day_b = np.repeat(cust_b, buys[cust_b, day_b]), np.repeat(day_b, buys[cust_b, day_b])
     cust_r, day_r = np.nonzero(returns)
@@ -306,9 +396,10 @@ def generate(
     web_or_mobile = n_physical + rng.integers(0, 2, size=n_tx)
     store_idx = np.where(online, web_or_mobile, physical)
 
-    tx_ids = np.char.add("T", np.char.zfill(np.arange(1, n_tx + 1).astype(str), 7))
+    tx_ids = np.char.add("T", np.char.zfill(np.arange(first_tx, first_tx + n_tx).astype(str), 7))
     tx_total = np.bincount(line_tx, weights=amount, minlength=n_tx)
-    phone = np.char.add("+91-9", np.char.zfill(np.arange(1, cfg.n_customers + 1).astype(str), 9))
+    number = latent["customer_id"].str.slice(1).astype("int64").to_numpy()
+    phone = np.char.add("+91-9", np.char.zfill(number.astype(str), 9))
     header = pd.DataFrame(
         {
             "transaction_id": tx_ids,
@@ -322,7 +413,7 @@ def generate(
     line_items = pd.DataFrame(
         {
             "line_item_id": np.char.add(
-                "L", np.char.zfill(np.arange(1, len(line_tx) + 1).astype(str), 8)
+                "L", np.char.zfill(np.arange(first_line, first_line + len(line_tx)).astype(str), 8)
             ),
             "transaction_id": tx_ids[line_tx],
             "product_id": products["product_id"].to_numpy()[product_idx],
@@ -333,15 +424,11 @@ def generate(
     )
     customers = _customer_details(latent, header, start, rng, phone)
     tables = {
-        "stores": stores,
-        "products": products,
         "customer_details": customers,
-        "promotion_details": promotions,
-        "loyalty_rules": LOYALTY_RULES,
         "store_sales_header": header,
         "store_sales_line_items": line_items,
     }
-    return tables, latent
+    return Block(tables, latent, first_tx + n_tx, first_line + len(line_tx))
 
 
 def _promotion_ids(
@@ -429,9 +516,11 @@ def p_alive(
     days = np.arange(c0)[None, :]
     quiet = days >= first[:, None]
     cum = np.cumsum(np.where(quiet, events, 0.0), axis=1)  # quiet-day rate up to day d
-    surv = lambda t: np.exp(-mu[:, None] * np.maximum(t - anchor[:, None], 0.0))  # noqa: E731
+    # Survival to the start of each day 0..c0 (one exp per cell: day d + 1 is column d + 1).
+    ends = np.arange(c0 + 1)[None, :]
+    surv = np.exp(-mu[:, None] * np.maximum(ends - anchor[:, None], 0.0))
     # Death in (d, d + 1] for a quiet day d: alive and silent on quiet days up to d.
-    die = np.where(quiet, (surv(days) - surv(days + 1)) * np.exp(-cum), 0.0).sum(axis=1)
+    die = np.where(quiet, (surv[:, :-1] - surv[:, 1:]) * np.exp(-cum), 0.0).sum(axis=1)
     die += 1.0 - np.exp(-mu * (first - anchor))  # death before the first quiet day
     stay = np.exp(-mu * (c0 - anchor)) * np.exp(-cum[:, -1] if c0 else 0.0)
     return stay / (stay + die)
@@ -527,9 +616,33 @@ def monthly_cutoffs(cfg: SyntheticConfig, *, horizon: int = 30) -> list[pd.Times
 
 
 def write_dataset(
-    folder: str | Path, cfg: SyntheticConfig = SyntheticConfig(), *, random_state: int = 0
+    folder: str | Path,
+    cfg: SyntheticConfig = SyntheticConfig(),
+    *,
+    random_state: int = 0,
+    layout: str = "csv",
+    n_parts: int | None = None,
+    chunk_customers: int | None = None,
+    n_jobs: int = 1,
 ) -> Path:
     """Generate and write the seven tables, the latent parameters and the ground truth.
+
+    Parameters
+    ----------
+    layout : {"csv", "parquet"}
+        ``csv``: gzip CSV files, everything generated in memory first. ``parquet``: the
+        partitioned layout of :mod:`clvmodel.partitions`, written chunk by chunk, so
+        memory stays flat whatever the number of customers; the latent parameters and
+        the ground truth (rows by customer, then cutoff) are parts too.
+    n_parts : int, optional
+        Parts of the Parquet layout; default :func:`clvmodel.partitions.default_parts`.
+    chunk_customers : int, optional
+        Customers generated and written at a time (Parquet only): a whole number of
+        :attr:`SyntheticConfig.block_customers`, the default. The data read back is the
+        same whatever the chunk size.
+    n_jobs : int, default=1
+        Processes computing the ground truth of chunks (Parquet only), most of the work;
+        the data does not depend on it.
 
     Returns
     -------
@@ -540,10 +653,19 @@ def write_dataset(
     ------
     ValueError
         If `cfg` asks for no customers, has an unreadable start date, or covers too few
-        days for one month start with a whole 30-day horizon after it (61 days always do).
+        days for one month start with a whole 30-day horizon after it (61 days always do);
+        for an unknown layout or a chunk size that is not a whole number of blocks.
     """
     if cfg.n_customers < 1:
         raise ValueError(f"The number of customers must be at least 1; got {cfg.n_customers}.")
+    if layout not in ("csv", "parquet"):
+        raise ValueError(f"layout must be 'csv' or 'parquet'; got {layout!r}.")
+    chunk = chunk_customers or cfg.block_customers
+    if chunk < 1 or chunk % cfg.block_customers:
+        raise ValueError(
+            f"chunk_customers must be a whole number of blocks of {cfg.block_customers} "
+            f"customers; got {chunk_customers}."
+        )
     cutoffs = monthly_cutoffs(cfg)
     if not cutoffs:
         raise ValueError(
@@ -551,20 +673,96 @@ def write_dataset(
             "horizon after it, so there is no ground truth to write; use at least 61 days."
         )
     folder = Path(folder)
+    if layout == "parquet":
+        return _write_partitioned(folder, cfg, random_state, cutoffs, n_parts, chunk, n_jobs)
     tables, latent = generate(cfg, random_state=random_state)
     write_tables(tables, folder)
     opts = {"index": False, "compression": {"method": "gzip", "mtime": 0}}
     latent.round(5).to_csv(folder / LATENT_FILE, **opts)
-    truth = ground_truth(latent, tables, cutoffs, cfg=cfg)
-    # Whole currency units and 3 decimals keep the file small; expected_spend is exact.
-    truth = truth.round({c: 0 for c in truth if c.startswith("expected")})
-    truth = truth.round({"p_purchase": 3, "p_alive": 3})
+    truth = _rounded_truth(ground_truth(latent, tables, cutoffs, cfg=cfg))
     truth.to_csv(folder / TRUTH_FILE, date_format="%Y-%m-%d", **opts)
+    return folder
+
+
+def _rounded_truth(truth: pd.DataFrame) -> pd.DataFrame:
+    """Whole currency units and 3 decimals keep the file small; expected_spend is exact."""
+    truth = truth.round({c: 0 for c in truth if c.startswith("expected")})
+    return truth.round({"p_purchase": 3, "p_alive": 3})
+
+
+def _chunk_truth(
+    latent: pd.DataFrame,
+    tables: dict[str, pd.DataFrame],
+    cutoffs: list[pd.Timestamp],
+    cfg: SyntheticConfig,
+) -> pd.DataFrame:
+    """A chunk's ground truth, rows by customer then cutoff (the same whatever the chunks)."""
+    truth = _rounded_truth(ground_truth(latent, tables, cutoffs, cfg=cfg))
+    who = pd.Index(latent["customer_id"]).get_indexer(truth["customer_id"])
+    return truth.iloc[np.argsort(who, kind="stable")]
+
+
+def _write_partitioned(
+    folder: Path,
+    cfg: SyntheticConfig,
+    random_state: int,
+    cutoffs: list[pd.Timestamp],
+    n_parts: int | None,
+    chunk: int,
+    n_jobs: int,
+) -> Path:
+    """Chunks drawn here in order; their ground truth (most of the time) in `n_jobs`
+    processes; written in order, with at most `n_jobs` + 1 chunks in memory."""
+    from concurrent.futures import Future, ProcessPoolExecutor
+
+    from clvmodel.partitions import PartitionWriter, default_parts
+
+    def chunks() -> Iterator[tuple[dict[str, pd.DataFrame], pd.DataFrame]]:
+        pending: list[Block] = []
+        for i, block in enumerate(blocks, 1):
+            pending.append(block)
+            if len(pending) * size >= chunk or i * size >= cfg.n_customers:
+                tables = {t: pd.concat([b.tables[t] for b in pending], ignore_index=True)
+                          for t in block.tables}  # fmt: skip
+                yield tables, pd.concat([b.latent for b in pending], ignore_index=True)
+                pending = []
+
+    def write(tables: dict, latent: pd.DataFrame, truth: pd.DataFrame) -> None:
+        writer.append(tables | {"latent_customers": latent.round(5), "ground_truth": truth})
+
+    size = cfg.block_customers
+    shared, blocks = iter_blocks(cfg, random_state=random_state)
+    truth_tables = {t: shared[t] for t in ("products", "promotion_details")}
+    pool = ProcessPoolExecutor(n_jobs) if n_jobs > 1 else None
+    queue: list[tuple[dict, pd.DataFrame, Future]] = []
+    try:
+        with PartitionWriter(folder, n_parts or default_parts(cfg.n_customers)) as writer:
+            writer.write_shared(shared)
+            for tables, latent in chunks():
+                header = tables["store_sales_header"][["customer_id", "transaction_date"]]
+                args = (latent, truth_tables | {"store_sales_header": header}, cutoffs, cfg)
+                if pool is None:
+                    write(tables, latent, _chunk_truth(*args))
+                    continue
+                queue.append((tables, latent, pool.submit(_chunk_truth, *args)))
+                if len(queue) > n_jobs:
+                    tables, latent, truth = queue.pop(0)
+                    write(tables, latent, truth.result())
+            for tables, latent, truth in queue:
+                write(tables, latent, truth.result())
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
     return folder
 
 
 def read_latent(folder: str | Path) -> pd.DataFrame | None:
     """The latent parameters written with a synthetic data set, or None for real data."""
+    from clvmodel.partitions import is_partitioned, open_partitioned
+
+    if is_partitioned(folder):
+        data = open_partitioned(folder)
+        return data.read_table("latent_customers") if "latent_customers" in data.parts else None
     path = Path(folder) / LATENT_FILE
     if not path.exists():
         return None

@@ -304,8 +304,22 @@ def _read_parquet(path: Path) -> pd.DataFrame:
     return frame.reset_index(drop=True).apply(_as_text)
 
 
+def _read_parts(folder: Path) -> pd.DataFrame:
+    """A log split into Parquet parts (e.g. by customer): the parts in name order, as one
+    table; rows are numbered through the parts (the first part's first row is line 2)."""
+    parts = sorted(folder.rglob("*.parquet"))
+    if not parts:
+        raise SchemaError(
+            f"{folder}: a folder without Parquet files. Give a log file, or a folder of the "
+            "log's Parquet parts."
+        )
+    return pd.concat([_read_parquet(p) for p in parts], ignore_index=True)
+
+
 def _read_text_table(path: Path) -> pd.DataFrame:
     """Every cell as text, one row per file line after the header (blank lines included)."""
+    if path.is_dir():
+        return _read_parts(path)
     if not path.is_file():
         raise SchemaError(f"{path}: no such file. Give a CSV, gzip CSV, .xlsx or Parquet file.")
     kind = _kind(path)
@@ -654,6 +668,8 @@ def read_transactions(
     path : str or path-like
         CSV (delimiter ``, ; tab |`` recognised, UTF-8 or Windows-1252), gzip CSV, Excel
         .xlsx (first sheet) or Parquet; the format is taken from the file's first bytes.
+        A folder is a log split into Parquet parts (``*.parquet``, read in name order as
+        one table; rows are numbered through the parts).
         One row per purchase or per invoice line (see the module docstring).
     columns : dict, optional
         Source column name -> log column name (one of :data:`COLUMNS`), e.g.

@@ -24,6 +24,7 @@ from clvmodel.features import (
     build_targets,
     check_compatible,
 )
+from clvmodel.partitions import partition_of
 from clvmodel.schema import SchemaError
 from clvmodel.transactions import UNCATEGORIZED, parse_mapping, read_transactions
 
@@ -230,11 +231,18 @@ def _write_format(frame: pd.DataFrame, folder, fmt: str):
             amount=frame["amount"].astype(float),
             quantity=frame["quantity"].astype("Int64"),
         )
-        typed.to_parquet(path, index=False)
+        if fmt == "parts":  # a folder of parts, split by customer
+            path = folder / "log"
+            path.mkdir()
+            part = partition_of(typed["customer_id"].fillna(""), 2)
+            for p in (0, 1):
+                typed[part == p].to_parquet(path / f"part-{p}.parquet", index=False)
+        else:
+            typed.to_parquet(path, index=False)
     return path
 
 
-@pytest.mark.parametrize("fmt", ["csv.gz", "semicolon", "xlsx", "parquet"])
+@pytest.mark.parametrize("fmt", ["csv.gz", "semicolon", "xlsx", "parquet", "parts"])
 def test_formats_read_the_same(tmp_path, log_path, fmt):
     expected = read_transactions(log_path).data
     path = _write_format(_log_frame(), tmp_path, fmt)

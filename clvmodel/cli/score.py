@@ -3,6 +3,11 @@
 python -m clvmodel.cli.score --artifacts artifacts --data data --output scores.csv
 python -m clvmodel.cli.score --artifacts artifacts --transactions log.csv.gz \\
     --map cust=customer_id --as-of 2025-06-01 --output scores.xlsx
+python -m clvmodel.cli.score --artifacts artifacts --data /big/parquet --output s.csv \\
+    --engine dask --scheduler tcp://10.0.0.5:8786
+
+A folder in the partitioned Parquet layout (:mod:`clvmodel.partitions`) is scored part by
+part, in this process or on Dask (``--engine``), with the same numbers as the whole data.
 
 One row per customer with history before the as-of date (and, when the model has a
 cold-start part, per customer who signed up but never bought): ``customer_id`` (text,
@@ -24,8 +29,10 @@ from pathlib import Path
 
 from clvmodel.batch import FORMATS, write_scores
 from clvmodel.dataset import RetailData, load_data
+from clvmodel.engine import ENGINES
 from clvmodel.features import as_of_data
 from clvmodel.model import CLVModel
+from clvmodel.partitions import PartitionedData, is_partitioned, open_partitioned
 from clvmodel.transactions import (
     MAX_BAD_SHARE,
     describe_rejected,
@@ -33,7 +40,7 @@ from clvmodel.transactions import (
     read_transactions,
 )
 
-__all__ = ["add_source_options", "format_parser", "main"]
+__all__ = ["add_engine_options", "add_source_options", "format_parser", "main"]
 
 log = logging.getLogger("clvmodel.score")
 
@@ -74,7 +81,12 @@ def format_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Arg
     )
     parser.add_argument("--artifacts", required=True, metavar="DIR", help="from train.py")
     source = parser.add_mutually_exclusive_group(required=True)
-    source.add_argument("--data", metavar="DIR", help="folder of the seven tables")
+    source.add_argument(
+        "--data",
+        metavar="DIR",
+        help="folder of the seven tables: CSV, or the partitioned Parquet layout (scored part "
+        "by part; a local folder or any URL fsspec reads)",
+    )
     source.add_argument(
         "--transactions",
         metavar="FILE",
@@ -84,11 +96,46 @@ def format_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Arg
     parser.add_argument(
         "--output", required=True, metavar="FILE", help="results, .csv or .xlsx by extension"
     )
+    add_engine_options(parser)
     parser.add_argument("-v", "--verbose", action="count", default=0)
     return parser
 
 
-def _load(args: argparse.Namespace) -> RetailData:
+def add_engine_options(parser: argparse.ArgumentParser) -> None:
+    """``--engine``, ``--scheduler`` and ``--workers`` (see :mod:`clvmodel.engine`)."""
+    parser.add_argument(
+        "--engine",
+        choices=ENGINES,
+        default="local",
+        help="where partitioned data is scored: local (this process, part by part; the "
+        "default) or dask",
+    )
+    parser.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="Dask scheduler address (tcp://host:8786); without it --engine dask starts a "
+        "local cluster",
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=2,
+        metavar="N",
+        help="workers of the local Dask cluster (default: 2)",
+    )
+
+
+def _load(args: argparse.Namespace) -> RetailData | PartitionedData:
+    if args.data and is_partitioned(args.data):
+        if args.map:
+            raise ValueError("--map applies to --transactions only.")
+        return open_partitioned(args.data)
+    if args.engine != "local":
+        raise ValueError(
+            f"--engine {args.engine} scores partitioned data; {args.data or args.transactions} "
+            "is read whole. Write it in the partitioned layout (clvmodel.partitions) or use "
+            "--engine local."
+        )
     if args.transactions:
         reading = read_transactions(
             args.transactions, columns=parse_mapping(args.map), max_bad_share=args.max_bad_share
@@ -119,8 +166,11 @@ def run(args: argparse.Namespace) -> Path:
             "format follows the extension."
         )
     model = CLVModel.load(args.artifacts)
+    model.set_params(engine=args.engine, scheduler=args.scheduler)
+    if args.engine == "dask":
+        model.set_params(n_jobs=args.workers)
     data = _load(args)
-    if args.as_of:
+    if args.as_of and isinstance(data, RetailData):
         data = as_of_data(data, args.as_of)
     results = model.predict(data, as_of=args.as_of)
     write_scores(results, output)

@@ -1,6 +1,7 @@
 """Write a synthetic retail data set (the seven tables, latent parameters, ground truth).
 
 clvmodel-synthetic --customers 50000 --out /tmp/big
+clvmodel-synthetic --customers 1000000 --layout parquet --out /tmp/1m   # flat memory
 python -m clvmodel.cli.synthetic --out data            # the project's data set (seed 0)
 
 See :mod:`clvmodel.synthetic` for the generator and its oracle.
@@ -42,6 +43,30 @@ def format_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Arg
     )
     parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     parser.add_argument("--out", required=True, help="folder to write the tables into")
+    parser.add_argument(
+        "--layout",
+        choices=("csv", "parquet"),
+        default="csv",
+        help="csv: gzip CSV files (default); parquet: the partitioned layout, written chunk "
+        "by chunk with flat memory (clvmodel.partitions)",
+    )
+    parser.add_argument(
+        "--parts", type=int, metavar="N", help="parts of the parquet layout (default: by size)"
+    )
+    parser.add_argument(
+        "--chunk-customers",
+        type=int,
+        metavar="N",
+        help=f"customers generated at a time, a multiple of {SyntheticConfig.block_customers} "
+        "(parquet only; the data does not depend on it)",
+    )
+    parser.add_argument(
+        "--jobs",
+        type=int,
+        default=1,
+        metavar="N",
+        help="processes computing the ground truth (parquet only; default: 1)",
+    )
     return parser
 
 
@@ -50,7 +75,15 @@ def main(argv: list[str] | None = None) -> int:
     args = format_parser().parse_args(argv)
     cfg = SyntheticConfig(n_customers=args.customers, days=args.days, start=args.start)
     try:
-        folder = write_dataset(args.out, cfg, random_state=args.seed)
+        folder = write_dataset(
+            args.out,
+            cfg,
+            random_state=args.seed,
+            layout=args.layout,
+            n_parts=args.parts,
+            chunk_customers=args.chunk_customers,
+            n_jobs=args.jobs,
+        )
     except (ValueError, OSError) as exc:
         print(f"error: {_one_line(exc)}", file=sys.stderr)
         return 1

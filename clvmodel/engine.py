@@ -1,0 +1,96 @@
+"""Where per-partition work runs: in this process, or on a Dask cluster.
+
+A function of one part of a partitioned data set (:class:`clvmodel.partitions.PartitionedData`)
+runs the same whatever the engine: ``local`` loops over the parts in this process (memory
+bounded by one part); ``dask`` hands the parts to a ``distributed`` cluster, each worker
+reading its part's Parquet files itself (so the path must be one the workers can read: a
+shared folder or a URL fsspec understands), and gathers the results. Without a scheduler
+address, a local cluster of ``n_workers`` single-threaded processes is started and
+stopped around the work.
+
+Dask is an optional dependency (``pip install clvmodel[dask]``), imported only here and
+only for the ``dask`` engine.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+from clvmodel.partitions import PartitionedData
+
+__all__ = ["ENGINES", "check_engine", "map_parts"]
+
+log = logging.getLogger(__name__)
+
+ENGINES: tuple[str, ...] = ("local", "dask")
+T = TypeVar("T")
+
+
+def check_engine(engine: str, scheduler: str | None = None) -> None:
+    """Raise ValueError for an unknown engine, a scheduler without Dask, or Dask missing."""
+    if engine not in ENGINES:
+        raise ValueError(f"engine must be one of {list(ENGINES)}; got {engine!r}.")
+    if scheduler is not None and engine != "dask":
+        raise ValueError(f"a scheduler address needs engine='dask'; the engine is {engine!r}.")
+    if engine == "dask":
+        try:
+            import dask.dataframe  # noqa: F401
+            import distributed  # noqa: F401
+        except ImportError as exc:
+            raise ValueError(
+                "the dask engine needs dask and distributed: pip install 'clvmodel[dask]'."
+            ) from exc
+
+
+@contextmanager
+def _client(scheduler: str | None, n_workers: int):
+    from distributed import Client, LocalCluster
+
+    if scheduler is not None:
+        with Client(scheduler) as client:
+            yield client
+        return
+    with (
+        LocalCluster(
+            n_workers=n_workers,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            # One thread per worker for the boosters too: n workers share n cores.
+            env={"OMP_NUM_THREADS": "1", "OMP_WAIT_POLICY": "PASSIVE"},
+        ) as cluster,
+        Client(cluster) as client,
+    ):
+        yield client
+
+
+def map_parts(
+    fn: Callable[..., T],
+    source: PartitionedData,
+    *args: Any,
+    engine: str = "local",
+    scheduler: str | None = None,
+    n_workers: int = 2,
+) -> list[T]:
+    """``[fn(source, part, *args) for part in source]``, on the chosen engine.
+
+    `args` go to every call (with Dask, each is sent to the workers once). Results come
+    back in part order.
+    """
+    check_engine(engine, scheduler)
+    if engine == "local":
+        out = []
+        for part in source:
+            log.info("part %d/%d", part + 1, source.n_parts)
+            out.append(fn(source, part, *args))
+        return out
+    with _client(scheduler, n_workers) as client:
+        # Sent once to every worker (wrapped in a list: scatter would split containers).
+        shared = [client.scatter([a], broadcast=True)[0] for a in args]
+        futures = client.map(fn, [source] * source.n_parts, list(source), *[
+            [a] * source.n_parts for a in shared
+        ], pure=False)  # fmt: skip
+        return client.gather(futures)

@@ -1,0 +1,386 @@
+"""The partitioned Parquet layout: retail data split by customer, for data that does not fit.
+
+A folder in this layout holds the seven tables of :data:`clvmodel.schema.TABLES` as Parquet:
+
+==================================== ================================================
+``_layout.json``                     ``{"layout": "clvmodel-partitioned", "n_parts": N,
+                                     ...}``, written last: a folder without it is not
+                                     (or not yet) a data set
+``stores.parquet`` and the other     the shared tables (:data:`SHARED`), small, whole
+small tables
+``customer_details/part-00000.parquet`` the per-customer tables (:data:`BY_CUSTOMER`),
+...                                  one file per part
+==================================== ================================================
+
+Every customer's rows sit in one part, chosen by :func:`partition_of` (a hash of the
+``customer_id`` text), and a line item sits in the part of its transaction. Features,
+targets and scores of a customer read only that customer's rows (see
+:mod:`clvmodel.features`), so each part is scored alone with the same functions as the
+whole data, in memory bounded by the part. Extra per-customer tables (the synthetic
+generator's latent parameters and ground truth) are stored as parts too.
+
+Paths may be local folders or any URL fsspec understands (``s3://...``, ``memory://...``);
+URLs need fsspec (installed with the ``dask`` extra). Column types are those of
+:func:`clvmodel.schema.read_tables`: ids and text as strings, dates as timestamps, numbers
+as float64; each part is checked as a CSV table is, messages naming the file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import IO, TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from clvmodel.schema import TABLES, SchemaError, Table, check_references, parse_typed
+
+if TYPE_CHECKING:
+    from clvmodel.dataset import RetailData
+
+__all__ = [
+    "BY_CUSTOMER",
+    "LAYOUT",
+    "LAYOUT_FILE",
+    "SHARED",
+    "PartitionWriter",
+    "PartitionedData",
+    "default_parts",
+    "is_partitioned",
+    "open_partitioned",
+    "partition_of",
+    "write_partitioned",
+]
+
+LAYOUT = "clvmodel-partitioned"
+LAYOUT_FILE = "_layout.json"
+#: Tables stored whole: every part needs all of them.
+SHARED: tuple[str, ...] = ("stores", "products", "promotion_details", "loyalty_rules")
+#: Tables split by customer (line items follow their transaction).
+BY_CUSTOMER: tuple[str, ...] = ("customer_details", "store_sales_header", "store_sales_line_items")
+#: Customers per part that :func:`default_parts` aims at: scoring a part takes ~0.5 GB.
+PART_CUSTOMERS = 25_000
+
+_ARROW_TYPES = {"id": pa.string(), "text": pa.string(), "date": pa.timestamp("us")}
+
+
+def default_parts(n_customers: int) -> int:
+    """A number of parts with about :data:`PART_CUSTOMERS` customers each (at least 1)."""
+    return max(1, -(-int(n_customers) // PART_CUSTOMERS))
+
+
+def partition_of(customer_ids: Sequence[str] | pd.Series | np.ndarray, n_parts: int) -> np.ndarray:
+    """The part of each customer: pandas' stable hash of the id text, modulo `n_parts`.
+
+    The hash is pandas' ``hash_array`` (SipHash with its fixed key), the same in every
+    process and run, so writers on several machines agree; readers never recompute it.
+    """
+    if n_parts < 1:
+        raise ValueError(f"the number of parts must be at least 1; got {n_parts}.")
+    ids = np.asarray(pd.Series(customer_ids, dtype="str").to_numpy(), dtype=object)
+    return (pd.util.hash_array(ids, categorize=False) % np.uint64(n_parts)).astype(np.int64)
+
+
+def _part_name(part: int) -> str:
+    return f"part-{part:05d}.parquet"
+
+
+def _arrow_schema(table: Table) -> pa.Schema:
+    return pa.schema([(c.name, _ARROW_TYPES.get(c.kind, pa.float64())) for c in table.columns])
+
+
+def _to_arrow(frame: pd.DataFrame, schema: pa.Schema | None) -> pa.Table:
+    if schema is None:
+        return pa.Table.from_pandas(frame, preserve_index=False)
+    frame = frame[[n for n in schema.names if n in frame.columns]]
+    schema = pa.schema([f for f in schema if f.name in frame.columns])
+    return pa.Table.from_pandas(frame, schema=schema, preserve_index=False)
+
+
+class PartitionWriter:
+    """Writes a partitioned data set chunk by chunk: memory holds one chunk, not the data.
+
+    Each :meth:`append` splits a chunk of the per-customer tables by :func:`partition_of`
+    and adds one row group to each part's file; :meth:`close` writes the layout file.
+    A chunk must hold whole customers (all their rows) and whole transactions. Reading
+    the parts back gives each customer's rows in the order they were appended, whatever
+    the chunk sizes.
+
+    >>> with PartitionWriter("big", n_parts=8) as w:    # doctest: +SKIP
+    ...     w.write_shared(shared_tables)
+    ...     for chunk in chunks:
+    ...         w.append(chunk)
+    """
+
+    def __init__(self, folder: str | os.PathLike[str], n_parts: int) -> None:
+        if n_parts < 1:
+            raise ValueError(f"the number of parts must be at least 1; got {n_parts}.")
+        self.folder = Path(folder)
+        self.n_parts = int(n_parts)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        (self.folder / LAYOUT_FILE).unlink(missing_ok=True)  # not a data set until closed
+        self._writers: dict[tuple[str, int], pq.ParquetWriter] = {}
+        self._schemas: dict[str, pa.Schema] = {}
+        self._written: set[str] = set()
+
+    def __enter__(self) -> PartitionWriter:
+        return self
+
+    def __exit__(self, exc_type, *_) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self._close_files()
+
+    def write_shared(self, tables: dict[str, pd.DataFrame]) -> None:
+        """Write the shared tables whole (``<name>.parquet``)."""
+        for name, frame in tables.items():
+            schema = _arrow_schema(TABLES[name]) if name in TABLES else None
+            pq.write_table(_to_arrow(frame, schema), self.folder / f"{name}.parquet")
+            self._written.add(name)
+
+    def append(self, tables: dict[str, pd.DataFrame]) -> None:
+        """Add a chunk of per-customer tables: those with a ``customer_id`` column and the
+        line items (split by their transaction's customer)."""
+        parts: dict[str, np.ndarray] = {}
+        for name, frame in tables.items():
+            if "customer_id" in frame.columns:
+                parts[name] = partition_of(frame["customer_id"], self.n_parts)
+        if "store_sales_line_items" in tables:
+            if "store_sales_header" not in tables:
+                raise ValueError(
+                    "line items are split by their transactions: append the header too."
+                )
+            header = tables["store_sales_header"]
+            lines = tables["store_sales_line_items"]
+            pos = pd.Index(header["transaction_id"]).get_indexer(lines["transaction_id"])
+            if (pos < 0).any():
+                missing = lines["transaction_id"].to_numpy()[pos < 0][:5]
+                raise ValueError(
+                    f"line items of transactions not in this chunk's header: {list(missing)}."
+                )
+            parts["store_sales_line_items"] = parts["store_sales_header"][pos]
+        for name, part in parts.items():
+            frame = tables[name]
+            order = np.argsort(part, kind="stable")
+            bounds = np.searchsorted(part[order], np.arange(self.n_parts + 1))
+            for p in range(self.n_parts):
+                rows = order[bounds[p] : bounds[p + 1]]
+                if len(rows):
+                    self._write(name, p, frame.iloc[rows])
+
+    def _write(self, name: str, part: int, frame: pd.DataFrame) -> None:
+        if name not in self._schemas:
+            spec = TABLES.get(name)
+            self._schemas[name] = (
+                _arrow_schema(spec) if spec is not None else _to_arrow(frame.iloc[:0], None).schema
+            )
+        table = _to_arrow(frame, self._schemas[name])
+        key = (name, part)
+        if key not in self._writers:
+            (self.folder / name).mkdir(exist_ok=True)
+            path = self.folder / name / _part_name(part)
+            self._writers[key] = pq.ParquetWriter(path, table.schema)
+        self._writers[key].write_table(table)
+
+    def _close_files(self) -> None:
+        for writer in self._writers.values():
+            writer.close()
+        self._writers.clear()
+
+    def close(self) -> None:
+        """Close the part files (an empty file for a part no chunk reached) and write the
+        layout file."""
+        names = sorted({name for name, _ in self._writers} | set(self._schemas))
+        for name in names:
+            for p in range(self.n_parts):
+                if (name, p) not in self._writers:
+                    path = self.folder / name / _part_name(p)
+                    pq.write_table(self._schemas[name].empty_table(), path)
+        self._close_files()
+        missing = [t for t in TABLES if t not in self._written and t not in names]
+        if missing:
+            raise ValueError(f"no data written for table(s) {missing}.")
+        layout = {
+            "layout": LAYOUT,
+            "version": 1,
+            "n_parts": self.n_parts,
+            "partitioned_by": "customer_id",
+            "hash": "pandas.util.hash_array(customer_id as text) % n_parts",
+            "shared": [t for t in SHARED],
+            "parts": names,
+        }
+        (self.folder / LAYOUT_FILE).write_text(json.dumps(layout, indent=2) + "\n")
+
+
+def write_partitioned(
+    tables: dict[str, pd.DataFrame],
+    folder: str | os.PathLike[str],
+    *,
+    n_parts: int | None = None,
+    extra: dict[str, pd.DataFrame] | None = None,
+) -> Path:
+    """Write the seven tables (and `extra` per-customer tables) in the partitioned layout.
+
+    `n_parts` defaults to :func:`default_parts` of the number of customers.
+    """
+    n_parts = n_parts or default_parts(len(tables["customer_details"]))
+    with PartitionWriter(folder, n_parts) as writer:
+        writer.write_shared({t: tables[t] for t in SHARED})
+        writer.append({t: tables[t] for t in BY_CUSTOMER} | (extra or {}))
+    return Path(folder)
+
+
+# ---------------------------------------------------------------------------- reading
+def _is_url(path: str) -> bool:
+    return "://" in path
+
+
+def _open(path: str) -> IO[bytes]:
+    if _is_url(path):
+        import fsspec  # installed with the dask extra
+
+        return fsspec.open(path, "rb").open()
+    return open(path, "rb")
+
+
+def _join(root: str, *names: str) -> str:
+    return "/".join([root.rstrip("/"), *names]) if _is_url(root) else str(Path(root, *names))
+
+
+def _read_layout(path: str) -> dict | None:
+    try:
+        with _open(_join(path, LAYOUT_FILE)) as f:
+            layout = json.loads(f.read())
+    except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+        return None
+    except (OSError, ValueError) as exc:
+        raise SchemaError(f"{path}: {LAYOUT_FILE} cannot be read ({exc}).") from exc
+    if not isinstance(layout, dict) or layout.get("layout") != LAYOUT:
+        raise SchemaError(f"{path}: {LAYOUT_FILE} does not describe a {LAYOUT} data set.")
+    return layout
+
+
+def is_partitioned(path: str | os.PathLike[str]) -> bool:
+    """Whether `path` is a folder in the partitioned layout (it has the layout file)."""
+    return _read_layout(os.fspath(path)) is not None
+
+
+def _read_parquet(path: str, source: str, columns: list[str] | None = None) -> pd.DataFrame:
+    try:
+        with _open(path) as f:
+            table = pq.read_table(f, columns=columns)
+    except FileNotFoundError as exc:
+        raise SchemaError(f"{source}: missing from the partitioned data set.") from exc
+    except (OSError, pa.ArrowException) as exc:
+        raise SchemaError(f"{source}: not a readable Parquet file ({exc}).") from exc
+    return table.to_pandas()
+
+
+@dataclass(frozen=True)
+class PartitionedData:
+    """A data set in the partitioned layout, read one part at a time.
+
+    From :func:`open_partitioned`. :meth:`part` gives one part as :class:`RetailData`,
+    the object every feature, target and scoring function takes; :meth:`tables` the
+    validated tables of a part.
+    """
+
+    path: str
+    n_parts: int
+    parts: tuple[str, ...]
+
+    def _file(self, name: str, part: int | None = None) -> tuple[str, str]:
+        if part is None:
+            return _join(self.path, f"{name}.parquet"), f"{name}.parquet"
+        if not 0 <= part < self.n_parts:
+            raise ValueError(f"part must be in [0, {self.n_parts}); got {part}.")
+        return _join(self.path, name, _part_name(part)), f"{name}/{_part_name(part)}"
+
+    @cached_property
+    def shared(self) -> dict[str, pd.DataFrame]:
+        """The shared tables, validated (read once)."""
+        out = {}
+        for name in SHARED:
+            path, source = self._file(name)
+            out[name] = parse_typed(_read_parquet(path, source), TABLES[name], source=source)
+        return out
+
+    def tables(self, part: int) -> dict[str, pd.DataFrame]:
+        """The seven tables of one part, validated as :func:`clvmodel.schema.read_tables`
+        validates CSV files (references checked within the part and the shared tables)."""
+        tables, sources = dict(self.shared), {t: f"{t}.parquet" for t in SHARED}
+        for name in BY_CUSTOMER:
+            path, source = self._file(name, part)
+            tables[name] = parse_typed(_read_parquet(path, source), TABLES[name], source=source)
+            sources[name] = source
+        check_references(tables, sources=sources)
+        return {t: tables[t] for t in TABLES}
+
+    def part(self, part: int) -> RetailData:
+        """One part joined into :class:`clvmodel.dataset.RetailData`."""
+        from clvmodel.dataset import from_tables  # dataset reads through schema: no cycle
+
+        return from_tables(self.tables(part))
+
+    def read_table(self, name: str, *, columns: list[str] | None = None) -> pd.DataFrame:
+        """One table, every part concatenated, as stored (not validated): for the columns
+        of a whole data set (dates) and the synthetic extras."""
+        if name in SHARED:
+            return _read_parquet(*self._file(name), columns=columns)
+        if name not in self.parts:
+            raise ValueError(f"{self.path} has no table {name!r}; it has {list(self.parts)}.")
+        frames = [_read_parquet(*self._file(name, p), columns=columns) for p in range(self.n_parts)]
+        return pd.concat(frames, ignore_index=True)
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(range(self.n_parts))
+
+    @cached_property
+    def dates(self) -> tuple[pd.Timestamp, pd.Timestamp]:
+        """First and last transaction day of the whole data (one column read)."""
+        days = self.read_table("store_sales_header", columns=["transaction_date"])
+        days = days["transaction_date"].dropna()
+        if days.empty:
+            raise SchemaError(f"{self.path}: the data set has no transactions.")
+        return days.min().normalize(), days.max().normalize()
+
+    @property
+    def first_date(self) -> pd.Timestamp:
+        return self.dates[0]
+
+    @property
+    def last_date(self) -> pd.Timestamp:
+        return self.dates[1]
+
+    def read_all(self) -> dict[str, pd.DataFrame]:
+        """The seven tables of every part concatenated (the whole data in memory)."""
+        per_part = [self.tables(p) for p in self]
+        return {
+            t: self.shared[t]
+            if t in SHARED
+            else pd.concat([tables[t] for tables in per_part], ignore_index=True)
+            for t in TABLES
+        }
+
+
+def open_partitioned(path: str | os.PathLike[str]) -> PartitionedData:
+    """A partitioned data set (SchemaError if `path` is not one)."""
+    path = os.fspath(path)
+    layout = _read_layout(path)
+    if layout is None:
+        raise SchemaError(
+            f"{path}: not a partitioned data set (no {LAYOUT_FILE}); write one with "
+            "clvmodel.partitions.write_partitioned or clvmodel-synthetic --layout parquet."
+        )
+    missing = [t for t in BY_CUSTOMER if t not in layout.get("parts", [])]
+    if missing:
+        raise SchemaError(f"{path}: {LAYOUT_FILE} lists no parts for table(s) {missing}.")
+    return PartitionedData(path, int(layout["n_parts"]), tuple(layout["parts"]))

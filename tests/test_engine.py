@@ -1,0 +1,108 @@
+"""Partition by partition: features, targets and scores of a partitioned data set equal
+those of the whole data, in this process and on a Dask LocalCluster."""
+
+import pandas as pd
+import pytest
+
+from clvmodel.cli import score as score_cli
+from clvmodel.engine import check_engine, map_parts
+from clvmodel.features import FeatureConfig, build_features, build_targets
+from clvmodel.model import CLVModel
+from clvmodel.partitions import open_partitioned, write_partitioned
+from clvmodel.schema import read_tables
+
+CUTOFF = pd.Timestamp("2025-09-01")
+
+
+@pytest.fixture(scope="module")
+def parted(small_data_dir, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("parted_engine")
+    write_partitioned(read_tables(small_data_dir), folder, n_parts=3)
+    return open_partitioned(folder)
+
+
+@pytest.fixture(scope="module")
+def model(trained_artifacts):
+    return CLVModel.load(trained_artifacts)
+
+
+def _features(data, part, cutoff, config):
+    return build_features(data.part(part), cutoff, config)
+
+
+def test_features_and_targets_by_part_equal_the_whole(small_data, parted):
+    config = FeatureConfig.from_data(small_data)
+    whole = build_features(small_data, CUTOFF, config)
+
+    by_part = pd.concat(map_parts(_features, parted, CUTOFF, config)).sort_index()
+    targets = pd.concat(
+        build_targets(parted.part(p), CUTOFF, config, parts.index)
+        for p, parts in zip(parted, map_parts(_features, parted, CUTOFF, config), strict=True)
+    ).sort_index()
+
+    pd.testing.assert_frame_equal(by_part, whole, check_exact=True)
+    pd.testing.assert_frame_equal(targets, build_targets(small_data, CUTOFF, config, whole.index))
+
+
+def test_scores_by_part_equal_the_whole(small_data, parted, model):
+    whole = model.predict(small_data)
+
+    by_part = model.predict(parted)
+
+    assert by_part["cold_start"].any()  # cold-start customers are scored per part too
+    pd.testing.assert_frame_equal(by_part, whole, check_exact=True)
+    as_of = model.predict(parted, as_of="2025-06-15", reasons=False)
+    pd.testing.assert_frame_equal(
+        as_of, model.predict(small_data, as_of="2025-06-15", reasons=False), check_exact=True
+    )
+
+
+def test_score_cli_on_partitioned_data_writes_the_same_file(
+    trained_artifacts, small_data_dir, parted, tmp_path
+):
+    args = ["--artifacts", str(trained_artifacts), "--as-of", "2025-08-01"]
+
+    assert (
+        score_cli.main([*args, "--data", str(small_data_dir), "--output", str(tmp_path / "a.csv")])
+        == 0
+    )
+    assert score_cli.main([*args, "--data", parted.path, "--output", str(tmp_path / "b.csv")]) == 0
+
+    assert (tmp_path / "a.csv").read_bytes() == (tmp_path / "b.csv").read_bytes()
+    assert not list(tmp_path.glob("*.xlsx"))  # only the file asked for
+
+
+def test_engine_errors_are_plain(model, parted, small_data_dir, trained_artifacts, capsys):
+    with pytest.raises(ValueError, match="engine must be one of"):
+        check_engine("spark")
+    with pytest.raises(ValueError, match="needs engine='dask'"):
+        CLVModel(scheduler="tcp://x:1")._config()
+    with pytest.raises(ValueError, match="is after the data"):
+        model.predict(parted, as_of="2030-01-01")
+    code = score_cli.main(["--artifacts", str(trained_artifacts), "--data", str(small_data_dir),
+                           "--output", "x.csv", "--engine", "dask"])  # fmt: skip
+    assert code == 1
+    assert "scores partitioned data" in capsys.readouterr().err
+
+
+def test_engine_is_not_part_of_the_model(model):
+    assert (
+        model.set_params(engine="dask").config_id() == model.set_params(engine="local").config_id()
+    )
+
+
+def test_dask_local_cluster_scores_as_in_process(parted, model):
+    distributed = pytest.importorskip("distributed")
+    local = model.predict(parted)
+
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+    ) as cluster:
+        on_dask = model
+        on_dask.set_params(engine="dask", scheduler=cluster.scheduler_address)
+        try:
+            scores = on_dask.predict(parted)
+        finally:
+            on_dask.set_params(engine="local", scheduler=None)
+
+    pd.testing.assert_frame_equal(scores, local, check_exact=True)
