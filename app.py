@@ -376,12 +376,15 @@ def show_forecast(reply: dict, filter_column: str | None, filter_value: str | No
         f"**{CURRENCY} {total['expected']:,.0f}** expected in the 30 days from "
         f"{reply['as_of']} for {who} ({reply['customers']:,} customers); 80% interval "
         f"{total['low']:,.0f} to {total['high']:,.0f}."
+        + (f" The table breaks it down by **{reply['by']}**." if reply["by"] else "")
     )
     rows = [{"group": "all", "target": "total", **total}] + [
         {"group": "all", "target": c, **v} for c, v in reply["categories"].items()
     ]
+    order = {t: i for i, t in enumerate(SPEND_TARGETS)}  # total first, as in the rows above
+    breakdown = sorted(reply["breakdown"], key=lambda r: (r["group"], order.get(r["target"], 99)))
     rows += [{k: r[k] for k in ("group", "target", "expected", "low", "high")}
-             for r in reply["breakdown"]]  # fmt: skip
+             for r in breakdown]  # fmt: skip
     table = pd.DataFrame(rows)
     shown = table.assign(**{k: table[k].map(lambda v: f"{v:,.2f}") for k in
                             ("expected", "low", "high")})  # fmt: skip
@@ -448,11 +451,18 @@ def customer_list(
         "kind": kind,
         "target": target,
         "filter": where,
-        "rule": lists.LIST_KINDS.get(kind, ""),
+        "rule": lists.LIST_KINDS.get(kind, "").replace("`target`", repr(target)),
         "rows": json.loads(listed.to_json(orient="records")),
         "currency": CURRENCY,
         "model_version": VERSION,
     }
+
+
+def _target_for_kind(kind: str, target: str) -> str:
+    """A cross-sell list is for one category: switch away from "total" when it is chosen."""
+    if kind == "cross_sell" and target == "total" and MODEL.categories:
+        return MODEL.categories[0]
+    return target
 
 
 def show_list(reply: dict):
@@ -1065,8 +1075,11 @@ with gr.Blocks(title="clvmodel: 30-day customer spend", delete_cache=(3600, 3600
                 label=f"Next 30 days ({CURRENCY})",
                 interactive=False,
                 max_height=420,
+                scale=3,
             )
-            forecast_chart = gr.Plot(label="Monthly revenue and the forecast", show_label=False)
+            forecast_chart = gr.Plot(
+                label="Monthly revenue and the forecast", show_label=False, scale=2
+            )
         forecast_categories = gr.Plot(label="Per category", show_label=False)
         with gr.Row():
             forecast_csv = gr.File(
@@ -1273,6 +1286,9 @@ with gr.Blocks(title="clvmodel: 30-day customer spend", delete_cache=(3600, 3600
         [forecast_reply, forecast_filter_column, forecast_filter_value],
         forecast_outputs,
         api_visibility="private",
+    )
+    list_kind.change(
+        _target_for_kind, [list_kind, list_target], list_target, api_visibility="private"
     )
     list_event = list_button.click(
         customer_list,

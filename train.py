@@ -30,7 +30,7 @@ from clvmodel.dataset import RetailData, from_tables
 from clvmodel.dates import as_day
 from clvmodel.features import FEATURE_GROUPS, as_of_data, cutoff_dates
 from clvmodel.model import CLVModel
-from clvmodel.partitions import is_partitioned
+from clvmodel.partitions import PartitionedData, is_partitioned, open_partitioned
 from clvmodel.persistence import file_fingerprint, load_json, save_scores
 from clvmodel.prediction import CustomerScorer
 from clvmodel.report import FitReport
@@ -94,20 +94,42 @@ def format_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Arg
         metavar="MODEL",
         help=f"purchase models to compare, from {', '.join(PROBABILITY_MODELS)}",
     )
+    parser.add_argument(
+        "--max-customers",
+        type=int,
+        default=DEFAULTS["max_customers"],
+        metavar="N",
+        help="train on a reproducible sample of this many customers when the data has more "
+        f"(everyone is scored; default: {DEFAULTS['max_customers']:,}; 0 for no limit)",
+    )
     parser.add_argument("--quick", action="store_true", help="10x fewer trees, for smoke tests")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("-v", "--verbose", action="count", default=0)
     return parser
 
 
-def load_source(args: argparse.Namespace) -> tuple[RetailData, dict | None, list[Path], dict]:
+def load_source(
+    args: argparse.Namespace,
+) -> tuple[RetailData | PartitionedData, dict | None, list[Path], dict]:
     """Read --data or --transactions, cut at --as-of right away.
 
     Returns the data, the seven tables (None for a log; cut at --as-of too, for the
     synthetic oracle), the files read (for the fingerprint) and what the metadata says
-    about the source.
+    about the source. A partitioned --data folder is opened, not read: the model reads
+    the parts it trains on and scores the rest part by part.
     """
     tables, info = None, {}
+    if not args.transactions and is_partitioned(args.data):
+        if args.map:
+            raise ValueError("--map applies to --transactions only.")
+        if args.as_of:
+            raise ValueError(
+                "--as-of is not supported on a partitioned data set yet: write the data "
+                "before that day, or read it with --data on the CSV tables."
+            )
+        folder = Path(args.data)
+        files = sorted(p for p in folder.rglob("*") if p.is_file())
+        return open_partitioned(folder), None, files, {"format": "partitioned Parquet"}
     if args.transactions:
         path = Path(args.transactions)
         log.info("reading the transaction log %s", path)
@@ -186,6 +208,7 @@ def run(args: argparse.Namespace) -> FitReport:
         probability_models=tuple(args.probability_models),
         quick=args.quick,
         random_state=args.seed,
+        max_customers=args.max_customers or None,
     )
     model._config()  # refuse bad options before reading the data
     data, tables, data_files, source = load_source(args)
@@ -214,9 +237,8 @@ def run(args: argparse.Namespace) -> FitReport:
             "fingerprint": fingerprint,
             "first_date": f"{data.first_date:%Y-%m-%d}",
             "last_date": f"{data.last_date:%Y-%m-%d}",
-            "n_customers": len(data.customers),
-            "n_transactions": len(data.transactions),
-            "synthetic": latent is not None,
+            **_counts(data),
+            "synthetic": latent is not None or _is_synthetic(data),
         },
         "library_versions": {
             lib: version(lib if lib != "xgboost" else "xgboost-cpu") for lib in LIBRARIES
@@ -227,14 +249,14 @@ def run(args: argparse.Namespace) -> FitReport:
     model.save(out, metadata=metadata)
     metadata = load_json(out / "metadata.json")
     # Every customer's scores and reason codes as of the day after the data, for the app
-    # to start on.
-    scorer = CustomerScorer(model, data)
-    save_scores(
-        scorer.scores(),
-        out,
-        as_of=f"{scorer.default_as_of:%Y-%m-%d}",
-        data_fingerprint=fingerprint,
-    )
+    # to start on (part by part on a partitioned data set).
+    if isinstance(data, PartitionedData):
+        scores = model.predict(data).set_index("customer_id")
+        day = pd.Timestamp(scores.pop("as_of").iloc[0])
+    else:
+        scorer = CustomerScorer(model, data)
+        scores, day = scorer.scores(), scorer.default_as_of
+    save_scores(scores, out, as_of=f"{day:%Y-%m-%d}", data_fingerprint=fingerprint)
     backtest = load_json(args.backtest) if args.backtest and Path(args.backtest).is_file() else None
     real = Path(args.real_data) if args.real_data else None
     real_data = load_json(real) if real is not None and real.is_file() else None
@@ -248,6 +270,24 @@ def run(args: argparse.Namespace) -> FitReport:
     )
     log.info("wrote %s and %s in %.0f s", out, args.card, model.report_.train_seconds)
     return model.report_
+
+
+def _counts(data: RetailData | PartitionedData) -> dict[str, int]:
+    """Customers and transactions of the whole data (one column read per table when
+    partitioned)."""
+    if isinstance(data, PartitionedData):
+        return {
+            "n_customers": len(data.read_table("customer_details", columns=["customer_id"])),
+            "n_transactions": len(
+                data.read_table("store_sales_header", columns=["transaction_id"])
+            ),
+        }
+    return {"n_customers": len(data.customers), "n_transactions": len(data.transactions)}
+
+
+def _is_synthetic(data: RetailData | PartitionedData) -> bool:
+    """A partitioned synthetic data set keeps its latent parameters as parts."""
+    return isinstance(data, PartitionedData) and any("latent" in p for p in data.parts)
 
 
 def write_plots(report: FitReport, out: Path) -> dict[str, str]:

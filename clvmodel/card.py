@@ -259,6 +259,9 @@ def _data(report: FitReport, metadata: Mapping) -> str:
         rows.append(["Customers", _count(data["n_customers"])])
     if "n_transactions" in data:
         rows.append(["Transactions", _count(data["n_transactions"])])
+    sample = data.get("training_sample")
+    if sample:
+        rows.append(["Trained on", f"a sample: {sample['rule']}; every customer is scored"])
     for key, label in (
         ("categories", "Categories"),
         ("regions", "Regions"),

@@ -68,6 +68,7 @@ from clvmodel.partitions import PartitionedData
 from clvmodel.persistence import read_artifacts, write_artifacts
 from clvmodel.reasons import reason_codes
 from clvmodel.report import FitReport
+from clvmodel.sample import training_data
 from clvmodel.training import (
     Split,
     TargetResult,
@@ -168,6 +169,10 @@ class CLVModel:
     n_jobs : int, default=2
         Threads of the boosters; with ``engine="dask"`` and no scheduler, also the
         workers of the local cluster.
+    max_customers : int or None, default=100_000
+        Most customers the training panel is built from (one row per customer and
+        cutoff); past it, a reproducible hash sample of customers (:mod:`clvmodel.sample`).
+        Scoring is always for everyone. None: train on all.
     engine : {"local", "dask"}, default="local"
         Where :meth:`predict` runs on a partitioned data set
         (:class:`clvmodel.partitions.PartitionedData`): part by part in this process, or
@@ -215,6 +220,7 @@ class CLVModel:
         quick: bool = False,
         random_state: int = 0,
         n_jobs: int = 2,
+        max_customers: int | None = 100_000,
         engine: str = "local",
         scheduler: str | None = None,
     ) -> None:
@@ -228,6 +234,7 @@ class CLVModel:
         self.quick = quick
         self.random_state = random_state
         self.n_jobs = n_jobs
+        self.max_customers = max_customers
         self.engine = engine
         self.scheduler = scheduler
 
@@ -270,6 +277,11 @@ class CLVModel:
                     f"The {name!r} parameter must be a bool; got {getattr(self, name)!r}."
                 )
         check_engine(self.engine, self.scheduler)
+        m = self.max_customers
+        if m is not None and (isinstance(m, bool) or not isinstance(m, int | np.integer) or m < 1):
+            raise ValueError(
+                f"The 'max_customers' parameter must be a positive int or None; got {m!r}."
+            )
         return TrainConfig(
             horizon=self.horizon,
             n_cutoffs=self.n_cutoffs,
@@ -302,7 +314,7 @@ class CLVModel:
     # ------------------------------------------------------------------ fitting
     def fit(
         self,
-        data: RetailData,
+        data: RetailData | PartitionedData,
         *,
         as_of: str | pd.Timestamp | None = None,
         oracles: dict[str, pd.DataFrame] | None = None,
@@ -311,8 +323,12 @@ class CLVModel:
 
         Parameters
         ----------
-        data : RetailData
-            From :func:`clvmodel.load_data` or :func:`clvmodel.read_transactions`.
+        data : RetailData or PartitionedData
+            From :func:`clvmodel.load_data`, :func:`clvmodel.read_transactions` or
+            :func:`clvmodel.partitions.open_partitioned`. With more than `max_customers`
+            customers, the panel is built from a reproducible sample of them
+            (:mod:`clvmodel.sample`, recorded in ``info_["training_sample"]``); only the
+            sample's parts of a partitioned data set are read.
         as_of : date, optional
             Use only what is dated before this day, as if fitted then.
         oracles : dict of DataFrame, optional
@@ -321,6 +337,10 @@ class CLVModel:
         """
         cfg = self._config()
         started = time.perf_counter()
+        end_of_data = data.last_date + pd.Timedelta(days=1)
+        data, sample = training_data(data, self.max_customers)
+        if as_of is None and sample is not None:
+            as_of = end_of_data  # the whole data's end, not the sample's last purchase
         if as_of is not None:
             data = as_of_data(data, as_of)
         fcfg = FeatureConfig.from_data(data, horizon=cfg.horizon)
@@ -329,6 +349,7 @@ class CLVModel:
         self.fit_panel(panel, fcfg, data=data, oracles=oracles)
         end = as_day(as_of) if as_of is not None else data.last_date + pd.Timedelta(days=1)
         self.info_["default_as_of"] = f"{end:%Y-%m-%d}"
+        self.info_["training_sample"] = sample.to_dict() if sample is not None else None
         self.report_.train_seconds = round(time.perf_counter() - started, 1)
         return self
 

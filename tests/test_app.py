@@ -500,3 +500,19 @@ def test_forecast_tab_shows_the_monthly_history_per_category_too(app):
     by_category = outputs[3]
     shown = [ax.get_title() for ax in by_category.axes if ax.get_visible()]
     assert shown == list(app.MODEL.categories)
+
+
+def test_list_rule_names_the_target_and_cross_sell_moves_off_total(app):
+    reply = app.customer_list("top", 5, "grocery")
+    assert "'grocery'" in reply["rule"] and "`target`" not in reply["rule"]
+    assert app._target_for_kind("cross_sell", "total") == app.MODEL.categories[0]
+    assert app._target_for_kind("cross_sell", "home") == "home"
+    assert app._target_for_kind("top", "total") == "total"
+
+
+def test_forecast_table_puts_each_groups_total_first_and_says_the_breakdown(app):
+    reply = app.forecast("segment")
+    headline, table = app.show_forecast(reply, None, None)[:2]
+    assert "breaks it down by **segment**" in headline
+    for _, rows in table[table["group"] != "all"].groupby("group", sort=False):
+        assert list(rows["target"]) == app.SPEND_TARGETS
