@@ -13,15 +13,18 @@ _EXPORTS = {
     "CLVModel": "model",
     "CustomerScorer": "prediction",
     "FeatureConfig": "features",
+    "PartitionedData": "partitions",
     "RetailData": "dataset",
     "SchemaError": "schema",
     "build_features": "features",
     "build_panel": "features",
     "build_targets": "features",
     "load_data": "dataset",
+    "open_partitioned": "partitions",
     "prediction_columns": "model",
     "read_tables": "schema",
     "read_transactions": "transactions",
+    "write_partitioned": "partitions",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -653,7 +653,7 @@ class CLVModel:
             )
         parts = map_parts(score_part, data, self, day, reasons, engine=self.engine,
                           scheduler=self.scheduler, n_workers=self.n_jobs)  # fmt: skip
-        out = pd.concat(parts, ignore_index=True)
+        out = pd.concat([p for p in parts if p is not None], ignore_index=True)
         order = np.lexsort((out["customer_id"].to_numpy(), out["cold_start"].to_numpy()))
         return out.iloc[order].reset_index(drop=True)
 
@@ -890,12 +890,20 @@ class CLVModel:
 
 def score_part(
     data: PartitionedData, part: int, model: CLVModel, day: pd.Timestamp, reasons: bool
-) -> pd.DataFrame:
-    """:meth:`CLVModel.predict` of one part, read here (on a Dask worker: by the worker).
+) -> pd.DataFrame | None:
+    """:meth:`CLVModel.predict` of one part, read here (on a Dask worker: by the worker);
+    None for a part without customers.
 
     The same call as for a whole data set: scores of a customer read only their rows.
+    Errors name the part.
     """
-    return model.predict(data.part(part), as_of=day, reasons=reasons)
+    retail = data.part(part)
+    if retail.customers.empty and retail.transactions.empty:
+        return None
+    try:
+        return model.predict(retail, as_of=day, reasons=reasons)
+    except ValueError as exc:
+        raise ValueError(f"part {part} of {data.path}: {exc}") from exc
 
 
 def _profile_names(profiles: pd.DataFrame) -> list[str]:

@@ -5,10 +5,11 @@ import pandas as pd
 import pytest
 
 from clvmodel.cli import score as score_cli
+from clvmodel.dataset import from_tables
 from clvmodel.engine import check_engine, map_parts
 from clvmodel.features import FeatureConfig, build_features, build_targets
 from clvmodel.model import CLVModel
-from clvmodel.partitions import open_partitioned, write_partitioned
+from clvmodel.partitions import open_partitioned, partition_of, write_partitioned
 from clvmodel.schema import read_tables
 
 CUTOFF = pd.Timestamp("2025-09-01")
@@ -54,6 +55,28 @@ def test_scores_by_part_equal_the_whole(small_data, parted, model):
     as_of = model.predict(parted, as_of="2025-06-15", reasons=False)
     pd.testing.assert_frame_equal(
         as_of, model.predict(small_data, as_of="2025-06-15", reasons=False), check_exact=True
+    )
+
+
+def test_a_part_without_customers_is_skipped(small_data_dir, model, tmp_path):
+    tables = read_tables(small_data_dir)
+    gone = partition_of(tables["customer_details"]["customer_id"], 3) == 2
+    keep = set(tables["customer_details"].loc[~gone, "customer_id"])
+    header = tables["store_sales_header"]
+    header = header[header["customer_id"].isin(keep)]
+    lines = tables["store_sales_line_items"]
+    tables |= {
+        "customer_details": tables["customer_details"][~gone],
+        "store_sales_header": header,
+        "store_sales_line_items": lines[lines["transaction_id"].isin(header["transaction_id"])],
+    }
+    parted = open_partitioned(write_partitioned(tables, tmp_path, n_parts=3))
+
+    assert parted.tables(2)["customer_details"].empty
+    pd.testing.assert_frame_equal(
+        model.predict(parted, reasons=False),
+        model.predict(from_tables(tables), reasons=False),
+        check_exact=True,
     )
 
 
