@@ -169,7 +169,7 @@ class CLVModel:
     n_jobs : int, default=2
         Threads of the boosters; with ``engine="dask"`` and no scheduler, also the
         workers of the local cluster.
-    max_customers : int or None, default=100_000
+    max_customers : int or None, default=50_000
         Most customers the training panel is built from (one row per customer and
         cutoff); past it, a reproducible hash sample of customers (:mod:`clvmodel.sample`).
         Scoring is always for everyone. None: train on all.
@@ -220,7 +220,7 @@ class CLVModel:
         quick: bool = False,
         random_state: int = 0,
         n_jobs: int = 2,
-        max_customers: int | None = 100_000,
+        max_customers: int | None = 50_000,
         engine: str = "local",
         scheduler: str | None = None,
     ) -> None:
