@@ -124,7 +124,7 @@ _KNOWN_IDS = set(SOURCE.customer_ids.to_numpy(dtype=object))
 
 def _ids_by_case(ids: pd.Index) -> dict[str, str]:
     """Each case-folded ID that folds from one ID only, to that ID (plain Python: a
-    million IDs take half a second, where pandas' string methods took many)."""
+    million IDs take under a second, where pandas' string methods took several)."""
     out: dict[str, str] = {}
     ambiguous = set()
     for cid in ids.to_numpy(dtype=object):
