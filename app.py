@@ -6,7 +6,11 @@ Run ``python app.py``. The server listens where Gradio's own ``GRADIO_SERVER_NAM
 Environment:
 
 - ``CLV_ARTIFACTS``: folder written by ``train.py`` (default: ``artifacts/`` next to this file).
-- ``CLV_DATA``: folder of the seven retail tables (default: ``data/`` next to this file).
+- ``CLV_DATA``: folder of the seven retail tables (default: ``data/`` next to this file), or
+  a partitioned Parquet data set (:mod:`clvmodel.partitions`) too big to hold in memory:
+  then ``CLV_ARTIFACTS`` must be trained on it (``train.py --data`` saves every customer's
+  scores and a summary beside the model), the app serves the day after the data from
+  those, and another as-of date for one customer at a time (:mod:`clvmodel.source`).
 - ``CLV_AUTH``: ``user:password`` puts Gradio's login page in front of the app and the API
   (clients then pass ``Client(url, auth=("user", "password"))``). Off when unset.
 
@@ -27,20 +31,21 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from clvmodel.dataset import example_customers, load_data, monthly_spend
+from clvmodel.source import open_source
 
 HERE = Path(__file__).resolve().parent
 ARTIFACTS = Path(os.environ.get("CLV_ARTIFACTS") or HERE / "artifacts")
 DATA_DIR = Path(os.environ.get("CLV_DATA") or HERE / "data")
 MODEL_CARD = HERE / "model_card.md"
 
-# Start-up runs on two threads. Reading the tables (~2.5 s, much of it in pyarrow) starts
-# first and runs while the models' libraries and Gradio import (~5 s); then scoring every
-# customer as of the latest date (~2 s, mostly in LightGBM and XGBoost, which release the
-# GIL) runs while the UI is built. The app serves once both are done, so the first lookup
-# is as fast as any other.
+# Start-up runs on two threads. Reading the tables (~2.5 s, much of it in pyarrow; on a
+# partitioned base: the customer IDs and the saved scores and summary) starts first and
+# runs while the models' libraries and Gradio import (~5 s); then scoring every customer
+# as of the latest date (~2 s, mostly in LightGBM and XGBoost, which release the GIL; none
+# when saved scores fit) runs while the UI is built. The app serves once both are done, so
+# the first lookup is as fast as any other.
 _LOADER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="clvmodel-start")
-_data_loading = _LOADER.submit(load_data, DATA_DIR)
+_data_loading = _LOADER.submit(open_source, DATA_DIR, ARTIFACTS)
 
 import atexit
 import json
@@ -55,30 +60,21 @@ import numpy as np
 import pandas as pd
 
 from clvmodel import batch, catalogue, lists, plots
-from clvmodel.aggregate import available_profiles, customer_profiles
 from clvmodel.distribution import interval_quantiles
 from clvmodel.model import MEDIAN, PROBABILITY, REASONS, CLVModel
-from clvmodel.persistence import folder_fingerprint, load_scores
-from clvmodel.prediction import CustomerScorer
 
 # ---------------------------------------------------------------- loaded once, at import
 MODEL = CLVModel.load(ARTIFACTS)
-DATA = _data_loading.result()
-SCORER = CustomerScorer(MODEL, DATA)
-
-
-def _warm_up() -> bool:
-    """Score every customer as of the latest date, from train.py's saved scores when they
-    were made from this very data (it saves ~2 s of predicting)."""
-    saved = load_scores(
-        ARTIFACTS,
-        as_of=f"{SCORER.default_as_of:%Y-%m-%d}",
-        data_fingerprint=folder_fingerprint(DATA_DIR),
-    )
-    return SCORER.warm(precomputed=saved)
-
-
-_scoring = _LOADER.submit(_warm_up)
+try:
+    SOURCE = _data_loading.result()
+    SCORER = SOURCE.serve(MODEL)
+except ValueError as exc:  # data the app cannot serve: say why and what to run
+    raise SystemExit(f"Cannot serve {DATA_DIR}: {exc}") from exc
+# The whole data (RetailData) or the opened partitioned data set (PartitionedData).
+DATA = SOURCE.data
+# Every customer as of the latest date: from train.py's saved scores when they were made
+# from this very data (it saves ~2 s of predicting).
+_scoring = _LOADER.submit(SOURCE.warm, ARTIFACTS)
 METRICS = MODEL.report_
 META = MODEL.metadata_
 CURRENCY = META.get("currency", "")
@@ -87,7 +83,7 @@ SPEND_TARGETS = ["total", *MODEL.categories]
 LEVELS = interval_quantiles(MODEL.interval)
 DEFAULT_AS_OF = SCORER.default_as_of
 # Example IDs from big to occasional spenders (deterministic).
-EXAMPLE_IDS = example_customers(DATA)
+EXAMPLE_IDS = SOURCE.examples()
 # The scorer's per-date cache is a plain dict: fill it under a lock.
 _CACHE_LOCK = threading.Lock()
 # Result files of each request go to a fresh folder under this one; old ones are removed.
@@ -120,14 +116,28 @@ def _check_id(customer_id: object) -> str:
         )
     if text in _KNOWN_IDS:
         return text
-    matches = _IDS_BY_CASE.get(text.casefold(), [])
-    return matches[0] if len(matches) == 1 else text  # a unique case-insensitive match
+    return _IDS_BY_CASE.get(text.casefold(), text)  # a unique case-insensitive match
 
 
-_KNOWN_IDS = set(DATA.customers.index)
-_IDS_BY_CASE = (
-    pd.Series(DATA.customers.index).groupby(DATA.customers.index.str.casefold()).agg(list).to_dict()
-)
+_KNOWN_IDS = set(SOURCE.customer_ids.to_numpy(dtype=object))
+
+
+def _ids_by_case(ids: pd.Index) -> dict[str, str]:
+    """Each case-folded ID that folds from one ID only, to that ID (plain Python: a
+    million IDs take under a second, where pandas' string methods took several)."""
+    out: dict[str, str] = {}
+    ambiguous = set()
+    for cid in ids.to_numpy(dtype=object):
+        folded = cid.casefold()
+        if folded in out:
+            ambiguous.add(folded)
+        out[folded] = cid
+    for folded in ambiguous:
+        del out[folded]
+    return out
+
+
+_IDS_BY_CASE = _ids_by_case(SOURCE.customer_ids)
 
 
 def _check_as_of(as_of: object) -> pd.Timestamp:
@@ -151,12 +161,25 @@ def _check_as_of(as_of: object) -> pd.Timestamp:
 
 
 def _warm(day: pd.Timestamp) -> None:
-    """Build (once) the features of every customer as of `day`."""
+    """Build (once) the features of every customer as of `day` (on a partitioned base:
+    nothing, a customer is scored from their own rows)."""
     with _CACHE_LOCK:
         try:
-            SCORER.scores(day, reasons=False)
+            SCORER.warm(day)
         except ValueError as exc:
             raise _error(exc) from exc
+
+
+def _everyone(day: pd.Timestamp) -> pd.DataFrame:
+    """Every customer's scores as of `day`; a partitioned base has them for one day only."""
+    try:
+        return SCORER.scores(day, reasons=False)
+    except ValueError as exc:
+        raise _error(exc) from exc
+
+
+def _known(cid: str) -> bool:
+    return cid in _KNOWN_IDS
 
 
 def _id_problem(customer_id: str, error: str, day: pd.Timestamp) -> gr.Error:
@@ -256,19 +279,18 @@ def _stale(*cleared):
     return clear
 
 
-_PROFILES: dict[pd.Timestamp, pd.DataFrame] = {}
 _NONE = "(none)"
 
 
 def _profiles(day: pd.Timestamp) -> pd.DataFrame:
     """Every customer's profile as of `day` (cached, like the scores)."""
-    with _CACHE_LOCK:
-        if day not in _PROFILES:
-            _PROFILES[day] = customer_profiles(DATA, day)
-        return _PROFILES[day]
+    try:
+        return SOURCE.profiles(day)
+    except ValueError as exc:
+        raise _error(exc) from exc
 
 
-BREAKDOWNS = available_profiles(DATA)
+BREAKDOWNS = SOURCE.breakdowns
 
 
 def _where(filter_column: str | None, filter_value: str | None, day) -> dict | None:
@@ -308,10 +330,10 @@ def forecast(
     """
     day = _check_as_of(as_of)
     _warm(day)
+    scores = _everyone(day)
     where = _where(filter_column, filter_value, day)
     by = (by or "").strip()
     by = None if not by or by == _NONE else by
-    scores = SCORER.scores(day, reasons=False)
     try:
         base = MODEL.forecast_scores(scores, _profiles(day), where=where)
         groups = MODEL.forecast_scores(scores, _profiles(day), by=by, where=where) if by else None
@@ -350,14 +372,14 @@ def _revenue_history(
 ) -> dict[str, pd.DataFrame]:
     """Net revenue per month of the (filtered) base, in total and per category: every
     month up to `day`, zeros too."""
-    lines = DATA.lines[DATA.lines["date"] < day]
-    if where:
-        ((column, value),) = where.items()
-        keep = _profiles(day)[column].astype("str") == value
-        lines = lines[lines["customer_id"].isin(keep[keep].index)]
+    try:
+        revenue = SOURCE.revenue(day, where)
+    except ValueError as exc:
+        raise _error(exc) from exc
     periods = pd.period_range(end=(day - pd.Timedelta(days=1)).to_period("M"), periods=months)
-    month = lines["date"].dt.to_period("M")
-    by_category = lines.groupby([month, lines["category"]])["amount"].sum().unstack(fill_value=0)
+    month = pd.to_datetime(revenue["month"]).dt.to_period("M")
+    by_category = revenue.groupby([month, revenue["category"]])["amount"].sum()
+    by_category = by_category.unstack(fill_value=0)
     by_category = by_category.reindex(index=periods, columns=list(MODEL.categories), fill_value=0)
     spend = {"total": by_category.sum(axis=1), **{c: by_category[c] for c in MODEL.categories}}
     return {
@@ -428,15 +450,15 @@ def customer_list(
     """
     day = _check_as_of(as_of)
     _warm(day)
+    scores = _everyone(day)
     where = _where(filter_column, filter_value, day)
     try:
         n = int(float(n))
     except (TypeError, ValueError) as exc:
         raise gr.Error(f"n must be a whole number of customers; got {n!r}.") from exc
-    scores = SCORER.scores(day, reasons=False)
     try:
         listed = lists.customer_list(
-            scores, _profiles(day), SCORER.features(day), kind=kind, n=n,
+            scores, _profiles(day), SOURCE.list_features(day), kind=kind, n=n,
             target=target, where=where, categories=MODEL.categories,
         )  # fmt: skip
     except ValueError as exc:
@@ -496,10 +518,13 @@ def predict_customer(
     if not SCORER.has(day):  # seconds, once per date: say so on the busy outputs
         progress(0, desc=f"Scoring every customer as of {day:%Y-%m-%d} (once per date)")
     _warm(day)
-    if cid not in SCORER.scores(day, reasons=False).index:
-        known = cid in DATA.customers.index
-        raise _id_problem(cid, "no purchase history" if known else "unknown", day)
-    return _reply(SCORER.lookup(cid, day), customer_id=cid, as_of=f"{day:%Y-%m-%d}")
+    try:
+        row = SCORER.lookup(cid, day)
+    except KeyError:
+        raise _id_problem(cid, "no purchase history" if _known(cid) else "unknown", day) from None
+    except ValueError as exc:
+        raise _error(exc) from exc
+    return _reply(row, customer_id=cid, as_of=f"{day:%Y-%m-%d}")
 
 
 def predict_features(features: dict) -> dict:
@@ -599,18 +624,19 @@ def explain_customer(customer_id: str, as_of: str | None = None) -> dict:
     """
     cid, day = _check_id(customer_id), _check_as_of(as_of)
     _warm(day)
-    features = SCORER.features(day)
-    if cid not in features.index:
-        if cid in SCORER.scores(day, reasons=False).index:  # no history: cold start
+    try:
+        x = SCORER.customer_features(cid, day)
+    except ValueError as exc:
+        raise _error(exc) from exc
+    if x.empty:
+        if _scored(cid, day):  # no history: cold start
             note = (
                 f"no purchase before {day:%Y-%m-%d}: predicted from the customer's "
                 "attributes (segment, loyalty tier, account age), without per-feature "
                 "contributions"
             )
             return _explanation(cid, day, {}, dict.fromkeys(MODEL.feature_config_.targets, note))
-        known = cid in DATA.customers.index
-        raise _id_problem(cid, "no purchase history" if known else "unknown", day)
-    x = features.loc[[cid]]
+        raise _id_problem(cid, "no purchase history" if _known(cid) else "unknown", day)
     contributions, notes = {}, {}
     for target in MODEL.feature_config_.targets:
         try:
@@ -619,6 +645,15 @@ def explain_customer(customer_id: str, as_of: str | None = None) -> dict:
             notes[target] = str(exc)
     values = {f: _number(v) for f, v in x.iloc[0].items()}
     return _explanation(cid, day, values, notes, contributions)
+
+
+def _scored(cid: str, day: pd.Timestamp) -> bool:
+    """Whether the customer has a prediction as of `day` (from history or cold start)."""
+    try:
+        SCORER.lookup(cid, day)
+    except KeyError:
+        return False
+    return True
 
 
 def _explanation(
@@ -689,7 +724,7 @@ def model_info() -> dict:
         "features": list(MODEL.feature_names_),
         "headline_metrics": HEADLINE_METRICS,
         "data": META.get("data"),
-        "customers_with_history": len(SCORER.features()),
+        "customers_with_history": int((~SCORER.scores(reasons=False)["cold_start"]).sum()),
         "customers_scored": len(SCORER.scores(reasons=False)),
     }
 
@@ -760,7 +795,7 @@ def _every_month(history: pd.DataFrame, day: pd.Timestamp, months: int = 24) -> 
 def show_lookup(reply: dict, explanation: dict):
     cid, as_of = reply["customer_id"], reply["as_of"]
     day = pd.Timestamp(as_of)
-    history = _every_month(monthly_spend(DATA, cid, before=day), day)
+    history = _every_month(SOURCE.monthly_spend(cid, day), day)
     total, (low, high) = reply["predicted_30d_spend"]["total"], reply["interval_80"]["total"]
     fig = plots.forecast_plot(
         history, (total, low, high), title=f"{cid}: net spend per month", currency=CURRENCY
@@ -862,9 +897,8 @@ def check_customer(customer_id: str) -> str:
     """Refuse an ID the what-if tab cannot load, before the table is touched: an error in
     a handler that outputs the table would replace the table with an error box."""
     cid = _check_id(customer_id)
-    if cid not in SCORER.features().index:
-        known = cid in DATA.customers.index
-        raise _id_problem(cid, "no purchase history" if known else "unknown", DEFAULT_AS_OF)
+    if SCORER.customer_features(cid).empty:
+        raise _id_problem(cid, "no purchase history" if _known(cid) else "unknown", DEFAULT_AS_OF)
     return cid
 
 
@@ -875,9 +909,8 @@ def _refuse_unloadable(customer_id: str) -> None:
 def load_customer(customer_id: str):
     """The what-if table at a customer's current features, and their prediction."""
     cid = check_customer(customer_id)
-    features = SCORER.features()
     start = _reply(SCORER.lookup(cid), customer_id=cid, as_of=f"{DEFAULT_AS_OF:%Y-%m-%d}")
-    values = features.loc[cid]
+    values = SCORER.customer_features(cid).iloc[0]
     return _feature_table(values), start, _exact(values), *_WHATIF_CLEARED
 
 

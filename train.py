@@ -31,10 +31,11 @@ from clvmodel.dates import as_day
 from clvmodel.features import FEATURE_GROUPS, as_of_data, cutoff_dates
 from clvmodel.model import CLVModel
 from clvmodel.partitions import PartitionedData, is_partitioned, open_partitioned
-from clvmodel.persistence import file_fingerprint, load_json, save_scores
+from clvmodel.persistence import file_fingerprint, load_json, save_scores, save_summary
 from clvmodel.prediction import CustomerScorer
 from clvmodel.report import FitReport
 from clvmodel.schema import SchemaError, read_tables
+from clvmodel.source import summarize
 from clvmodel.synthetic import ground_truth, read_latent
 from clvmodel.training import PROBABILITY_MODELS, SPEND_MODELS
 from clvmodel.transactions import (
@@ -257,6 +258,11 @@ def run(args: argparse.Namespace) -> FitReport:
         scorer = CustomerScorer(model, data)
         scores, day = scorer.scores(), scorer.default_as_of
     save_scores(scores, out, as_of=f"{day:%Y-%m-%d}", data_fingerprint=fingerprint)
+    if isinstance(data, PartitionedData):  # the app on a big base starts from these too
+        log.info("summarizing the %d parts for the app (profiles, list features, revenue)",
+                 data.n_parts)  # fmt: skip
+        summary = summarize(data, model, day)
+        save_summary(summary, out, as_of=f"{day:%Y-%m-%d}", data_fingerprint=fingerprint)
     backtest = load_json(args.backtest) if args.backtest and Path(args.backtest).is_file() else None
     real = Path(args.real_data) if args.real_data else None
     real_data = load_json(real) if real is not None and real.is_file() else None

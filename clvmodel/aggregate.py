@@ -29,6 +29,7 @@ __all__ = [
     "forecast_groups",
     "group_cells",
     "month_to_month_error",
+    "monthly_revenue",
     "shared_error",
     "spend_variance",
     "sum_interval",
@@ -173,6 +174,33 @@ def customer_profiles(data: RetailData, as_of: str | pd.Timestamp) -> pd.DataFra
     out["last_purchase"] = last
     out["days_since_last"] = (day - last).dt.days
     return out
+
+
+def monthly_revenue(
+    data: RetailData,
+    as_of: str | pd.Timestamp,
+    profiles: pd.DataFrame | None = None,
+    by: str | None = None,
+) -> pd.DataFrame:
+    """Net revenue per calendar month and category from the lines before `as_of`, and per
+    value of the profile column `by` (from `profiles`, :func:`customer_profiles` as of the
+    same day; customers without a value are left out).
+
+    Returns ``month`` (first day, datetime), ``category``, [`by`], ``amount``: only the
+    cells with lines. A sum over customers, so the tables of the parts of a partitioned
+    data set add up to the whole's.
+    """
+    day = as_day(as_of)
+    lines = data.lines[data.lines["date"] < day]
+    keys = [lines["date"].dt.to_period("M").dt.to_timestamp().rename("month"), lines["category"]]
+    if by is not None:
+        if profiles is None or by not in profiles:
+            raise ValueError(f"profiles have no column {by!r} to group the revenue by.")
+        value = profiles[by].astype("str").where(profiles[by].notna())
+        keys.append(pd.Series(value.reindex(lines["customer_id"]).to_numpy(), index=lines.index,
+                              name=by))  # fmt: skip
+    out = lines["amount"].groupby(keys, sort=True).sum()
+    return out.rename("amount").reset_index()
 
 
 def _most_common(tx: pd.DataFrame, column: str) -> pd.Series:

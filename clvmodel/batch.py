@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from clvmodel.model import PROBABILITY, CLVModel, prediction_columns
-from clvmodel.prediction import CustomerScorer
+from clvmodel.prediction import CustomerScorer, PartitionedScorer
 
 __all__ = [
     "ID_COLUMN",
@@ -462,7 +462,10 @@ def _list(names: Sequence[str]) -> str:
 
 
 def score_table(
-    scorer: CustomerScorer, table: pd.DataFrame, *, as_of: str | pd.Timestamp | None = None
+    scorer: CustomerScorer | PartitionedScorer,
+    table: pd.DataFrame,
+    *,
+    as_of: str | pd.Timestamp | None = None,
 ) -> tuple[pd.DataFrame, dict]:
     """Score every row of an uploaded table; bad rows are reported, not fatal.
 
@@ -475,8 +478,8 @@ def score_table(
 
     Parameters
     ----------
-    scorer : CustomerScorer
-        Holds the predictor and the history.
+    scorer : CustomerScorer or PartitionedScorer
+        Holds the predictor and the history (or, for a big base, the saved scores).
     table : DataFrame
         As returned by :func:`read_upload` (text cells); numeric columns work too.
     as_of : date, optional

@@ -239,7 +239,15 @@ def example_customers(
     """
     tx = data.transactions
     recent = tx[tx["date"] > data.last_date - pd.Timedelta(days=365)]
-    spend = recent.groupby("customer_id")["amount"].sum().sort_values(kind="stable")
+    return examples_by_spend(recent.groupby("customer_id")["amount"].sum(), quantiles)
+
+
+def examples_by_spend(
+    spend: pd.Series, quantiles: tuple[float, ...] = (0.99, 0.9, 0.6, 0.2)
+) -> list[str]:
+    """The IDs (index of `spend`) at the given quantiles of `spend`, ties in index order:
+    :func:`example_customers` from spend already summed (a big base saves it)."""
+    spend = spend.sort_index(kind="stable").sort_values(kind="stable")
     if spend.empty:
         return []
     return [str(spend.index[int(q * (len(spend) - 1))]) for q in quantiles]

@@ -26,6 +26,7 @@ __all__ = [
     "LIST_KINDS",
     "MAX_LIST_SIZE",
     "customer_list",
+    "list_features",
     "score_categories",
 ]
 
@@ -54,6 +55,16 @@ MAX_LIST_SIZE = 10_000
 
 #: Profile columns a list shows next to each customer (those the profiles have).
 _SHOWN_PROFILE = (*PROFILE_COLUMNS, "days_since_last")
+
+
+def list_features(categories: Sequence[str]) -> list[str]:
+    """The features the lists read: past 365-day spend (``"lapse"``) and lifetime shares
+    (``"cross_sell"``); what a big base saves beside its scores for them."""
+    return [
+        "spend_365d",
+        *[f"spend_{c}_365d" for c in categories],
+        *[f"share_{c}" for c in categories],
+    ]
 
 
 def score_categories(scores: pd.DataFrame) -> list[str]:

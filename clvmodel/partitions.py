@@ -38,6 +38,7 @@ from typing import IO, TYPE_CHECKING
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from clvmodel.schema import TABLES, SchemaError, Table, check_references, parse_typed
@@ -273,10 +274,12 @@ def is_partitioned(path: str | os.PathLike[str]) -> bool:
     return _read_layout(os.fspath(path)) is not None
 
 
-def _read_parquet(path: str, source: str, columns: list[str] | None = None) -> pd.DataFrame:
+def _read_parquet(
+    path: str, source: str, columns: list[str] | None = None, filters=None
+) -> pd.DataFrame:
     try:
         with _open(path) as f:
-            table = pq.read_table(f, columns=columns)
+            table = pq.read_table(f, columns=columns, filters=filters)
     except FileNotFoundError as exc:
         raise SchemaError(f"{source}: missing from the partitioned data set.") from exc
     except (OSError, pa.ArrowException) as exc:
@@ -329,6 +332,46 @@ class PartitionedData:
         from clvmodel.dataset import from_tables  # dataset reads through schema: no cycle
 
         return from_tables(self.tables(part))
+
+    def customer_tables(self, customer_ids: Sequence[str]) -> dict[str, pd.DataFrame]:
+        """The seven tables holding only these customers' rows (and the shared tables),
+        validated as :meth:`tables`.
+
+        Only the parts of these customers are read, and of those only the rows of these
+        customers (a filter while reading): a tenth of a second per customer where a whole
+        part takes seconds, for an app that looks one customer up. Unknown IDs have no rows.
+        """
+        ids = np.asarray(pd.unique(pd.Series(list(customer_ids), dtype="str")), dtype=object)
+        tables, sources = dict(self.shared), {t: f"{t}.parquet" for t in SHARED}
+        frames: dict[str, list[pd.DataFrame]] = {t: [] for t in BY_CUSTOMER}
+        parts = partition_of(ids, self.n_parts) if len(ids) else np.zeros(1, dtype=np.int64)
+        for part in np.unique(parts):  # no ID: part 0 read with nothing kept, for the columns
+            mine = pa.array(ids[parts == part].tolist() if len(ids) else [], type=pa.string())
+            read = {}
+            for name in BY_CUSTOMER:
+                path, source = self._file(name, int(part))
+                if name == "store_sales_line_items":  # line items follow their transaction
+                    wanted = read["store_sales_header"]["transaction_id"].astype("str")
+                    keep = pc.field("transaction_id").isin(
+                        pa.array(wanted.tolist(), type=pa.string())
+                    )
+                else:
+                    keep = pc.field("customer_id").isin(mine)
+                read[name] = _read_parquet(path, source, filters=keep)
+                frames[name].append(read[name])
+                sources[name] = source
+        for name in BY_CUSTOMER:
+            frame = pd.concat(frames[name], ignore_index=True)
+            tables[name] = parse_typed(frame, TABLES[name], source=sources[name])
+        check_references(tables, sources=sources)
+        return {t: tables[t] for t in TABLES}
+
+    def customers_data(self, customer_ids: Sequence[str]) -> RetailData:
+        """:meth:`customer_tables` joined into :class:`clvmodel.dataset.RetailData`: the
+        same rows of these customers as :meth:`part` has, so the same features."""
+        from clvmodel.dataset import from_tables
+
+        return from_tables(self.customer_tables(customer_ids))
 
     def read_table(self, name: str, *, columns: list[str] | None = None) -> pd.DataFrame:
         """One table, every part concatenated, as stored (not validated): for the columns

@@ -37,9 +37,12 @@ __all__ = [
     "load_json",
     "load_model",
     "load_scores",
+    "load_summary",
     "save_json",
     "save_model",
     "save_scores",
+    "save_summary",
+    "tree_fingerprint",
 ]
 
 # Types that skops 0.16 does not trust by default but that our own models need.
@@ -425,6 +428,30 @@ SCORES_FILE = "scores.parquet"
 _SCORES_KEY = b"clvmodel"
 
 
+def tree_fingerprint(folder: str | os.PathLike[str]) -> str:
+    """:func:`file_fingerprint` of every file under `folder`, subfolders too: how
+    ``train.py`` stamps a partitioned data set (its parts live in one folder per table)."""
+    return file_fingerprint(sorted(p for p in Path(folder).rglob("*") if p.is_file()))
+
+
+def _save_stamped(frame: pd.DataFrame, path: Path, *, as_of: str, data_fingerprint: str) -> Path:
+    table = pa.Table.from_pandas(frame, preserve_index=True)
+    stamp = json.dumps({"as_of": as_of, "data_fingerprint": data_fingerprint}).encode()
+    table = table.replace_schema_metadata({**(table.schema.metadata or {}), _SCORES_KEY: stamp})
+    pq.write_table(table, path)
+    return path
+
+
+def _load_stamped(path: Path, *, as_of: str, data_fingerprint: str) -> pd.DataFrame | None:
+    if not path.is_file():
+        return None
+    table = pq.read_table(path)
+    stamp = json.loads((table.schema.metadata or {}).get(_SCORES_KEY, b"{}"))
+    if stamp != {"as_of": as_of, "data_fingerprint": data_fingerprint}:
+        return None
+    return table.to_pandas()
+
+
 def save_scores(
     scores: pd.DataFrame, folder: str | os.PathLike[str], *, as_of: str, data_fingerprint: str
 ) -> Path:
@@ -434,12 +461,8 @@ def save_scores(
     that same data, does not spend ~2 s predicting everyone again (:func:`load_scores`).
     Parquet holds data only: reading it runs no code.
     """
-    path = Path(folder) / SCORES_FILE
-    table = pa.Table.from_pandas(scores, preserve_index=True)
-    stamp = json.dumps({"as_of": as_of, "data_fingerprint": data_fingerprint}).encode()
-    table = table.replace_schema_metadata({**(table.schema.metadata or {}), _SCORES_KEY: stamp})
-    pq.write_table(table, path)
-    return path
+    return _save_stamped(scores, Path(folder) / SCORES_FILE, as_of=as_of,
+                         data_fingerprint=data_fingerprint)  # fmt: skip
 
 
 def load_scores(
@@ -450,11 +473,45 @@ def load_scores(
     None when there are none, or they were made as of another day or from other data
     (then the caller predicts afresh).
     """
-    path = Path(folder) / SCORES_FILE
-    if not path.is_file():
-        return None
-    table = pq.read_table(path)
-    stamp = json.loads((table.schema.metadata or {}).get(_SCORES_KEY, b"{}"))
-    if stamp != {"as_of": as_of, "data_fingerprint": data_fingerprint}:
-        return None
-    return table.to_pandas()
+    return _load_stamped(Path(folder) / SCORES_FILE, as_of=as_of,
+                         data_fingerprint=data_fingerprint)  # fmt: skip
+
+
+#: What :func:`save_summary` writes beside the scores, by name.
+SUMMARY_FILES = {
+    "profiles": "profiles.parquet",
+    "list_features": "list_features.parquet",
+    "revenue": "revenue.parquet",
+}
+
+
+def save_summary(
+    summary: dict[str, pd.DataFrame],
+    folder: str | os.PathLike[str],
+    *,
+    as_of: str,
+    data_fingerprint: str,
+) -> list[Path]:
+    """Save what the app needs about every customer of a big base besides their scores
+    (see :func:`clvmodel.source.summarize`), stamped as :func:`save_scores` stamps them."""
+    unknown = sorted(set(summary) - set(SUMMARY_FILES))
+    if unknown:
+        raise ValueError(f"unknown summary table(s) {unknown}; expected {list(SUMMARY_FILES)}.")
+    stamp = {"as_of": as_of, "data_fingerprint": data_fingerprint}
+    return [
+        _save_stamped(frame, Path(folder) / SUMMARY_FILES[name], **stamp)
+        for name, frame in summary.items()
+    ]
+
+
+def load_summary(
+    folder: str | os.PathLike[str], *, as_of: str, data_fingerprint: str
+) -> dict[str, pd.DataFrame] | None:
+    """The tables :func:`save_summary` wrote, if all are there for this day and data."""
+    out = {}
+    for name, file in SUMMARY_FILES.items():
+        frame = _load_stamped(Path(folder) / file, as_of=as_of, data_fingerprint=data_fingerprint)
+        if frame is None:
+            return None
+        out[name] = frame
+    return out

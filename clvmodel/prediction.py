@@ -3,11 +3,14 @@
 Scoring by customer ID builds the as-of features of *all* customers once per as-of date
 and then only looks rows up, so 100,000 IDs cost about as much as one. The numbers come
 from :meth:`clvmodel.CLVModel.predict_features`; this module only caches and looks up.
+:class:`PartitionedScorer` answers the same questions for a base too big for memory, from
+the scores the batch job saved and, at other dates, from one customer's own rows.
 """
 
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -19,11 +22,15 @@ from clvmodel.dataset import RetailData
 from clvmodel.dates import as_day
 from clvmodel.features import build_features
 from clvmodel.model import PROBABILITY, REASONS, CLVModel
+from clvmodel.partitions import PartitionedData
 
 
 def default_as_of(data: RetailData) -> pd.Timestamp:
     """The day after the last transaction: predict the next horizon from all history."""
     return data.last_date + pd.Timedelta(days=1)
+
+
+_day_after = default_as_of  # the parameter of CustomerScorer of that name hides it
 
 
 @dataclass
@@ -46,29 +53,44 @@ def _matches(scores: pd.DataFrame, features: pd.DataFrame, columns: list[str]) -
     )
 
 
-class CustomerScorer:
-    """Scores customers by ID from their history, caching features per as-of date."""
+def check_as_of(as_of: str | pd.Timestamp | None, latest: pd.Timestamp) -> pd.Timestamp:
+    """The as-of day: empty means `latest`, the day after the data's last transaction."""
+    if as_of is None or (isinstance(as_of, str) and not as_of.strip()):
+        return latest
+    day = as_day(as_of)
+    if day > latest:
+        raise ValueError(
+            f"as_of {day:%Y-%m-%d} is after the data, which ends on "
+            f"{latest - pd.Timedelta(days=1):%Y-%m-%d}: the latest as-of date "
+            f"is {latest:%Y-%m-%d}."
+        )
+    return day
 
-    def __init__(self, model: CLVModel, data: RetailData) -> None:
-        model.check_data(data)
+
+class CustomerScorer:
+    """Scores customers by ID from their history, caching features per as-of date.
+
+    `default_as_of` given means `data` holds a few customers of a bigger base whose data
+    ends the day before (:meth:`PartitionedScorer.lookup` scores one customer so): the
+    data is not checked against the model (the base was), and a date before all of their
+    purchases leaves them without features instead of failing.
+    """
+
+    def __init__(
+        self, model: CLVModel, data: RetailData, *, default_as_of: pd.Timestamp | None = None
+    ) -> None:
+        self._subset = default_as_of is not None
+        if not self._subset:
+            model.check_data(data)
         self.model = model
         self.data = data
-        self.default_as_of = default_as_of(data)
+        self.default_as_of = default_as_of if self._subset else _day_after(data)
         self._cache: dict[pd.Timestamp, _Scored] = {}
         self._lock = threading.RLock()
 
     def as_of(self, as_of: str | pd.Timestamp | None) -> pd.Timestamp:
         """The as-of day: empty means the day after the data's last transaction."""
-        if as_of is None or (isinstance(as_of, str) and not as_of.strip()):
-            return self.default_as_of
-        day = as_day(as_of)
-        if day > self.default_as_of:
-            raise ValueError(
-                f"as_of {day:%Y-%m-%d} is after the data, which ends on "
-                f"{self.default_as_of - pd.Timedelta(days=1):%Y-%m-%d}: the latest as-of date "
-                f"is {self.default_as_of:%Y-%m-%d}."
-            )
-        return day
+        return check_as_of(as_of, self.default_as_of)
 
     def has(self, as_of: str | pd.Timestamp | None = None) -> bool:
         """Whether the date's scores are ready: a new date takes seconds, so the app says so."""
@@ -77,6 +99,13 @@ class CustomerScorer:
     def features(self, as_of: str | pd.Timestamp | None = None) -> pd.DataFrame:
         """As-of features of every customer with history (cached)."""
         return self._scored(self.as_of(as_of)).features
+
+    def customer_features(
+        self, customer_id: str, as_of: str | pd.Timestamp | None = None
+    ) -> pd.DataFrame:
+        """One customer's features as of the date (no row: no history before it)."""
+        features = self.features(as_of)
+        return features.loc[features.index.intersection([customer_id])]
 
     def scores(
         self, as_of: str | pd.Timestamp | None = None, *, reasons: bool = True
@@ -134,13 +163,26 @@ class CustomerScorer:
             return self._cache[day]
 
     def _score_all(self, day: pd.Timestamp) -> _Scored:
-        x = build_features(self.data, day, self.model.feature_config_)
-        scores = self.model.predict_features(x, reasons=False).assign(cold_start=False)
+        config = self.model.feature_config_
+        frames = []
+        if self._subset and not (self.data.transactions["date"] < day).any():
+            x = pd.DataFrame(  # nobody here has history before the day
+                columns=self.model.feature_names_,
+                index=pd.Index([], dtype="str", name="customer_id"),
+                dtype="float64",
+            )
+        else:
+            x = build_features(self.data, day, config)
+            frames.append(self.model.predict_features(x, reasons=False).assign(cold_start=False))
         if self.model.cold_ is not None:
-            cold = build_cold_features(self.data, day, self.model.feature_config_)
+            cold = build_cold_features(self.data, day, config)
             if len(cold):
-                cold_scores = self.model.predict_cold_features(cold).assign(cold_start=True)
-                scores = pd.concat([scores, cold_scores])
+                frames.append(self.model.predict_cold_features(cold).assign(cold_start=True))
+        scores = (
+            pd.concat(frames)
+            if frames
+            else pd.DataFrame(columns=[*self.model.columns, "cold_start"], index=x.index)
+        )
         return _Scored(x, scores, np.zeros(len(x), dtype=bool))
 
     def _explain(self, scored: _Scored, rows: np.ndarray) -> None:
@@ -167,28 +209,158 @@ class CustomerScorer:
         ``error``; the other rows are scored.
         """
         day = self.as_of(as_of)
-        text = pd.Series(list(customer_ids), dtype="object").astype("string").fillna("")
+        text = _id_text(customer_ids)
         scored = self._scored(day)
-        wanted = text.str.strip().to_numpy()
-        pos = scored.features.index.get_indexer(wanted)
+        pos = scored.features.index.get_indexer(text.str.strip().to_numpy())
         self._explain(scored, pos[pos >= 0])
-        out = scored.scores.reindex(wanted)
-        out.insert(0, "customer_id", text.to_numpy())
-        out.insert(1, "as_of", f"{day:%Y-%m-%d}")
-        known = self.data.customers.index.get_indexer(text.str.strip()) >= 0
-        has_history = out[PROBABILITY].notna().to_numpy()
-        error = np.where(
-            has_history,
-            "",
+        return _score_rows(scored.scores, self.data.customers.index, text, day)
+
+
+def _id_text(customer_ids: Iterable[object]) -> pd.Series:
+    return pd.Series(list(customer_ids), dtype="object").astype("string").fillna("")
+
+
+def _score_rows(
+    scores: pd.DataFrame, known: pd.Index, text: pd.Series, day: pd.Timestamp
+) -> pd.DataFrame:
+    """:meth:`CustomerScorer.score`'s rows from a date's scores and the known IDs."""
+    wanted = text.str.strip().to_numpy()
+    out = scores.reindex(wanted)
+    out.insert(0, "customer_id", text.to_numpy())
+    out.insert(1, "as_of", f"{day:%Y-%m-%d}")
+    is_known = known.get_indexer(text.str.strip()) >= 0
+    has_history = out[PROBABILITY].notna().to_numpy()
+    error = np.where(
+        has_history,
+        "",
+        np.where(
+            text.str.strip().eq("").to_numpy(),
+            "empty customer_id",
             np.where(
-                text.str.strip().eq("").to_numpy(),
-                "empty customer_id",
-                np.where(
-                    known,
-                    f"no purchase history before {day:%Y-%m-%d}",
-                    "unknown customer_id: not in the customer table",
-                ),
+                is_known,
+                f"no purchase history before {day:%Y-%m-%d}",
+                "unknown customer_id: not in the customer table",
             ),
-        )
-        out["error"] = error
-        return out.reset_index(drop=True)
+        ),
+    )
+    out["error"] = error
+    return out.reset_index(drop=True)
+
+
+#: Single-customer scorers a :class:`PartitionedScorer` keeps (each holds a few rows).
+_RECENT_CUSTOMERS = 32
+
+
+def everyone_unavailable(day: pd.Timestamp, latest: pd.Timestamp) -> str:
+    """Why a question about every customer cannot be answered at `day` on a partitioned
+    base, and how to get it."""
+    return (
+        f"as of {day:%Y-%m-%d}, this partitioned customer base is served for single-customer "
+        f"lookups only: questions about every customer are answered as of {latest:%Y-%m-%d}, "
+        "from the scores saved by the batch job. To score everyone as of "
+        f"{day:%Y-%m-%d}, run clvmodel-score --data <the data> --as-of {day:%Y-%m-%d}."
+    )
+
+
+class PartitionedScorer:
+    """:class:`CustomerScorer`'s interface for a base too big to hold in memory.
+
+    As of the day after the data, every answer comes from the scores saved by the batch
+    job (``train.py``, :func:`clvmodel.persistence.load_scores`): looking up a million
+    customers costs an index lookup, not a re-scoring. At another date one customer is
+    scored from their own rows only (read by :meth:`PartitionedData.customers_data`),
+    by a :class:`CustomerScorer` over those rows: the features of a customer depend only
+    on their rows and the shared tables, so the numbers are those of the whole data.
+    Everyone at another date (:meth:`scores`) is refused: that is a batch job.
+    """
+
+    def __init__(
+        self,
+        model: CLVModel,
+        data: PartitionedData,
+        scores: pd.DataFrame,
+        *,
+        customer_ids: pd.Index,
+        default_as_of: pd.Timestamp,
+    ) -> None:
+        columns = [*model.columns, "cold_start"]
+        if list(scores.columns) != columns:
+            raise ValueError(
+                f"the saved scores have columns {list(scores.columns)}, not those of this "
+                f"model ({columns}): run train.py on this data again."
+            )
+        self.model = model
+        self.data = data
+        self.default_as_of = default_as_of
+        self.customer_ids = customer_ids
+        self._saved = scores
+        self._recent: OrderedDict[tuple[str, ...], CustomerScorer] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def as_of(self, as_of: str | pd.Timestamp | None) -> pd.Timestamp:
+        """The as-of day: empty means the day after the data's last transaction."""
+        return check_as_of(as_of, self.default_as_of)
+
+    def has(self, as_of: str | pd.Timestamp | None = None) -> bool:
+        """Always: nothing is prepared per date (one customer takes a fraction of a second)."""
+        self.as_of(as_of)
+        return True
+
+    def warm(self, as_of: str | pd.Timestamp | None = None, **_) -> bool:
+        """Nothing to warm: the saved scores are loaded already."""
+        self.as_of(as_of)
+        return True
+
+    def scores(
+        self, as_of: str | pd.Timestamp | None = None, *, reasons: bool = True
+    ) -> pd.DataFrame:
+        """Every customer's saved scores (with reason codes); only as of the default day."""
+        day = self.as_of(as_of)
+        if day != self.default_as_of:
+            raise ValueError(everyone_unavailable(day, self.default_as_of))
+        return self._saved
+
+    def customers(self, customer_ids: Iterable[object]) -> CustomerScorer:
+        """A scorer over these customers' rows only (unknown IDs have none).
+
+        The last few are kept: a lookup in the app asks for the scores, the explanation
+        and the chart of the same customer in turn.
+        """
+        ids = tuple(sorted({i for i in map(str, customer_ids) if i in self.customer_ids}))
+        with self._lock:
+            if ids in self._recent:
+                self._recent.move_to_end(ids)
+                return self._recent[ids]
+        rows = self.data.customers_data(list(ids))
+        scorer = CustomerScorer(self.model, rows, default_as_of=self.default_as_of)
+        with self._lock:
+            self._recent[ids] = scorer
+            while len(self._recent) > _RECENT_CUSTOMERS:
+                self._recent.popitem(last=False)
+        return scorer
+
+    def customer_features(
+        self, customer_id: str, as_of: str | pd.Timestamp | None = None
+    ) -> pd.DataFrame:
+        """One customer's features as of the date (no row: no history before it)."""
+        return self.customers([customer_id]).customer_features(customer_id, as_of)
+
+    def lookup(self, customer_id: str, as_of: str | pd.Timestamp | None = None) -> pd.Series:
+        """One customer's scores with reason codes (KeyError if not scored)."""
+        day = self.as_of(as_of)
+        if day == self.default_as_of:
+            return self._saved.loc[customer_id]
+        if customer_id not in self.customer_ids:
+            raise KeyError(customer_id)
+        return self.customers([customer_id]).lookup(customer_id, day)
+
+    def score(
+        self, customer_ids: Iterable[object], *, as_of: str | pd.Timestamp | None = None
+    ) -> pd.DataFrame:
+        """:meth:`CustomerScorer.score`: from the saved scores as of the default day, from
+        the rows of the customers asked for at another date."""
+        day = self.as_of(as_of)
+        text = _id_text(customer_ids)
+        if day == self.default_as_of:
+            return _score_rows(self._saved, self.customer_ids, text, day)
+        return self.customers(text.str.strip()).score(text, as_of=day)
