@@ -364,7 +364,10 @@ def aggregate_summary(per_origin: Sequence[Mapping]) -> dict:
     origin) whose actual total fell in its interval; ``coverage_segments``: of the cells
     of groups (not everyone).
     """
-    cells = _cells(per_origin)
+    return _summary_of(_cells(per_origin))
+
+
+def _summary_of(cells: pd.DataFrame) -> dict:
     if cells.empty:
         return {}
     base = cells[(cells["group"] == "all") & (cells["target"] == "total")]
@@ -402,10 +405,10 @@ def group_totals_lines(per_origin: Sequence[Mapping], *, groups: str) -> list[st
     """The "Totals of groups" report (markdown lines) of a backtest's per-origin cells, for
     ``benchmarks/accuracy.py``, ``benchmarks/real_data.py`` and the model card; `groups`
     says in words which groups the cells hold."""
-    agg = aggregate_summary(per_origin)
+    cells = _cells(per_origin)
+    agg = _summary_of(cells)
     if not agg:
         return []
-    cells = _cells(per_origin)
     lines = [
         "The whole base's next-30-day net spend against the actual total at each origin, "
         "with the 80% interval of the sum (`clvmodel.aggregate`: the customers' predictive "

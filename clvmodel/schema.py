@@ -223,12 +223,7 @@ def parse_table(raw: pd.DataFrame, table: Table, *, source: str) -> pd.DataFrame
             continue
         values = raw[col.name]
         empty = values.isna() | (values.astype("str").str.strip() == "")
-        if empty.any() and not col.nullable:
-            lines = _file_lines(raw, empty)
-            raise SchemaError(
-                f"{source}: column {col.name!r} has {int(empty.sum())} empty value(s), "
-                f"first at line(s) {', '.join(map(str, lines[:_SHOW]))}."
-            )
+        _check_filled(raw, empty, col, source)
         if col.kind in ("id", "text"):
             out[col.name] = values.where(~empty).astype("str")
             continue
@@ -246,13 +241,28 @@ def parse_table(raw: pd.DataFrame, table: Table, *, source: str) -> pd.DataFrame
             )
         out[col.name] = parsed
     frame = pd.DataFrame(out)
+    _check_unique(frame, table, source)
+    return frame
+
+
+def _check_filled(frame: pd.DataFrame, empty: pd.Series, col: Column, source: str) -> None:
+    """Refuse empty values in a required column, naming the first lines."""
+    if empty.any() and not col.nullable:
+        lines = _file_lines(frame, empty)
+        raise SchemaError(
+            f"{source}: column {col.name!r} has {int(empty.sum())} empty value(s), "
+            f"first at line(s) {', '.join(map(str, lines[:_SHOW]))}."
+        )
+
+
+def _check_unique(frame: pd.DataFrame, table: Table, source: str) -> None:
+    """Refuse duplicated keys, quoting them with their lines."""
     dup = frame[table.key].duplicated(keep=False)
     if dup.any():
         raise SchemaError(
             f"{source}: column {table.key!r} must be unique but has duplicated value(s): "
             f"{_quote(frame.loc[dup.to_numpy(), table.key], _file_lines(frame, dup))}."
         )
-    return frame
 
 
 def _blank(values: pd.Series) -> pd.Series:
@@ -290,12 +300,7 @@ def parse_typed(frame: pd.DataFrame, table: Table, *, source: str) -> pd.DataFra
         else:
             as_text[col.name] = values
             continue
-        if empty.any() and not col.nullable:
-            lines = _file_lines(frame.reset_index(drop=True), empty)
-            raise SchemaError(
-                f"{source}: column {col.name!r} has {int(empty.sum())} empty value(s), "
-                f"first at line(s) {', '.join(map(str, lines[:_SHOW]))}."
-            )
+        _check_filled(frame.reset_index(drop=True), empty, col, source)
     missing = [c for c in table.required if c not in frame.columns]
     if missing or as_text:
         raw = pd.DataFrame({c: frame[c].reset_index(drop=True) for c in frame.columns})
@@ -304,12 +309,7 @@ def parse_typed(frame: pd.DataFrame, table: Table, *, source: str) -> pd.DataFra
         parsed = parse_table(raw, table, source=source)  # raises for missing columns, too
         typed |= {c: parsed[c] for c in as_text}
     out = pd.DataFrame({c.name: typed[c.name] for c in table.columns if c.name in typed})
-    dup = out[table.key].duplicated(keep=False)
-    if dup.any():
-        raise SchemaError(
-            f"{source}: column {table.key!r} must be unique but has duplicated value(s): "
-            f"{_quote(out.loc[dup.to_numpy(), table.key], _file_lines(out, dup))}."
-        )
+    _check_unique(out, table, source)
     return out
 
 

@@ -207,18 +207,27 @@ def small_data(small_data_dir) -> dataset.RetailData:
 
 
 @pytest.fixture(scope="session")
-def trained_artifacts(small_data_dir, tmp_path_factory) -> Path:
+def trained_artifacts(small_data_dir, tmp_path_factory, train_quick) -> Path:
     """Artifacts of a quick training run on the small data set (about 5 s, once per session)."""
+    return train_quick(small_data_dir, tmp_path_factory.mktemp("artifacts"), cutoffs=4)
+
+
+@pytest.fixture(scope="session")
+def train_quick():
+    """``train.py --quick`` on a data folder into an artifacts folder (its card too)."""
+    return _train_quick
+
+
+def _train_quick(data: Path, out: Path, *, cutoffs: int) -> Path:
     import train
 
-    out = tmp_path_factory.mktemp("artifacts")
     code = train.main(
         [
-            "--data", str(small_data_dir),
+            "--data", str(data),
             "--out", str(out),
             "--card", str(out / "model_card.md"),
             "--quick",
-            "--cutoffs", "4",
+            "--cutoffs", str(cutoffs),
         ]
     )  # fmt: skip
     assert code == 0

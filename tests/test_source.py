@@ -34,21 +34,8 @@ def parted_dir(small_data_dir, tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def parted_artifacts(parted_dir, tmp_path_factory) -> Path:
-    import train
-
-    out = tmp_path_factory.mktemp("parted_artifacts")
-    code = train.main(
-        [
-            "--data", str(parted_dir),
-            "--out", str(out),
-            "--card", str(out / "model_card.md"),
-            "--quick",
-            "--cutoffs", "3",
-        ]
-    )  # fmt: skip
-    assert code == 0
-    return out
+def parted_artifacts(parted_dir, tmp_path_factory, train_quick) -> Path:
+    return train_quick(parted_dir, tmp_path_factory.mktemp("parted_artifacts"), cutoffs=3)
 
 
 def _load_app(name: str, data: Path, artifacts: Path):
