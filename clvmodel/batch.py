@@ -19,7 +19,7 @@ import itertools
 import os
 import re
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -761,9 +761,20 @@ def write_results(
 FORMATS = (".csv", ".xlsx")
 
 
-def write_scores(results: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
+#: Most data rows of one Excel sheet (1,048,576 rows with the header).
+EXCEL_ROWS = 1_048_575
+
+
+def write_scores(
+    results: pd.DataFrame | Iterable[pd.DataFrame | None], path: str | os.PathLike[str]
+) -> Path:
     """Write `results` to one file, .csv or .xlsx by its extension, as
-    :func:`write_results` formats them; the file appears whole or not at all."""
+    :func:`write_results` formats them; the file appears whole or not at all.
+
+    `results` may be pieces (e.g. :meth:`clvmodel.CLVModel.predict_parts`), written one
+    after the other: a CSV is then written piece by piece, in memory of one piece (None
+    pieces are skipped). An Excel sheet holds at most :data:`EXCEL_ROWS` rows.
+    """
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in FORMATS:
@@ -771,15 +782,27 @@ def write_scores(results: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
             f"the output file must end in {' or '.join(FORMATS)}; got {path.name!r}. The "
             "format follows the extension."
         )
+    pieces = [results] if isinstance(results, pd.DataFrame) else results
     path.parent.mkdir(parents=True, exist_ok=True)
-    safe = _rounded(results)
     tmp = path.with_name(f".{path.name}.tmp")
     try:
         if suffix == ".csv":
-            safe.to_csv(tmp, index=False)
+            with open(tmp, "w", newline="", encoding="utf-8") as f:
+                header = True
+                for piece in pieces:
+                    if piece is not None and (header or len(piece)):
+                        _rounded(piece).to_csv(f, index=False, header=header)
+                        header = False
             os.replace(tmp, path)
         else:
-            _write_xlsx(safe, path)
+            frames = [p for p in pieces if p is not None]
+            frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+            if len(frame) > EXCEL_ROWS:
+                raise ValueError(
+                    f"{len(frame):,} rows do not fit in an Excel sheet ({EXCEL_ROWS:,} at most): "
+                    f"write {path.stem}.csv or a folder of Parquet parts instead."
+                )
+            _write_xlsx(_rounded(frame), path)
     finally:
         tmp.unlink(missing_ok=True)
     return path

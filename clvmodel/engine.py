@@ -15,13 +15,13 @@ only for the ``dask`` engine.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from clvmodel.partitions import PartitionedData
 
-__all__ = ["ENGINES", "check_engine", "map_parts"]
+__all__ = ["ENGINES", "check_engine", "iter_parts", "map_parts"]
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +67,40 @@ def _client(scheduler: str | None, n_workers: int):
         yield client
 
 
+def iter_parts(
+    fn: Callable[..., T],
+    source: PartitionedData,
+    *args: Any,
+    engine: str = "local",
+    scheduler: str | None = None,
+    n_workers: int = 2,
+) -> Iterator[T]:
+    """``fn(source, part, *args)`` of every part, yielded in part order as each is ready.
+
+    The caller holds one result at a time: ``local`` computes a part when the previous
+    one has been consumed; ``dask`` submits every part at once and hands each result
+    over (and lets the cluster forget it) in part order. `args` go to every call (with
+    Dask, each is sent to the workers once).
+    """
+    check_engine(engine, scheduler)
+    if engine == "local":
+        for part in source:
+            log.info("part %d/%d", part + 1, source.n_parts)
+            yield fn(source, part, *args)
+        return
+    with _client(scheduler, n_workers) as client:
+        # Sent once to every worker (wrapped in a list: scatter would split containers).
+        shared = [client.scatter([a], broadcast=True)[0] for a in args]
+        futures = client.map(fn, [source] * source.n_parts, list(source), *[
+            [a] * source.n_parts for a in shared
+        ], pure=False)  # fmt: skip
+        for part, future in enumerate(futures):
+            result = future.result()
+            futures[part] = None  # the last reference: the cluster drops the result
+            log.info("part %d/%d", part + 1, source.n_parts)
+            yield result
+
+
 def map_parts(
     fn: Callable[..., T],
     source: PartitionedData,
@@ -75,22 +109,8 @@ def map_parts(
     scheduler: str | None = None,
     n_workers: int = 2,
 ) -> list[T]:
-    """``[fn(source, part, *args) for part in source]``, on the chosen engine.
-
-    `args` go to every call (with Dask, each is sent to the workers once). Results come
-    back in part order.
-    """
-    check_engine(engine, scheduler)
-    if engine == "local":
-        out = []
-        for part in source:
-            log.info("part %d/%d", part + 1, source.n_parts)
-            out.append(fn(source, part, *args))
-        return out
-    with _client(scheduler, n_workers) as client:
-        # Sent once to every worker (wrapped in a list: scatter would split containers).
-        shared = [client.scatter([a], broadcast=True)[0] for a in args]
-        futures = client.map(fn, [source] * source.n_parts, list(source), *[
-            [a] * source.n_parts for a in shared
-        ], pure=False)  # fmt: skip
-        return client.gather(futures)
+    """``[fn(source, part, *args) for part in source]``, on the chosen engine
+    (:func:`iter_parts`, gathered)."""
+    return list(
+        iter_parts(fn, source, *args, engine=engine, scheduler=scheduler, n_workers=n_workers)
+    )

@@ -21,7 +21,7 @@ import json
 import logging
 import os
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -46,7 +46,7 @@ from clvmodel.distribution import (
     quantile_calibration,
     spend_quantiles,
 )
-from clvmodel.engine import check_engine, map_parts
+from clvmodel.engine import check_engine, iter_parts
 from clvmodel.evaluation import (
     decile_table,
     interval_metrics,
@@ -69,6 +69,7 @@ from clvmodel.persistence import read_artifacts, write_artifacts
 from clvmodel.reasons import reason_codes
 from clvmodel.report import FitReport
 from clvmodel.sample import training_data
+from clvmodel.score_folder import finish_folder, prepare_folder, write_part
 from clvmodel.training import (
     Split,
     TargetResult,
@@ -638,12 +639,20 @@ class CLVModel:
         reasons: bool,
     ) -> pd.DataFrame:
         """:meth:`predict` of every part (:func:`score_part`), in the order of the whole."""
-        check_engine(self.engine, self.scheduler)
         if customer_ids is not None:
             raise ValueError(
                 "scoring chosen customer IDs reads the whole data: use clvmodel.load_data "
                 "on the partitioned folder, or score every customer and select."
             )
+        parts = list(self.predict_parts(data, as_of=as_of, reasons=reasons))
+        out = pd.concat([p for p in parts if p is not None], ignore_index=True)
+        order = np.lexsort((out["customer_id"].to_numpy(), out["cold_start"].to_numpy()))
+        return out.iloc[order].reset_index(drop=True)
+
+    def _parts_day(self, data: PartitionedData, as_of: str | pd.Timestamp | None) -> pd.Timestamp:
+        """The as-of day of a partitioned data set, checked before any part is read."""
+        self._check_fitted()
+        check_engine(self.engine, self.scheduler)
         last = data.last_date
         day = last + pd.Timedelta(days=1) if as_of is None else as_day(as_of)
         if day > last + pd.Timedelta(days=1):
@@ -651,11 +660,48 @@ class CLVModel:
                 f"as_of {day:%Y-%m-%d} is after the data, which ends on {last:%Y-%m-%d}: the "
                 f"latest as-of date is {last + pd.Timedelta(days=1):%Y-%m-%d}."
             )
-        parts = map_parts(score_part, data, self, day, reasons, engine=self.engine,
-                          scheduler=self.scheduler, n_workers=self.n_jobs)  # fmt: skip
-        out = pd.concat([p for p in parts if p is not None], ignore_index=True)
-        order = np.lexsort((out["customer_id"].to_numpy(), out["cold_start"].to_numpy()))
-        return out.iloc[order].reset_index(drop=True)
+        return day
+
+    def predict_parts(
+        self,
+        data: PartitionedData,
+        *,
+        as_of: str | pd.Timestamp | None = None,
+        reasons: bool = True,
+    ) -> Iterator[pd.DataFrame | None]:
+        """:meth:`predict` of each part of a partitioned data set, yielded in part order
+        (None for a part without customers).
+
+        Memory is bounded by a part whatever the base's size, which a single table of
+        every customer (:meth:`predict`) is not; rows are ordered within each part.
+        """
+        day = self._parts_day(data, as_of)
+        yield from iter_parts(score_part, data, self, day, reasons, engine=self.engine,
+                              scheduler=self.scheduler, n_workers=self.n_jobs)  # fmt: skip
+
+    def write_predictions(
+        self,
+        data: PartitionedData,
+        folder: str | os.PathLike[str],
+        *,
+        as_of: str | pd.Timestamp | None = None,
+        reasons: bool = True,
+    ) -> int:
+        """Score every part and write its rows to ``folder/part-NNNNN.parquet``
+        (:mod:`clvmodel.score_folder`); returns the number of rows.
+
+        Each part is written by whoever scored it (a Dask worker writes its own parts,
+        so `folder` must be one the workers can write: shared, or a URL), and nothing
+        but row counts comes back: memory stays that of one part at any size.
+        """
+        day = self._parts_day(data, as_of)
+        target = prepare_folder(folder)
+        counts = iter_parts(write_part_scores, data, self, day, reasons, target,
+                            engine=self.engine, scheduler=self.scheduler,
+                            n_workers=self.n_jobs)  # fmt: skip
+        rows = sum(counts)
+        finish_folder(target, as_of=f"{day:%Y-%m-%d}", n_parts=data.n_parts, rows=rows)
+        return rows
 
     def forecast_scores(
         self,
@@ -904,6 +950,19 @@ def score_part(
         return model.predict(retail, as_of=day, reasons=reasons)
     except ValueError as exc:
         raise ValueError(f"part {part} of {data.path}: {exc}") from exc
+
+
+def write_part_scores(
+    data: PartitionedData,
+    part: int,
+    model: CLVModel,
+    day: pd.Timestamp,
+    reasons: bool,
+    folder: str,
+) -> int:
+    """:func:`score_part`, written to the scores folder where it ran; its row count."""
+    rows = score_part(data, part, model, day, reasons)
+    return 0 if rows is None else write_part(folder, part, rows)
 
 
 def _profile_names(profiles: pd.DataFrame) -> list[str]:

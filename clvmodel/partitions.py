@@ -89,7 +89,8 @@ def partition_of(customer_ids: Sequence[str] | pd.Series | np.ndarray, n_parts: 
     return (pd.util.hash_array(ids, categorize=False) % np.uint64(n_parts)).astype(np.int64)
 
 
-def _part_name(part: int) -> str:
+def part_name(part: int) -> str:
+    """The file name of a part, in every per-customer table's folder."""
     return f"part-{part:05d}.parquet"
 
 
@@ -187,7 +188,7 @@ class PartitionWriter:
         key = (name, part)
         if key not in self._writers:
             (self.folder / name).mkdir(exist_ok=True)
-            path = self.folder / name / _part_name(part)
+            path = self.folder / name / part_name(part)
             self._writers[key] = pq.ParquetWriter(path, table.schema)
         self._writers[key].write_table(table)
 
@@ -203,7 +204,7 @@ class PartitionWriter:
         for name in names:
             for p in range(self.n_parts):
                 if (name, p) not in self._writers:
-                    path = self.folder / name / _part_name(p)
+                    path = self.folder / name / part_name(p)
                     pq.write_table(self._schemas[name].empty_table(), path)
         self._close_files()
         missing = [t for t in TABLES if t not in self._written and t not in names]
@@ -240,25 +241,27 @@ def write_partitioned(
 
 
 # ---------------------------------------------------------------------------- reading
-def _is_url(path: str) -> bool:
+def is_url(path: str) -> bool:
+    """Whether `path` is read through fsspec rather than the local file system."""
     return "://" in path
 
 
 def _open(path: str) -> IO[bytes]:
-    if _is_url(path):
+    if is_url(path):
         import fsspec  # installed with the dask extra
 
         return fsspec.open(path, "rb").open()
     return open(path, "rb")
 
 
-def _join(root: str, *names: str) -> str:
-    return "/".join([root.rstrip("/"), *names]) if _is_url(root) else str(Path(root, *names))
+def join_path(root: str, *names: str) -> str:
+    """`names` under `root`, with ``/`` for URLs and the OS separator for local paths."""
+    return "/".join([root.rstrip("/"), *names]) if is_url(root) else str(Path(root, *names))
 
 
 def _read_layout(path: str) -> dict | None:
     try:
-        with _open(_join(path, LAYOUT_FILE)) as f:
+        with _open(join_path(path, LAYOUT_FILE)) as f:
             layout = json.loads(f.read())
     except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
         return None
@@ -302,10 +305,10 @@ class PartitionedData:
 
     def _file(self, name: str, part: int | None = None) -> tuple[str, str]:
         if part is None:
-            return _join(self.path, f"{name}.parquet"), f"{name}.parquet"
+            return join_path(self.path, f"{name}.parquet"), f"{name}.parquet"
         if not 0 <= part < self.n_parts:
             raise ValueError(f"part must be in [0, {self.n_parts}); got {part}.")
-        return _join(self.path, name, _part_name(part)), f"{name}/{_part_name(part)}"
+        return join_path(self.path, name, part_name(part)), f"{name}/{part_name(part)}"
 
     @cached_property
     def shared(self) -> dict[str, pd.DataFrame]:

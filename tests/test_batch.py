@@ -380,3 +380,23 @@ def test_a_blank_id_line_is_a_row_with_its_error_and_trailing_blank_lines_are_no
     results, summary = batch.score_table(scorer, table)
     assert summary["rows"] == 3 and summary["rejected"] == 1
     assert results["error"].tolist() == ["", "empty customer_id", ""]
+
+
+def test_write_scores_in_pieces_writes_the_file_of_the_whole(tmp_path, monkeypatch):
+    rows = pd.DataFrame(
+        {
+            "customer_id": ["=A1", "B", "C", "D"],
+            "predicted_total": [1.234, -0.0001, 5.0, 7.555],
+            "p_purchase": [0.12345, 0.5, 0.0, 1.0],
+        }
+    )
+
+    batch.write_scores(rows, tmp_path / "whole.csv")
+    batch.write_scores(iter([rows[:1], None, rows[1:1], rows[1:]]), tmp_path / "pieces.csv")
+
+    assert (tmp_path / "pieces.csv").read_bytes() == (tmp_path / "whole.csv").read_bytes()
+    assert (tmp_path / "whole.csv").read_text().count("customer_id") == 1
+    monkeypatch.setattr(batch, "EXCEL_ROWS", 3)
+    with pytest.raises(ValueError, match="4 rows do not fit in an Excel sheet"):
+        batch.write_scores(iter([rows[:2], rows[2:]]), tmp_path / "big.xlsx")
+    assert not list(tmp_path.glob("*big*"))

@@ -1,6 +1,8 @@
 """Partition by partition: features, targets and scores of a partitioned data set equal
 those of the whole data, in this process and on a Dask LocalCluster."""
 
+import json
+
 import pandas as pd
 import pytest
 
@@ -11,6 +13,7 @@ from clvmodel.features import FeatureConfig, build_features, build_targets
 from clvmodel.model import CLVModel
 from clvmodel.partitions import open_partitioned, partition_of, write_partitioned
 from clvmodel.schema import read_tables
+from clvmodel.score_folder import SCORES_FILE
 
 CUTOFF = pd.Timestamp("2025-09-01")
 
@@ -80,7 +83,11 @@ def test_a_part_without_customers_is_skipped(small_data_dir, model, tmp_path):
     )
 
 
-def test_score_cli_on_partitioned_data_writes_the_same_file(
+def _rows(path):
+    return pd.read_csv(path, dtype=str, keep_default_na=False)
+
+
+def test_score_cli_on_partitioned_data_writes_the_same_rows(
     trained_artifacts, small_data_dir, parted, tmp_path
 ):
     args = ["--artifacts", str(trained_artifacts), "--as-of", "2025-08-01"]
@@ -91,8 +98,85 @@ def test_score_cli_on_partitioned_data_writes_the_same_file(
     )
     assert score_cli.main([*args, "--data", parted.path, "--output", str(tmp_path / "b.csv")]) == 0
 
-    assert (tmp_path / "a.csv").read_bytes() == (tmp_path / "b.csv").read_bytes()
+    whole, by_part = _rows(tmp_path / "a.csv"), _rows(tmp_path / "b.csv")
+    # Written part after part: rows come in part order, each part's as predict orders them.
+    parts = partition_of(by_part["customer_id"], parted.n_parts)
+    assert (pd.Series(parts).diff().dropna() >= 0).all()
+    order = by_part.sort_values(["cold_start", "customer_id"]).reset_index(drop=True)
+    pd.testing.assert_frame_equal(order, whole)
     assert not list(tmp_path.glob("*.xlsx"))  # only the file asked for
+
+
+def test_predict_parts_scores_one_part_at_a_time(parted, model):
+    parts = model.predict_parts(parted, reasons=False)
+
+    first = next(parts)
+
+    ids = first["customer_id"].to_numpy()
+    assert len(ids) and (partition_of(ids, parted.n_parts) == 0).all()
+    rest = [p for p in parts if p is not None]
+    everyone = pd.concat([first, *rest])
+    assert len(everyone) == len(model.predict(parted, reasons=False))
+
+
+def test_scores_folder_holds_each_part_and_equals_predict(
+    parted, model, trained_artifacts, tmp_path
+):
+    folder = tmp_path / "scores"
+
+    rows = model.write_predictions(parted, folder, as_of="2025-08-01")
+
+    whole = model.predict(parted, as_of="2025-08-01")
+    assert rows == len(whole)
+    manifest = json.loads((folder / SCORES_FILE).read_text())
+    assert manifest == {"layout": "clvmodel-scores", "version": 1, "as_of": "2025-08-01",
+                        "n_parts": 3, "rows": rows}  # fmt: skip
+    files = sorted(p.name for p in folder.glob("part-*.parquet"))
+    assert files == [f"part-0000{p}.parquet" for p in range(3)]
+    for p, name in enumerate(files):  # each file holds its data part's customers
+        ids = pd.read_parquet(folder / name)["customer_id"]
+        assert (partition_of(ids, 3) == p).all()
+    read = pd.read_parquet(folder).sort_values(["cold_start", "customer_id"])
+    pd.testing.assert_frame_equal(read.reset_index(drop=True), whole, check_exact=True)
+
+    # The CLI writes the same folder, replacing an earlier run's parts, never mixing them.
+    (folder / "part-00007.parquet").write_bytes(b"stale")
+    args = ["--artifacts", str(trained_artifacts), "--data", parted.path, "--as-of", "2025-08-01"]
+    assert score_cli.main([*args, "--output", str(folder)]) == 0
+    assert sorted(p.name for p in folder.glob("part-*.parquet")) == files
+    again = pd.read_parquet(folder).sort_values(["cold_start", "customer_id"])
+    pd.testing.assert_frame_equal(again.reset_index(drop=True), whole, check_exact=True)
+
+
+def test_scores_folder_refuses_a_folder_of_other_files(
+    parted, model, tmp_path, capsys, trained_artifacts, small_data_dir
+):
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    (folder / "notes.txt").write_text("keep me")
+
+    with pytest.raises(ValueError, match=r"notes\.txt"):
+        model.write_predictions(parted, folder)
+    code = score_cli.main(["--artifacts", str(trained_artifacts), "--data", str(small_data_dir),
+                           "--output", str(folder)])  # fmt: skip
+
+    assert code == 1 and "not scores (notes.txt)" in capsys.readouterr().err
+    assert sorted(p.name for p in folder.iterdir()) == ["notes.txt"]
+
+
+def test_score_cli_folder_output_of_whole_data_is_one_part(
+    trained_artifacts, small_data_dir, small_data, model, tmp_path
+):
+    out = tmp_path / "scores"
+
+    code = score_cli.main(["--artifacts", str(trained_artifacts), "--data", str(small_data_dir),
+                           "--output", f"{out}/"])  # fmt: skip
+
+    assert code == 0
+    assert sorted(p.name for p in out.iterdir()) == [SCORES_FILE, "part-00000.parquet"]
+    pd.testing.assert_frame_equal(
+        pd.read_parquet(out / "part-00000.parquet"), model.predict(small_data), check_exact=True
+    )
 
 
 def test_engine_errors_are_plain(model, parted, small_data_dir, trained_artifacts, capsys):
@@ -114,7 +198,7 @@ def test_engine_is_not_part_of_the_model(model):
     )
 
 
-def test_dask_local_cluster_scores_as_in_process(parted, model):
+def test_dask_local_cluster_scores_as_in_process(parted, model, tmp_path):
     distributed = pytest.importorskip("distributed")
     local = model.predict(parted)
 
@@ -125,7 +209,12 @@ def test_dask_local_cluster_scores_as_in_process(parted, model):
         on_dask.set_params(engine="dask", scheduler=cluster.scheduler_address)
         try:
             scores = on_dask.predict(parted)
+            rows = on_dask.write_predictions(parted, tmp_path / "scores")
         finally:
             on_dask.set_params(engine="local", scheduler=None)
 
     pd.testing.assert_frame_equal(scores, local, check_exact=True)
+    # Workers wrote their own parts.
+    written = pd.read_parquet(tmp_path / "scores").sort_values(["cold_start", "customer_id"])
+    assert rows == len(local)
+    pd.testing.assert_frame_equal(written.reset_index(drop=True), local, check_exact=True)

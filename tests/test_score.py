@@ -207,7 +207,7 @@ def test_score_cli_on_the_seven_tables(trained_artifacts, small_data_dir, tmp_pa
         pytest.param(
             {"log": "no_category"}, r"trained on categories \['electronics'", id="categories"
         ),
-        pytest.param({"output": "scores.json"}, "must end in .csv or .xlsx", id="output"),
+        pytest.param({"output": "scores.json"}, "a file ending in .csv or .xlsx", id="output"),
         pytest.param({"as_of": "someday"}, "as_of must be a date", id="as-of"),
         pytest.param({"as_of": "2020-01-01"}, "no transactions before", id="as-of-early"),
         pytest.param({"artifacts": "nowhere"}, "nowhere", id="artifacts"),

@@ -3,11 +3,16 @@
 python -m clvmodel.cli.score --artifacts artifacts --data data --output scores.csv
 python -m clvmodel.cli.score --artifacts artifacts --transactions log.csv.gz \\
     --map cust=customer_id --as-of 2025-06-01 --output scores.xlsx
-python -m clvmodel.cli.score --artifacts artifacts --data /big/parquet --output s.csv \\
+python -m clvmodel.cli.score --artifacts artifacts --data /big/parquet --output scores/ \\
     --engine dask --scheduler tcp://10.0.0.5:8786
 
 A folder in the partitioned Parquet layout (:mod:`clvmodel.partitions`) is scored part by
 part, in this process or on Dask (``--engine``), with the same numbers as the whole data.
+An output folder (a path without extension) receives one Parquet file per part, written
+by whoever scored it, at full precision (:mod:`clvmodel.score_folder`): memory stays that
+of one part whatever the base's size. A CSV output of partitioned data is written part by
+part too, its rows ordered by part (each part's as :meth:`clvmodel.CLVModel.predict`
+orders them); an Excel sheet holds at most 1,048,575 rows.
 
 One row per customer with history before the as-of date (and, when the model has a
 cold-start part, per customer who signed up but never bought): ``customer_id`` (text,
@@ -25,7 +30,10 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+
+import pandas as pd
 
 from clvmodel.batch import FORMATS, write_scores
 from clvmodel.dataset import RetailData, load_data
@@ -33,6 +41,7 @@ from clvmodel.engine import ENGINES
 from clvmodel.features import as_of_data
 from clvmodel.model import CLVModel
 from clvmodel.partitions import PartitionedData, is_partitioned, open_partitioned
+from clvmodel.score_folder import is_folder_output, write_folder
 from clvmodel.transactions import (
     MAX_BAD_SHARE,
     describe_rejected,
@@ -94,7 +103,11 @@ def format_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Arg
     )
     add_source_options(parser)
     parser.add_argument(
-        "--output", required=True, metavar="FILE", help="results, .csv or .xlsx by extension"
+        "--output",
+        required=True,
+        metavar="PATH",
+        help="results: a .csv or .xlsx file, or a folder (no extension) of Parquet parts, "
+        "one per data part, written by whoever scored it (flat memory at any size)",
     )
     add_engine_options(parser)
     parser.add_argument("-v", "--verbose", action="count", default=0)
@@ -160,22 +173,48 @@ def _load(args: argparse.Namespace) -> RetailData | PartitionedData:
 def run(args: argparse.Namespace) -> Path:
     """Load, score, write; returns the output path."""
     output = Path(args.output)
-    if output.suffix.lower() not in FORMATS:  # fail before the slow part
+    folder = is_folder_output(args.output)
+    if not folder and output.suffix.lower() not in FORMATS:  # fail before the slow part
         raise ValueError(
-            f"the output file must end in {' or '.join(FORMATS)}; got {output.name!r}. The "
-            "format follows the extension."
+            f"the output must be a file ending in {' or '.join(FORMATS)}, or a folder (no "
+            f"extension) for Parquet parts; got {output.name!r}. The format follows the "
+            "extension."
         )
     model = CLVModel.load(args.artifacts)
     model.set_params(engine=args.engine, scheduler=args.scheduler)
     if args.engine == "dask":
         model.set_params(n_jobs=args.workers)
     data = _load(args)
-    if args.as_of and isinstance(data, RetailData):
-        data = as_of_data(data, args.as_of)
-    results = model.predict(data, as_of=args.as_of)
-    write_scores(results, output)
-    log.info("wrote %d customers to %s", len(results), output)
+    if isinstance(data, PartitionedData):
+        if folder:  # each part written where it was scored
+            rows = model.write_predictions(data, args.output, as_of=args.as_of)
+        else:  # one part in memory at a time; rows ordered by part, then as predict orders
+            counted = _Counted(model.predict_parts(data, as_of=args.as_of))
+            write_scores(counted, output)
+            rows = counted.rows
+    else:
+        if args.as_of:
+            data = as_of_data(data, args.as_of)
+        results = model.predict(data, as_of=args.as_of)
+        if folder:
+            write_folder(results, args.output)
+        else:
+            write_scores(results, output)
+        rows = len(results)
+    log.info("wrote %d customers to %s", rows, args.output)
     return output
+
+
+class _Counted:
+    """Pieces of scores passed through, their rows counted."""
+
+    def __init__(self, pieces: Iterator[pd.DataFrame | None]) -> None:
+        self.pieces, self.rows = pieces, 0
+
+    def __iter__(self) -> Iterator[pd.DataFrame | None]:
+        for piece in self.pieces:
+            self.rows += 0 if piece is None else len(piece)
+            yield piece
 
 
 def main(argv: list[str] | None = None) -> int:
