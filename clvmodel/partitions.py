@@ -30,6 +30,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -274,16 +275,23 @@ def is_partitioned(path: str | os.PathLike[str]) -> bool:
     return _read_layout(os.fspath(path)) is not None
 
 
-def _read_parquet(
-    path: str, source: str, columns: list[str] | None = None, filters=None
-) -> pd.DataFrame:
+@contextmanager
+def _parquet(path: str, source: str) -> Iterator[IO[bytes]]:
+    """A part's file open for reading; a missing or unreadable file is a SchemaError."""
     try:
         with _open(path) as f:
-            table = pq.read_table(f, columns=columns, filters=filters)
+            yield f
     except FileNotFoundError as exc:
         raise SchemaError(f"{source}: missing from the partitioned data set.") from exc
     except (OSError, pa.ArrowException) as exc:
         raise SchemaError(f"{source}: not a readable Parquet file ({exc}).") from exc
+
+
+def _read_parquet(
+    path: str, source: str, columns: list[str] | None = None, filters=None
+) -> pd.DataFrame:
+    with _parquet(path, source) as f:
+        table = pq.read_table(f, columns=columns, filters=filters)
     return table.to_pandas()
 
 
@@ -382,6 +390,18 @@ class PartitionedData:
             raise ValueError(f"{self.path} has no table {name!r}; it has {list(self.parts)}.")
         frames = [_read_parquet(*self._file(name, p), columns=columns) for p in range(self.n_parts)]
         return pd.concat(frames, ignore_index=True)
+
+    def n_rows(self, name: str) -> int:
+        """Rows of one table, every part, from the Parquet footers: no data is read (a
+        column of a million customers' transactions took ~9 s to count)."""
+        if name not in self.parts and name not in SHARED:
+            raise ValueError(f"{self.path} has no table {name!r}; it has {list(self.parts)}.")
+        parts = [None] if name in SHARED else range(self.n_parts)
+        total = 0
+        for part in parts:
+            with _parquet(*self._file(name, part)) as f:
+                total += pq.ParquetFile(f).metadata.num_rows
+        return total
 
     def __iter__(self) -> Iterator[int]:
         return iter(range(self.n_parts))

@@ -77,6 +77,14 @@ def test_a_bad_part_is_named(parted, tmp_path):
         read_tables(tmp_path)
 
 
+def test_row_counts_come_from_the_footers(parted):
+    data = open_partitioned(parted)
+    for name in ("customer_details", "store_sales_header", "stores"):
+        assert data.n_rows(name) == len(data.read_table(name)) > 0
+    with pytest.raises(ValueError, match="has no table 'nope'"):
+        data.n_rows("nope")
+
+
 def test_not_a_data_set_until_closed(tmp_path):
     with pytest.raises(SchemaError, match="table 'stores' not found"):
         read_tables(tmp_path)
