@@ -295,6 +295,27 @@ def _read_parquet(
     return table.to_pandas()
 
 
+def _timestamp_range(meta: pq.FileMetaData, column: str) -> list | None:
+    """The smallest and largest value of a timestamp column of a Parquet file, from the
+    statistics of its row groups (nothing for a file without values); None when the
+    column is not a timestamp or a row group with values has no statistics."""
+    names = meta.schema.names
+    if column not in names:
+        return None
+    i = names.index(column)
+    if meta.schema.column(i).logical_type.type != "TIMESTAMP":
+        return None
+    found = []
+    for group in range(meta.num_row_groups):
+        chunk = meta.row_group(group).column(i)
+        stats = chunk.statistics
+        if stats is not None and stats.has_min_max:
+            found += [stats.min, stats.max]
+        elif stats is None or stats.null_count != chunk.num_values:  # not all empty
+            return None
+    return [min(found), max(found)] if found else []
+
+
 @dataclass(frozen=True)
 class PartitionedData:
     """A data set in the partitioned layout, read one part at a time.
@@ -408,12 +429,24 @@ class PartitionedData:
 
     @cached_property
     def dates(self) -> tuple[pd.Timestamp, pd.Timestamp]:
-        """First and last transaction day of the whole data (one column read)."""
-        days = self.read_table("store_sales_header", columns=["transaction_date"])
-        days = days["transaction_date"].dropna()
-        if days.empty:
+        """First and last transaction day of the whole data.
+
+        From the column's statistics in the Parquet footers (reading the column of a
+        million customers' transactions took ~2 s of the app's start); the column itself
+        is read only from a part whose footer has none.
+        """
+        days = []
+        for part in range(self.n_parts):
+            path, source = self._file("store_sales_header", part)
+            with _parquet(path, source) as f:
+                found = _timestamp_range(pq.ParquetFile(f).metadata, "transaction_date")
+            if found is None:
+                column = _read_parquet(path, source, columns=["transaction_date"])
+                found = column["transaction_date"].dropna().agg(["min", "max"]).dropna()
+            days.extend(pd.Timestamp(d) for d in found)
+        if not days:
             raise SchemaError(f"{self.path}: the data set has no transactions.")
-        return days.min().normalize(), days.max().normalize()
+        return min(days).normalize(), max(days).normalize()
 
     @property
     def first_date(self) -> pd.Timestamp:
