@@ -132,8 +132,8 @@ class MemorySource:
 class PartitionedSource:
     """A partitioned base served without reading it whole.
 
-    Opening reads the customer IDs (one column), the scores and the summary that
-    ``train.py`` saved beside the model for this very data (checked by fingerprint),
+    Opening reads the scores and the summary that ``train.py`` saved beside the model
+    for this very data (checked by fingerprint): every customer's ID is in the profiles.
     As of the day after the data, profiles, lists and
     revenue come from that summary; at another date only single-customer questions are
     answered (from the customer's rows), and the others raise a ValueError that says how
@@ -158,9 +158,10 @@ class PartitionedSource:
                 "at start): run train.py --data "
                 f"{data.path} --out {self.artifacts} to train on this data and save them."
             )
-        ids = data.read_table("customer_details", columns=["customer_id"])["customer_id"]
-        self.customer_ids = pd.Index(ids.astype("str"), name="customer_id")
         profiles = self._summary["profiles"]
+        # Every customer has a profile: the saved profiles' index is the customer table's
+        # IDs (sorted), so the IDs are not read again, nor looked up in a second table.
+        self.customer_ids: pd.Index = profiles.index
         self.breakdowns = [c for c in PROFILE_COLUMNS if c in profiles]
         spend = self._summary["list_features"]["spend_365d"]
         self._examples = examples_by_spend(spend[spend != 0])
@@ -179,7 +180,7 @@ class PartitionedSource:
 
     def warm(self, artifacts: str | os.PathLike[str] | None = None) -> bool:
         """Build the ID lookups once, so that the first request is as fast as any."""
-        for index in (self._scores.index, self.customer_ids, self._summary["profiles"].index):
+        for index in (self._scores.index, self.customer_ids):  # the IDs: profiles' index
             index.get_indexer(index[:1])
         return True
 

@@ -136,6 +136,10 @@ def test_the_big_app_does_not_load_the_whole_data(big_app):
     assert not hasattr(big_app.SCORER, "_cache")  # no per-date cache of everyone
 
 
+def test_every_customer_is_known_without_reading_the_ids(big_app, small_data):
+    assert big_app.SOURCE.customer_ids.equals(small_data.customers.index.sort_values())
+
+
 def test_predict_customer_is_the_same_on_parts_and_in_memory(
     big_app, memory_app, small_data, some_ids
 ):
