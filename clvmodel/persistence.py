@@ -461,8 +461,8 @@ def _parquet_digest(f: BinaryIO, size: int) -> bytes | None:
 def tree_fingerprint(folder: str | os.PathLike[str]) -> str:
     """The fingerprint of a partitioned data set (every file under `folder`): how
     ``train.py`` stamps the scores and summary it saves, and how the app checks them
-    before serving them, without reading the data (a million customers' 1.3 GB took ~2 s
-    to hash whole at every start; the footers take milliseconds).
+    before serving them, without reading the data (hashing a million customers' 1.3 GB
+    whole took 2 to 10 s at every start; their footers take a tenth of a second).
 
     Each file counts with its path relative to `folder` (so the folder may move, but a
     part may not move to another table); a ``.parquet`` file with its size and its footer

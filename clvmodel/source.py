@@ -143,7 +143,7 @@ class PartitionedSource:
     def __init__(self, data: PartitionedData, artifacts: str | os.PathLike[str]) -> None:
         self.data = data
         self.artifacts = Path(artifacts)
-        self.default_as_of = data.last_date + pd.Timedelta(days=1)
+        self.default_as_of = default_as_of(data)
         stamp = {
             "as_of": f"{self.default_as_of:%Y-%m-%d}",
             "data_fingerprint": tree_fingerprint(data.path),
