@@ -48,6 +48,7 @@ _LOADER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="clvmodel-start")
 _data_loading = _LOADER.submit(open_source, DATA_DIR, ARTIFACTS)
 
 import atexit
+import functools
 import json
 import re
 import shutil
@@ -114,20 +115,19 @@ def _check_id(customer_id: object) -> str:
         raise gr.Error(
             f"customer_id is {len(text)} characters long; IDs look like {EXAMPLE_IDS[0]}."
         )
-    if text in _KNOWN_IDS:
+    if _known(text):
         return text
-    return _IDS_BY_CASE.get(text.casefold(), text)  # a unique case-insensitive match
+    return _ids_by_case().get(text.casefold(), text)  # a unique case-insensitive match
 
 
-_KNOWN_IDS = set(SOURCE.customer_ids.to_numpy(dtype=object))
-
-
-def _ids_by_case(ids: pd.Index) -> dict[str, str]:
+@functools.cache
+def _ids_by_case() -> dict[str, str]:
     """Each case-folded ID that folds from one ID only, to that ID (plain Python: a
-    million IDs take under a second, where pandas' string methods took several)."""
+    million IDs take under a second, where pandas' string methods took several). Made
+    on the first ID not found as typed, not at start: few sessions need it."""
     out: dict[str, str] = {}
     ambiguous = set()
-    for cid in ids.to_numpy(dtype=object):
+    for cid in SOURCE.customer_ids.to_numpy(dtype=object):
         folded = cid.casefold()
         if folded in out:
             ambiguous.add(folded)
@@ -135,9 +135,6 @@ def _ids_by_case(ids: pd.Index) -> dict[str, str]:
     for folded in ambiguous:
         del out[folded]
     return out
-
-
-_IDS_BY_CASE = _ids_by_case(SOURCE.customer_ids)
 
 
 def _check_as_of(as_of: object) -> pd.Timestamp:
@@ -179,7 +176,8 @@ def _everyone(day: pd.Timestamp) -> pd.DataFrame:
 
 
 def _known(cid: str) -> bool:
-    return cid in _KNOWN_IDS
+    """The source's ID index answers (its lookup table is built while warming)."""
+    return cid in SOURCE.customer_ids
 
 
 def _id_problem(customer_id: str, error: str, day: pd.Timestamp) -> gr.Error:

@@ -31,11 +31,18 @@ from clvmodel.dates import as_day
 from clvmodel.features import FEATURE_GROUPS, as_of_data, cutoff_dates
 from clvmodel.model import CLVModel
 from clvmodel.partitions import PartitionedData, is_partitioned, open_partitioned
-from clvmodel.persistence import file_fingerprint, load_json, save_scores, save_summary
-from clvmodel.prediction import CustomerScorer
+from clvmodel.persistence import (
+    file_fingerprint,
+    folder_fingerprint,
+    load_json,
+    save_scores,
+    save_summary,
+    tree_fingerprint,
+)
+from clvmodel.prediction import CustomerScorer, default_as_of
 from clvmodel.report import FitReport
 from clvmodel.schema import SchemaError, read_tables
-from clvmodel.source import summarize
+from clvmodel.source import score_and_summarize
 from clvmodel.synthetic import ground_truth, read_latent
 from clvmodel.training import PROBABILITY_MODELS, SPEND_MODELS
 from clvmodel.transactions import (
@@ -111,13 +118,15 @@ def format_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Arg
 
 def load_source(
     args: argparse.Namespace,
-) -> tuple[RetailData | PartitionedData, dict | None, list[Path], dict]:
+) -> tuple[RetailData | PartitionedData, dict | None, str, dict]:
     """Read --data or --transactions, cut at --as-of right away.
 
     Returns the data, the seven tables (None for a log; cut at --as-of too, for the
-    synthetic oracle), the files read (for the fingerprint) and what the metadata says
-    about the source. A partitioned --data folder is opened, not read: the model reads
-    the parts it trains on and scores the rest part by part.
+    synthetic oracle), the fingerprint of the files read (the one the app checks saved
+    scores against: :func:`tree_fingerprint` for a partitioned folder,
+    :func:`folder_fingerprint` for the tables) and what the metadata says about the
+    source. A partitioned --data folder is opened, not read: the model reads the parts it
+    trains on and scores the rest part by part.
     """
     tables, info = None, {}
     if not args.transactions and is_partitioned(args.data):
@@ -129,8 +138,8 @@ def load_source(
                 "before that day, or read it with --data on the CSV tables."
             )
         folder = Path(args.data)
-        files = sorted(p for p in folder.rglob("*") if p.is_file())
-        return open_partitioned(folder), None, files, {"format": "partitioned Parquet"}
+        source = {"format": "partitioned Parquet"}
+        return open_partitioned(folder), None, tree_fingerprint(folder), source
     if args.transactions:
         path = Path(args.transactions)
         log.info("reading the transaction log %s", path)
@@ -147,7 +156,7 @@ def load_source(
                 "%d of %d rows of %s cannot be read and were left out; first: %s",
                 len(rejected), n_rows, path.name, describe_rejected(rejected),
             )  # fmt: skip
-        files = sorted(path.rglob("*.parquet")) if path.is_dir() else [path]
+        fingerprint = file_fingerprint(sorted(path.rglob("*.parquet")) if path.is_dir() else path)
         info = {"format": "transaction log", "column_mapping": mapping,
                 "rows": n_rows, "rejected_rows": len(rejected),
                 "anonymous_rows": reading.anonymous}  # fmt: skip
@@ -157,10 +166,7 @@ def load_source(
         log.info("reading %s", args.data)
         tables = read_tables(args.data)
         data = from_tables(tables)
-        folder = Path(args.data)
-        # A partitioned data set keeps its parts in one folder per table.
-        files = sorted(p for p in (folder.rglob("*") if is_partitioned(folder) else
-                                   folder.iterdir()) if p.is_file())  # fmt: skip
+        fingerprint = folder_fingerprint(args.data)
         info = {"format": "seven tables"}
     if args.as_of:
         data = as_of_data(data, args.as_of)
@@ -169,7 +175,7 @@ def load_source(
         info["as_of"] = f"{day:%Y-%m-%d}"
         if tables is not None:
             tables = _tables_before(tables, day)
-    return data, tables, files, info
+    return data, tables, fingerprint, info
 
 
 def _tables_before(tables: dict, day: pd.Timestamp) -> dict:
@@ -212,7 +218,7 @@ def run(args: argparse.Namespace) -> FitReport:
         max_customers=args.max_customers or None,
     )
     model._config()  # refuse bad options before reading the data
-    data, tables, data_files, source = load_source(args)
+    data, tables, fingerprint, source = load_source(args)
     latent = read_latent(args.data) if tables is not None else None
     model.fit(data, as_of=args.as_of, oracles=_oracles(args, tables, latent, data, model))
     if model.feature_config_.absent_groups:
@@ -222,7 +228,6 @@ def run(args: argparse.Namespace) -> FitReport:
     out = Path(args.out)
     model.report_.currency = CURRENCY
     plot_files = write_plots(model.report_, out)
-    fingerprint = file_fingerprint(data_files)
     fcfg = model.feature_config_
     metadata = {
         "model_version": f"{datetime.now():%Y.%m.%d}-{fingerprint[:8]}",
@@ -250,19 +255,19 @@ def run(args: argparse.Namespace) -> FitReport:
     model.save(out, metadata=metadata)
     metadata = load_json(out / "metadata.json")
     # Every customer's scores and reason codes as of the day after the data, for the app
-    # to start on (part by part on a partitioned data set).
+    # to start on. On a partitioned data set, part by part, and in the same read of each
+    # part the summary the app on a big base starts from too (profiles, list features,
+    # revenue).
     if isinstance(data, PartitionedData):
-        scores = model.predict(data).set_index("customer_id")
-        day = pd.Timestamp(scores.pop("as_of").iloc[0])
+        day = default_as_of(data)
+        log.info("scoring and summarizing the %d parts for the app", data.n_parts)
+        scores, summary = score_and_summarize(data, model, day)
+        scores = scores.set_index("customer_id").drop(columns="as_of")
+        save_summary(summary, out, as_of=f"{day:%Y-%m-%d}", data_fingerprint=fingerprint)
     else:
         scorer = CustomerScorer(model, data)
         scores, day = scorer.scores(), scorer.default_as_of
     save_scores(scores, out, as_of=f"{day:%Y-%m-%d}", data_fingerprint=fingerprint)
-    if isinstance(data, PartitionedData):  # the app on a big base starts from these too
-        log.info("summarizing the %d parts for the app (profiles, list features, revenue)",
-                 data.n_parts)  # fmt: skip
-        summary = summarize(data, model, day)
-        save_summary(summary, out, as_of=f"{day:%Y-%m-%d}", data_fingerprint=fingerprint)
     backtest = load_json(args.backtest) if args.backtest and Path(args.backtest).is_file() else None
     real = Path(args.real_data) if args.real_data else None
     real_data = load_json(real) if real is not None and real.is_file() else None
@@ -279,14 +284,12 @@ def run(args: argparse.Namespace) -> FitReport:
 
 
 def _counts(data: RetailData | PartitionedData) -> dict[str, int]:
-    """Customers and transactions of the whole data (one column read per table when
-    partitioned)."""
+    """Customers and transactions of the whole data (from the Parquet footers when
+    partitioned: one row per customer and per transaction, as in memory)."""
     if isinstance(data, PartitionedData):
         return {
-            "n_customers": len(data.read_table("customer_details", columns=["customer_id"])),
-            "n_transactions": len(
-                data.read_table("store_sales_header", columns=["transaction_id"])
-            ),
+            "n_customers": data.n_rows("customer_details"),
+            "n_transactions": data.n_rows("store_sales_header"),
         }
     return {"n_customers": len(data.customers), "n_transactions": len(data.transactions)}
 

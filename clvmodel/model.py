@@ -23,6 +23,7 @@ import os
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -81,11 +82,16 @@ from clvmodel.training import (
     train_all,
 )
 
+if TYPE_CHECKING:
+    from clvmodel.prediction import CustomerScorer
+
 __all__ = [
     "PROBABILITY",
     "REASONS",
     "CLVModel",
     "NotFittedError",
+    "combine_part_scores",
+    "predict_part",
     "prediction_columns",
     "score_part",
 ]
@@ -624,11 +630,7 @@ class CLVModel:
             if not reasons:
                 out[REASONS] = out[REASONS].where(out[PROBABILITY].isna(), "")
             return out
-        scores = scorer.scores(as_of, reasons=reasons)
-        day = scorer.as_of(as_of)
-        out = scores.rename_axis("customer_id").reset_index()
-        out.insert(1, "as_of", f"{day:%Y-%m-%d}")
-        return out
+        return scorer.predictions(as_of, reasons=reasons)
 
     def _predict_parts(
         self,
@@ -644,10 +646,7 @@ class CLVModel:
                 "scoring chosen customer IDs reads the whole data: use clvmodel.load_data "
                 "on the partitioned folder, or score every customer and select."
             )
-        parts = list(self.predict_parts(data, as_of=as_of, reasons=reasons))
-        out = pd.concat([p for p in parts if p is not None], ignore_index=True)
-        order = np.lexsort((out["customer_id"].to_numpy(), out["cold_start"].to_numpy()))
-        return out.iloc[order].reset_index(drop=True)
+        return combine_part_scores(self.predict_parts(data, as_of=as_of, reasons=reasons))
 
     def _parts_day(self, data: PartitionedData, as_of: str | pd.Timestamp | None) -> pd.Timestamp:
         """The as-of day of a partitioned data set, checked before any part is read."""
@@ -943,11 +942,27 @@ def score_part(
     The same call as for a whole data set: scores of a customer read only their rows.
     Errors name the part.
     """
-    retail = data.part(part)
-    if retail.customers.empty and retail.transactions.empty:
-        return None
+    return predict_part(data, part, data.part(part), model, day, reasons)[0]
+
+
+def predict_part(
+    data: PartitionedData,
+    part: int,
+    rows: RetailData,
+    model: CLVModel,
+    day: pd.Timestamp,
+    reasons: bool,
+) -> tuple[pd.DataFrame | None, CustomerScorer | None]:
+    """:func:`score_part` of a part's rows already read, and the scorer that made them:
+    it keeps the features of `day`, which a caller summarizing the part reuses instead
+    of building them again. ``(None, None)`` for a part without customers."""
+    from clvmodel.prediction import CustomerScorer
+
+    if rows.customers.empty and rows.transactions.empty:
+        return None, None
     try:
-        return model.predict(retail, as_of=day, reasons=reasons)
+        scorer = CustomerScorer(model, rows)
+        return scorer.predictions(day, reasons=reasons), scorer
     except ValueError as exc:
         raise ValueError(f"part {part} of {data.path}: {exc}") from exc
 
@@ -963,6 +978,14 @@ def write_part_scores(
     """:func:`score_part`, written to the scores folder where it ran; its row count."""
     rows = score_part(data, part, model, day, reasons)
     return 0 if rows is None else write_part(folder, part, rows)
+
+
+def combine_part_scores(parts: Iterable[pd.DataFrame | None]) -> pd.DataFrame:
+    """The parts' :func:`score_part` rows as :meth:`CLVModel.predict` returns the whole
+    data's: customers with history by ID, then cold-start customers by ID."""
+    out = pd.concat([p for p in parts if p is not None], ignore_index=True)
+    order = np.lexsort((out["customer_id"].to_numpy(), out["cold_start"].to_numpy()))
+    return out.iloc[order].reset_index(drop=True)
 
 
 def _profile_names(profiles: pd.DataFrame) -> list[str]:

@@ -25,7 +25,7 @@ from clvmodel.model import PROBABILITY, REASONS, CLVModel
 from clvmodel.partitions import PartitionedData
 
 
-def default_as_of(data: RetailData) -> pd.Timestamp:
+def default_as_of(data: RetailData | PartitionedData) -> pd.Timestamp:
     """The day after the last transaction: predict the next horizon from all history."""
     return data.last_date + pd.Timedelta(days=1)
 
@@ -120,6 +120,16 @@ class CustomerScorer:
         if reasons:
             self._explain(scored, np.arange(len(scored.features)))
         return scored.scores
+
+    def predictions(
+        self, as_of: str | pd.Timestamp | None = None, *, reasons: bool = True
+    ) -> pd.DataFrame:
+        """:meth:`scores` as :meth:`CLVModel.predict` returns them: ``customer_id`` and
+        ``as_of`` columns first. The date's features stay cached (:meth:`features`)."""
+        day = self.as_of(as_of)
+        out = self.scores(day, reasons=reasons).rename_axis("customer_id").reset_index()
+        out.insert(1, "as_of", f"{day:%Y-%m-%d}")
+        return out
 
     def warm(
         self, as_of: str | pd.Timestamp | None = None, *, precomputed: pd.DataFrame | None = None

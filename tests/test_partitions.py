@@ -2,9 +2,11 @@
 customer in one part, and is checked like CSV tables."""
 
 import json
+import shutil
 
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 
 from clvmodel import synthetic
@@ -75,6 +77,24 @@ def test_a_bad_part_is_named(parted, tmp_path):
     with pytest.raises(SchemaError, match=r"store_sales_header/part-0000\d\.parquet: column "
                        r"'transaction_date' has 1 empty"):  # fmt: skip
         read_tables(tmp_path)
+
+
+def test_row_counts_come_from_the_footers(parted):
+    data = open_partitioned(parted)
+    for name in ("customer_details", "store_sales_header", "stores"):
+        assert data.n_rows(name) == len(data.read_table(name)) > 0
+    with pytest.raises(ValueError, match="has no table 'nope'"):
+        data.n_rows("nope")
+
+
+def test_dates_from_the_footers_are_those_of_the_column(parted, tmp_path):
+    days = open_partitioned(parted).read_table("store_sales_header")["transaction_date"]
+    expected = (days.min().normalize(), days.max().normalize())
+    assert open_partitioned(parted).dates == expected
+    bare = shutil.copytree(parted, tmp_path / "bare")  # parts without statistics
+    for part in (bare / "store_sales_header").iterdir():
+        pq.write_table(pq.read_table(part), part, write_statistics=False)
+    assert open_partitioned(bare).dates == expected
 
 
 def test_not_a_data_set_until_closed(tmp_path):

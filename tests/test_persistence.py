@@ -1,5 +1,6 @@
 import json
 import re
+import shutil
 import zipfile
 
 import lightgbm as lgb
@@ -29,6 +30,7 @@ from clvmodel.persistence import (
     save_json,
     save_model,
     save_scores,
+    tree_fingerprint,
 )
 
 ALLOWED_PREFIXES = ("collections.", "lightgbm.", "numpy.", "sklearn.", "xgboost.")
@@ -378,6 +380,31 @@ def test_file_fingerprint_errors(tmp_path):
         file_fingerprint([])
     with pytest.raises(FileNotFoundError, match=re.escape(str(tmp_path / "missing.csv"))):
         file_fingerprint([tmp_path / "missing.csv"])
+
+
+def test_tree_fingerprint_sees_files_by_their_place_in_the_tree(tmp_path):
+    root = tmp_path / "data"
+    for table, value in (("a", 1.0), ("b", 2.0)):
+        (root / table).mkdir(parents=True)
+        pd.DataFrame({"x": [value]}).to_parquet(root / table / "part-0.parquet")
+    _write(root, "_layout.json", b'{"n_parts": 1}')
+    _write(root, "notes.parquet", b"not parquet")  # no footer: hashed whole
+    fp = tree_fingerprint(root)
+    assert re.fullmatch(r"[0-9a-f]{16}", fp)
+    assert tree_fingerprint(shutil.copytree(root, tmp_path / "elsewhere")) == fp
+
+    (root / "a" / "part-0.parquet").rename(root / "part-0.parquet")  # parts swapped
+    (root / "b" / "part-0.parquet").rename(root / "a" / "part-0.parquet")
+    (root / "part-0.parquet").rename(root / "b" / "part-0.parquet")
+    assert tree_fingerprint(root) != fp
+    for i, (name, text) in enumerate(
+        (("_layout.json", b'{"n_parts": 2}'), ("notes.parquet", b"not parquez"))
+    ):
+        other = shutil.copytree(tmp_path / "elsewhere", tmp_path / f"edited{i}")
+        _write(other, name, text)
+        assert tree_fingerprint(other) != fp, name
+    with pytest.raises(ValueError, match="no files"):
+        tree_fingerprint(tmp_path / "elsewhere" / "nothing")
 
 
 def test_saved_scores_load_only_for_the_same_day_and_data(tmp_path):

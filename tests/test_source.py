@@ -8,17 +8,23 @@ with the same model, and their handlers must agree.
 
 import importlib.util
 import math
+import shutil
 from pathlib import Path
 
 import gradio as gr
 import numpy as np
 import pandas as pd
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 import pytest
 
 from clvmodel.features import FeatureConfig, build_features
+from clvmodel.model import CLVModel
 from clvmodel.partitions import open_partitioned, write_partitioned
+from clvmodel.persistence import tree_fingerprint
+from clvmodel.prediction import default_as_of
 from clvmodel.schema import read_tables
-from clvmodel.source import PartitionedSource, open_source
+from clvmodel.source import PartitionedSource, open_source, score_and_summarize, summarize
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -96,9 +102,42 @@ def test_partitioned_data_without_saved_scores_is_refused(parted_dir, tmp_path):
         open_source(parted_dir, tmp_path)
 
 
+def test_one_pass_scores_and_summary_equal_predict_and_summarize(parted_dir, parted_artifacts):
+    data, model = open_partitioned(parted_dir), CLVModel.load(parted_artifacts)
+    day = default_as_of(data)
+
+    scores, summary = score_and_summarize(data, model, day)
+
+    pd.testing.assert_frame_equal(scores, model.predict(data), check_exact=True)
+    expected = summarize(data, model, day)
+    assert list(summary) == list(expected)
+    for name, frame in expected.items():
+        pd.testing.assert_frame_equal(summary[name], frame, check_exact=True, obj=name)
+
+
+def test_a_rewritten_part_makes_the_saved_scores_stale(parted_dir, parted_artifacts, tmp_path):
+    moved = shutil.copytree(parted_dir, tmp_path / "moved")
+    assert tree_fingerprint(moved) == tree_fingerprint(parted_dir)  # the folder may move
+    assert isinstance(open_source(moved, parted_artifacts), PartitionedSource)
+    changed = shutil.copytree(parted_dir, tmp_path / "changed")
+    part = changed / "store_sales_line_items" / "part-00001.parquet"
+    table = pq.read_table(part)  # every amount of one part up by 1, written as before
+    column = table.schema.get_field_index("line_item_amount")
+    amounts = pc.add(table.column(column), 1.0)
+    pq.write_table(table.set_column(column, table.field(column), amounts), part)
+
+    assert tree_fingerprint(changed) != tree_fingerprint(parted_dir)
+    with pytest.raises(ValueError, match=r"no saved scores .* run train.py --data"):
+        open_source(changed, parted_artifacts)
+
+
 def test_the_big_app_does_not_load_the_whole_data(big_app):
     assert isinstance(big_app.SOURCE, PartitionedSource)
     assert not hasattr(big_app.SCORER, "_cache")  # no per-date cache of everyone
+
+
+def test_every_customer_is_known_without_reading_the_ids(big_app, small_data):
+    assert big_app.SOURCE.customer_ids.equals(small_data.customers.index.sort_values())
 
 
 def test_predict_customer_is_the_same_on_parts_and_in_memory(
