@@ -650,14 +650,15 @@ class CLVModel:
 
     def _parts_day(self, data: PartitionedData, as_of: str | pd.Timestamp | None) -> pd.Timestamp:
         """The as-of day of a partitioned data set, checked before any part is read."""
+        from clvmodel.prediction import check_as_of, default_as_of
+
         self._check_fitted()
         check_engine(self.engine, self.scheduler)
-        last = data.last_date
-        day = last + pd.Timedelta(days=1) if as_of is None else as_day(as_of)
-        if day > last + pd.Timedelta(days=1):
+        day = check_as_of(as_of, default_as_of(data))
+        if day <= data.first_date:
             raise ValueError(
-                f"as_of {day:%Y-%m-%d} is after the data, which ends on {last:%Y-%m-%d}: the "
-                f"latest as-of date is {last + pd.Timedelta(days=1):%Y-%m-%d}."
+                f"no transactions before the as-of date {day:%Y-%m-%d}; the data starts on "
+                f"{data.first_date:%Y-%m-%d}. Pick a later date."
             )
         return day
 
@@ -956,12 +957,14 @@ def predict_part(
     """:func:`score_part` of a part's rows already read, and the scorer that made them:
     it keeps the features of `day`, which a caller summarizing the part reuses instead
     of building them again. ``(None, None)`` for a part without customers."""
-    from clvmodel.prediction import CustomerScorer
+    from clvmodel.prediction import CustomerScorer, default_as_of
 
     if rows.customers.empty and rows.transactions.empty:
         return None, None
     try:
-        scorer = CustomerScorer(model, rows)
+        model.check_data(rows)
+        # The base's last day, not the part's: a small part may end before the others.
+        scorer = CustomerScorer(model, rows, default_as_of=default_as_of(data))
         return scorer.predictions(day, reasons=reasons), scorer
     except ValueError as exc:
         raise ValueError(f"part {part} of {data.path}: {exc}") from exc
