@@ -310,7 +310,8 @@ def parse_typed(frame: pd.DataFrame, table: Table, *, source: str) -> pd.DataFra
             empty = values.isna()
         elif col.kind in ("id", "text") and pd.api.types.is_string_dtype(values):
             empty = _blank(values)
-            typed[col.name] = values.where(~empty).astype("str")
+            # Blanks become missing; a column without any is kept as it is (no copy).
+            typed[col.name] = (values.where(~empty) if empty.any() else values).astype("str")
         else:
             as_text[col.name] = values
             continue
