@@ -369,7 +369,7 @@ def key_rows(
 
     Values that run through the keys in their order (line items listed transaction by
     transaction, as the header lists them) are matched by comparing neighbours instead:
-    building the hash of the keys costs ~10x more.
+    ~7x cheaper than building the hash of 400,000 keys.
     """
     arr = pa.array(values.astype("str"), from_pandas=True)
     ref = pa.array(keys.astype("str"), from_pandas=True).cast(arr.type)
