@@ -274,5 +274,8 @@ def format_values(values: np.ndarray, unit: str | Unit, decimals: np.ndarray | i
     sign = "+" if spec.signed else ""
     for d in np.unique(digits).tolist():  # a few precisions; each formats its values at once
         rows = digits == d
-        out[rows] = [f"{v:{sign},.{d}f}{spec.suffix}" for v in round_to(x[rows], d).tolist()]
+        # Each distinct value printed once (references repeat: one typical per feature).
+        distinct, at = np.unique(round_to(x[rows], d), return_inverse=True)
+        text = [f"{v:{sign},.{d}f}{spec.suffix}" for v in distinct.tolist()]
+        out[rows] = np.array(text, dtype=object)[at]
     return out

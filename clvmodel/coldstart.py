@@ -25,6 +25,7 @@ from clvmodel.features import (
     calendar_features,
     customer_attributes,
 )
+from clvmodel.schema import key_rows
 from clvmodel.training import Split, TrainConfig, time_split
 
 log = logging.getLogger(__name__)
@@ -49,7 +50,7 @@ def build_cold_features(
     cutoff = as_day(cutoff, name="cutoff")
     customers = data.customers[data.customers["customer_since"] < cutoff]
     active = data.transactions.loc[data.transactions["date"] < cutoff, "customer_id"].unique()
-    index = customers.index[~customers.index.isin(active)]
+    index = customers.index[key_rows(customers.index, active) < 0]  # ~50x Index.isin on text
     out = customer_attributes(data.customers, index, cutoff, config)
     for name, value in calendar_features(data, cutoff, config).items():
         out[name] = value

@@ -25,7 +25,7 @@ import pandas as pd
 
 from clvmodel.dataset import RetailData, loyalty_points
 from clvmodel.dates import as_day
-from clvmodel.schema import HOLIDAY_PEAKS, LOYALTY_TIERS
+from clvmodel.schema import HOLIDAY_PEAKS, LOYALTY_TIERS, key_rows
 
 INDEX = ["cutoff", "customer_id"]
 log = logging.getLogger(__name__)
@@ -234,13 +234,40 @@ def _promo_days_ahead(promotions: pd.DataFrame, cutoff: pd.Timestamp, horizon: i
     return int(covered.any(axis=1).sum())
 
 
-def _mode_region(tx: pd.DataFrame, online_region: str) -> pd.Series:
-    """Each customer's most visited physical-store region; online-only customers get online."""
-    physical = tx[~tx["online"]]
-    counts = physical.groupby(["customer_id", "region"]).size().rename("n").reset_index()
-    counts = counts.sort_values(["customer_id", "n", "region"], ascending=[True, False, True])
-    region = counts.drop_duplicates("customer_id").set_index("customer_id")["region"]
-    return region.reindex(tx["customer_id"].unique()).fillna(online_region)
+def _mode_region(
+    customer: np.ndarray, n: int, region: pd.Series, physical: np.ndarray, online_region: str
+) -> np.ndarray:
+    """Each customer's (codes 0..n-1) most visited physical-store region, the first in
+    text order on ties; online-only customers get `online_region`."""
+    codes, names = pd.factorize(region, sort=True)  # text order: argmax takes the first
+    ok = physical & (codes >= 0)
+    k = max(len(names), 1)
+    visits = np.bincount(customer[ok] * k + codes[ok], minlength=n * k).reshape(n, k)
+    best = np.asarray([*names, online_region], dtype=object)[visits.argmax(axis=1)]
+    return np.where(visits.sum(axis=1) > 0, best, online_region)
+
+
+def _distinct(customer: np.ndarray, n: int, codes: np.ndarray, k: int) -> np.ndarray:
+    """Distinct values per customer code 0..n-1 (``groupby.nunique``) from the values'
+    codes (0..k-1; -1 missing, not counted): NaN for a customer without rows (customer
+    codes -1 are no customer's)."""
+    k = max(k, 1)
+    ok = (customer >= 0) & (codes >= 0)
+    pairs = customer[ok].astype(np.int64) * k + codes[ok]
+    if n * k <= 8 * len(pairs) + 1024:  # a table of every pair: 3x cheaper than hashing
+        count = (np.bincount(pairs, minlength=n * k).reshape(n, k) > 0).sum(axis=1)
+    else:
+        count = np.bincount(pd.unique(pairs) // k, minlength=n)
+    has_rows = np.bincount(customer[customer >= 0], minlength=n) > 0
+    return np.where(has_rows, count.astype("float64"), np.nan)
+
+
+def _by_customer(values: pd.Series, n: int, at: np.ndarray | None = None) -> np.ndarray:
+    """Values of customers with codes `at` (default: the index) as a column of all `n`
+    customers, NaN for the others (as a groupby result aligned on every customer)."""
+    out = np.full(n, np.nan)
+    out[values.index.to_numpy() if at is None else at] = values.to_numpy(dtype="float64")
+    return out
 
 
 def customer_attributes(
@@ -315,6 +342,13 @@ def build_features(
             + (" for the requested customers" if customer_ids is not None else "")
             + "; pick a later cutoff."
         )
+    if tx["customer_id"].isna().any():  # grouping by customer leaves them out
+        tx = tx[tx["customer_id"].notna()]
+    # Customers as codes 0..n-1 in ID order, once: every aggregation groups by integers,
+    # not by text (each text groupby hashes the IDs again), and columns line up by position.
+    customer, ids = pd.factorize(tx["customer_id"], sort=True)
+    n = len(ids)
+    line_customer = key_rows(lines["customer_id"], ids)  # -1: no transaction before, left out
     has = set(config.groups).__contains__
     age = (cutoff - tx["date"]).dt.days.to_numpy()  # 1 = the day before the cutoff
     amount = tx["amount"].to_numpy()
@@ -336,25 +370,40 @@ def build_features(
     for d in config.windows:
         cols[f"spend_{d}d"] = amount * (age <= d)
         cols[f"txn_count_{d}d"] = bought & (age <= d)
-    frame = tx[["customer_id", "amount", "gross", "discount", "n_items", "store_id"]].assign(**cols)
-    g = frame.groupby("customer_id", sort=True)
-    sums = g[
-        [*cols.keys() - {"age", "purchase_amount"}, "amount", "gross", "discount", "n_items"]
-    ].sum()
-    out = pd.DataFrame(index=sums.index)
-    n_bought = sums["bought"].where(sums["bought"] > 0)  # NaN for returns-only customers
-    gross = sums["gross"].where(sums["gross"] > 0)
+    frame = pd.DataFrame(
+        {c: tx[c].to_numpy() for c in ["amount", "gross", "discount", "n_items"]} | cols
+    )
+    g = frame.groupby(customer, sort=True)  # every code has rows: results are 0..n-1
+    sums = {
+        c: v.to_numpy()
+        for c, v in g[
+            [*cols.keys() - {"age", "purchase_amount"}, "amount", "gross", "discount", "n_items"]
+        ]
+        .sum()
+        .items()
+    }
+    out: dict[str, np.ndarray | float] = {}
+    n_bought = np.where(sums["bought"] > 0, sums["bought"], np.nan)  # NaN: returns only
+    gross = np.where(sums["gross"] > 0, sums["gross"], np.nan)
 
-    out["days_since_last"] = g["age"].min()
-    out["days_since_first"] = g["age"].max()
-    # Gaps between distinct purchase days, per customer (NaN with fewer than two).
-    days = frame.loc[bought, ["customer_id", "age"]].drop_duplicates()
-    days = days.sort_values(["customer_id", "age"], ascending=[True, False])
-    days["gap"] = -days.groupby("customer_id")["age"].diff()
-    gaps = days.groupby("customer_id")["gap"]
-    out["gap_mean_days"] = gaps.mean()
-    out["gap_std_days"] = gaps.std()
-    out["overdue_ratio"] = out["days_since_last"] / out["gap_mean_days"]
+    out["days_since_last"] = g["age"].min().to_numpy()
+    out["days_since_first"] = g["age"].max().to_numpy()
+    # Gaps between distinct purchase days, per customer (NaN with fewer than two): each
+    # customer's distinct days, oldest first.
+    c, a = customer[bought], age[bought]
+    order = np.lexsort((-a, c))
+    c, a = c[order], a[order]
+    repeat = np.zeros(len(c), dtype=bool)  # a day the customer already bought on
+    repeat[1:] = (c[1:] == c[:-1]) & (a[1:] == a[:-1])
+    c, a = c[~repeat], a[~repeat]
+    gap = np.full(len(c), np.nan)
+    later = np.flatnonzero(c[1:] == c[:-1]) + 1  # not the customer's first day
+    gap[later] = a[later - 1] - a[later]
+    gaps = pd.Series(gap).groupby(c)
+    out["gap_mean_days"] = _by_customer(gaps.mean(), n)
+    out["gap_std_days"] = _by_customer(gaps.std(), n)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out["overdue_ratio"] = out["days_since_last"] / out["gap_mean_days"]
     out["txn_count_lifetime"] = sums["bought"]
     for d in config.windows:
         out[f"txn_count_{d}d"] = sums[f"txn_count_{d}d"]
@@ -363,62 +412,83 @@ def build_features(
         out[f"spend_{d}d"] = sums[f"spend_{d}d"]
     out["spend_trend_30d"] = sums["spend_30d"] - sums["prior_30d"]
     basket = g["purchase_amount"]
-    out["basket_mean"] = basket.mean()
-    out["basket_max"] = basket.max()
-    out["basket_min"] = basket.min()
-    out["basket_std"] = basket.std()
+    out["basket_mean"] = basket.mean().to_numpy()
+    out["basket_max"] = basket.max().to_numpy()
+    out["basket_min"] = basket.min().to_numpy()
+    out["basket_std"] = basket.std().to_numpy()
     span = np.maximum(out["days_since_first"], config.horizon)
     out["daily_spend_rate"] = out["spend_lifetime"] / span
     out["returns_365d"] = sums["returned"]
     if has("products"):
-        out["n_products"] = lines.groupby("customer_id")["product_id"].nunique()
+        product, products = pd.factorize(lines["product_id"])
+        out["n_products"] = _distinct(line_customer, n, product, len(products))
     if has("stores"):
-        out["n_stores"] = g["store_id"].nunique()
+        store, stores = pd.factorize(tx["store_id"])
+        out["n_stores"] = _distinct(customer, n, store, len(stores))
 
-    if has("categories"):
-        out["n_categories"] = lines.groupby("customer_id")["category"].nunique()
+    if has("categories"):  # always with config.categories (FeatureConfig checks)
+        category, cats = pd.factorize(lines["category"])
+        out["n_categories"] = _distinct(line_customer, n, category, len(cats))
     if config.categories:
-        line_age = (cutoff - lines["date"]).dt.days
-        by_cat = lines.assign(**{f"w{d}": lines["amount"] * (line_age <= d) for d in (30, 365)})
-        by_cat = by_cat.assign(n365=(line_age <= 365) & (lines["amount"] > 0))
-        cat_sums = by_cat.groupby(["customer_id", "category"])[
-            ["amount", "w30", "w365", "n365"]
-        ].sum()
+        line_age = (cutoff - lines["date"]).dt.days.to_numpy()
+        line_amount = lines["amount"].to_numpy()
+        by_cat = pd.DataFrame(
+            {
+                "amount": line_amount,
+                "w30": line_amount * (line_age <= 30),
+                "w365": line_amount * (line_age <= 365),
+                "n365": (line_age <= 365) & (line_amount > 0),
+            }
+        )
+        k = max(len(cats), 1)
+        ok = (line_customer >= 0) & (category >= 0)
+        pair = line_customer.astype(np.int64) * k + category  # (customer, category) codes
+        cat_sums = (by_cat if ok.all() else by_cat[ok]).groupby(pair[ok]).sum()
+        pair_customer, pair_category = np.divmod(cat_sums.index.to_numpy(), k)
     for c in config.categories:
-        this = cat_sums.xs(c, level="category") if c in cat_sums.index.levels[1] else None
+        j = cats.get_loc(c) if c in cats else None
+        if j is None:
+            for d in config.category_windows:
+                out[f"spend_{c}_{d}d"] = 0.0
+            out[f"lines_{c}_365d"] = 0.0
+            out[f"share_{c}"] = 0.0
+            continue
+        this, at = cat_sums[pair_category == j], pair_customer[pair_category == j]
         for d in config.category_windows:
-            out[f"spend_{c}_{d}d"] = this[f"w{d}"] if this is not None else 0.0
-        out[f"lines_{c}_365d"] = this["n365"] if this is not None else 0.0
-        lifetime = this["amount"] if this is not None else 0.0
-        out[f"share_{c}"] = (lifetime / gross).clip(0.0, 1.0) if this is not None else 0.0
+            out[f"spend_{c}_{d}d"] = _by_customer(this[f"w{d}"], n, at)
+        out[f"lines_{c}_365d"] = _by_customer(this["n365"], n, at)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out[f"share_{c}"] = np.clip(_by_customer(this["amount"], n, at) / gross, 0.0, 1.0)
 
-    if has("promotions"):
-        out["promo_share"] = sums["promoted"] / n_bought
-        out["discount_share"] = sums["discount"] / gross
-    out["weekend_share"] = sums["weekend"] / n_bought
-    if has("quantity"):
-        out["items_per_basket"] = sums["n_items"] / n_bought
-    if has("channel"):
-        out["online_share"] = sums["online"] / n_bought
-    out["return_share"] = sums["returned"] / gross
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if has("promotions"):
+            out["promo_share"] = sums["promoted"] / n_bought
+            out["discount_share"] = sums["discount"] / gross
+        out["weekend_share"] = sums["weekend"] / n_bought
+        if has("quantity"):
+            out["items_per_basket"] = sums["n_items"] / n_bought
+        if has("channel"):
+            out["online_share"] = sums["online"] / n_bought
+        out["return_share"] = sums["returned"] / gross
 
+    index = pd.Index(ids, name="customer_id")
     if has("attributes"):
-        attrs = customer_attributes(data.customers, out.index, cutoff, config)
-        out[attrs.columns] = attrs
+        attrs = customer_attributes(data.customers, index, cutoff, config)
+        out |= {c: attrs[c].to_numpy() for c in attrs.columns}
     if has("loyalty_points"):
         out["loyalty_points"] = sums["points"]
     if has("regions") and config.regions:
-        region = _mode_region(tx, config.regions[-1]).reindex(out.index)
+        physical = ~tx["online"].to_numpy(dtype=bool)
+        region = _mode_region(customer, n, tx["region"], physical, config.regions[-1])
         for r in config.regions:
             out[f"region_{r}"] = (region == r).astype(float)
-    for name, value in calendar_features(data, cutoff, config).items():
-        out[name] = value
+    out |= calendar_features(data, cutoff, config)
 
-    out = out[config.feature_names].astype("float64")
-    fill_zero = [c for c in out if c.startswith(("txn_count", "spend_", "lines_", "share_"))]
-    out[fill_zero] = out[fill_zero].fillna(0.0)
-    out.index.name = "customer_id"
-    return out
+    x = pd.DataFrame({name: out[name] for name in config.feature_names}, index=index)
+    x = x.astype("float64")
+    fill_zero = [c for c in x if c.startswith(("txn_count", "spend_", "lines_", "share_"))]
+    x[fill_zero] = x[fill_zero].fillna(0.0)
+    return x
 
 
 def build_targets(

