@@ -132,13 +132,10 @@ def load_source(
     if not args.transactions and is_partitioned(args.data):
         if args.map:
             raise ValueError("--map applies to --transactions only.")
-        if args.as_of:
-            raise ValueError(
-                "--as-of is not supported on a partitioned data set yet: write the data "
-                "before that day, or read it with --data on the CSV tables."
-            )
         folder = Path(args.data)
         source = {"format": "partitioned Parquet"}
+        if args.as_of:  # cut by the model as it reads each part (CLVModel.fit(as_of=))
+            source["as_of"] = f"{as_day(args.as_of):%Y-%m-%d}"
         return open_partitioned(folder), None, tree_fingerprint(folder), source
     if args.transactions:
         path = Path(args.transactions)
@@ -241,9 +238,7 @@ def run(args: argparse.Namespace) -> FitReport:
             "source": str(args.transactions or args.data),
             **source,
             "fingerprint": fingerprint,
-            "first_date": f"{data.first_date:%Y-%m-%d}",
-            "last_date": f"{data.last_date:%Y-%m-%d}",
-            **_counts(data),
+            **_extent(data, source.get("as_of")),
             "synthetic": latent is not None or _is_synthetic(data),
         },
         "library_versions": {
@@ -259,7 +254,7 @@ def run(args: argparse.Namespace) -> FitReport:
     # part the summary the app on a big base starts from too (profiles, list features,
     # revenue).
     if isinstance(data, PartitionedData):
-        day = default_as_of(data)
+        day = as_day(args.as_of) if args.as_of else default_as_of(data)
         log.info("scoring and summarizing the %d parts for the app", data.n_parts)
         scores, summary = score_and_summarize(data, model, day)
         scores = scores.set_index("customer_id").drop(columns="as_of")
@@ -283,15 +278,31 @@ def run(args: argparse.Namespace) -> FitReport:
     return model.report_
 
 
-def _counts(data: RetailData | PartitionedData) -> dict[str, int]:
-    """Customers and transactions of the whole data (from the Parquet footers when
-    partitioned: one row per customer and per transaction, as in memory)."""
-    if isinstance(data, PartitionedData):
-        return {
-            "n_customers": data.n_rows("customer_details"),
-            "n_transactions": data.n_rows("store_sales_header"),
-        }
-    return {"n_customers": len(data.customers), "n_transactions": len(data.transactions)}
+def _extent(data: RetailData | PartitionedData, as_of: str | None) -> dict:
+    """First and last transaction day, customers and transactions of the data trained on.
+
+    A partitioned data set is not read for it: Parquet footers give the counts and the
+    dates. With an as-of day (partitioned data is cut by the model, part by part), the
+    transactions' dates are read to count those before it, and the customers counted are
+    those signed up before it.
+    """
+    if not isinstance(data, PartitionedData):
+        return {"first_date": f"{data.first_date:%Y-%m-%d}",
+                "last_date": f"{data.last_date:%Y-%m-%d}",
+                "n_customers": len(data.customers),
+                "n_transactions": len(data.transactions)}  # fmt: skip
+    if as_of is None:
+        return {"first_date": f"{data.first_date:%Y-%m-%d}",
+                "last_date": f"{data.last_date:%Y-%m-%d}",
+                "n_customers": data.n_rows("customer_details"),
+                "n_transactions": data.n_rows("store_sales_header")}  # fmt: skip
+    day = as_day(as_of)
+    dates = data.read_table("store_sales_header", columns=["transaction_date"])
+    dates = dates["transaction_date"][dates["transaction_date"] < day]
+    since = data.read_table("customer_details", columns=["customer_since"])["customer_since"]
+    return {"first_date": f"{dates.min():%Y-%m-%d}", "last_date": f"{dates.max():%Y-%m-%d}",
+            "n_customers": int((since.isna() | (since < day)).sum()),
+            "n_transactions": len(dates)}  # fmt: skip
 
 
 def _is_synthetic(data: RetailData | PartitionedData) -> bool:

@@ -156,7 +156,8 @@ class PartitionedSource:
                 f"{self.artifacts} holds no saved {missing} for the partitioned data "
                 f"{data.path} as of {stamp['as_of']} (the app does not score a whole base "
                 "at start): run train.py --data "
-                f"{data.path} --out {self.artifacts} to train on this data and save them."
+                f"{data.path} --out {self.artifacts} to train on this data and save them "
+                "(without --as-of: the app serves the day after the data)."
             )
         profiles = self._summary["profiles"]
         # Every customer has a profile: the saved profiles' index is the customer table's
