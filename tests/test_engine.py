@@ -236,3 +236,17 @@ def test_dask_local_cluster_scores_as_in_process(parted, model, tmp_path):
     written = pd.read_parquet(tmp_path / "scores").sort_values(["cold_start", "customer_id"])
     assert rows == len(local)
     pd.testing.assert_frame_equal(written.reset_index(drop=True), local, check_exact=True)
+
+
+def test_scores_folder_at_a_url(parted, model):
+    fsspec = pytest.importorskip("fsspec")
+
+    rows = model.write_predictions(parted, "memory://scores-url/out", reasons=False)
+
+    fs = fsspec.filesystem("memory")
+    names = sorted(p.rsplit("/", 1)[-1] for p in fs.ls("/scores-url/out", detail=False))
+    assert names == [SCORES_FILE, "part-00000.parquet", "part-00001.parquet", "part-00002.parquet"]
+    read = pd.concat(
+        pd.read_parquet(f"memory://scores-url/out/{n}") for n in names if n.endswith(".parquet")
+    )
+    assert rows == len(read) == len(model.predict(parted, reasons=False))
