@@ -181,9 +181,11 @@ class CLVModel:
         cutoff); past it, a reproducible hash sample of customers (:mod:`clvmodel.sample`).
         Scoring is always for everyone. None: train on all.
     engine : {"local", "dask"}, default="local"
-        Where :meth:`predict` runs on a partitioned data set
-        (:class:`clvmodel.partitions.PartitionedData`): part by part in this process, or
-        on Dask (:mod:`clvmodel.engine`). The numbers are the same. How the model runs,
+        Where a partitioned data set (:class:`clvmodel.partitions.PartitionedData`) is
+        read and scored, part by part: in this process, or on Dask (:mod:`clvmodel.engine`).
+        :meth:`fit` has the parts read and filtered to the training sample where they
+        are and trains on the sample gathered here (the boosters train on one machine);
+        :meth:`predict` scores each part where it is read. The numbers are the same. How the model runs,
         not what it is: not part of :meth:`config_id` nor of the saved parameters.
     scheduler : str, optional
         Address of a Dask scheduler (``tcp://host:8786``) for ``engine="dask"``; without
@@ -345,7 +347,8 @@ class CLVModel:
         cfg = self._config()
         started = time.perf_counter()
         end_of_data = data.last_date + pd.Timedelta(days=1)
-        data, sample = training_data(data, self.max_customers)
+        data, sample = training_data(data, self.max_customers, engine=self.engine,
+                                     scheduler=self.scheduler, n_workers=self.n_jobs)  # fmt: skip
         if as_of is None and sample is not None:
             as_of = end_of_data  # the whole data's end, not the sample's last purchase
         if as_of is not None:

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from clvmodel.dataset import RetailData, from_tables
+from clvmodel.engine import map_parts
 from clvmodel.partitions import BY_CUSTOMER, PartitionedData, partition_of
 
 __all__ = ["BUCKETS", "TrainingSample", "customer_subset", "training_data"]
@@ -58,7 +59,12 @@ def _chosen(customer_ids: np.ndarray, buckets: int) -> np.ndarray:
 
 
 def training_data(
-    data: RetailData | PartitionedData, max_customers: int | None
+    data: RetailData | PartitionedData,
+    max_customers: int | None,
+    *,
+    engine: str = "local",
+    scheduler: str | None = None,
+    n_workers: int = 2,
 ) -> tuple[RetailData, TrainingSample | None]:
     """The data to build the training panel from, and the sample it is (None: everyone).
 
@@ -68,16 +74,21 @@ def training_data(
         The whole data set.
     max_customers : int or None
         Most customers to train on; None for all.
+    engine, scheduler, n_workers
+        Where a partitioned data set's parts are read and filtered
+        (:func:`clvmodel.engine.map_parts`): on Dask, each worker reads its parts and
+        sends back only the sample's rows, which are gathered here to train on.
     """
     if isinstance(data, PartitionedData):
-        ids = data.read_table("customer_details", columns=["customer_id"])["customer_id"]
-        k = _buckets(len(ids), max_customers)
-        parts = [_filtered(data.tables(p), k) for p in data]
+        k = _buckets(data.n_rows("customer_details"), max_customers)
+        parts = map_parts(_sample_part, data, k, engine=engine, scheduler=scheduler,
+                          n_workers=n_workers)  # fmt: skip
         tables = dict(data.shared) | {
             t: pd.concat([part[t] for part in parts], ignore_index=True) for t in BY_CUSTOMER
         }
         whole = from_tables(tables)
-        sample = TrainingSample(len(whole.customers), len(ids), k) if k < BUCKETS else None
+        of = data.n_rows("customer_details")
+        sample = TrainingSample(len(whole.customers), of, k) if k < BUCKETS else None
         return whole, sample
     k = _buckets(len(data.customers), max_customers)
     if k == BUCKETS:
@@ -85,6 +96,12 @@ def training_data(
     keep = data.customers.index[_chosen(data.customers.index.to_numpy(), k)]
     subset = customer_subset(data, keep.to_numpy())
     return subset, TrainingSample(len(subset.customers), len(data.customers), k)
+
+
+def _sample_part(data: PartitionedData, part: int, buckets: int) -> dict[str, pd.DataFrame]:
+    """One part's per-customer tables, read and kept to the sample's customers."""
+    tables = data.tables(part)
+    return _filtered({t: tables[t] for t in BY_CUSTOMER}, buckets)
 
 
 def _filtered(tables: dict[str, pd.DataFrame], buckets: int) -> dict[str, pd.DataFrame]:

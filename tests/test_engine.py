@@ -12,6 +12,7 @@ from clvmodel.engine import check_engine, map_parts
 from clvmodel.features import FeatureConfig, build_features, build_targets
 from clvmodel.model import CLVModel
 from clvmodel.partitions import open_partitioned, partition_of, write_partitioned
+from clvmodel.sample import training_data
 from clvmodel.schema import read_tables
 from clvmodel.score_folder import SCORES_FILE
 
@@ -228,6 +229,9 @@ def test_dask_local_cluster_scores_as_in_process(parted, model, tmp_path):
         try:
             scores = on_dask.predict(parted)
             rows = on_dask.write_predictions(parted, tmp_path / "scores")
+            # The training sample: each worker filters its parts; the rows are gathered.
+            sampled, sample = training_data(parted, 150, engine="dask",
+                                            scheduler=cluster.scheduler_address)  # fmt: skip
         finally:
             on_dask.set_params(engine="local", scheduler=None)
 
@@ -236,6 +240,10 @@ def test_dask_local_cluster_scores_as_in_process(parted, model, tmp_path):
     written = pd.read_parquet(tmp_path / "scores").sort_values(["cold_start", "customer_id"])
     assert rows == len(local)
     pd.testing.assert_frame_equal(written.reset_index(drop=True), local, check_exact=True)
+    here, here_sample = training_data(parted, 150)
+    assert sample == here_sample and sample.customers < 200
+    pd.testing.assert_frame_equal(sampled.transactions, here.transactions, check_exact=True)
+    pd.testing.assert_frame_equal(sampled.customers, here.customers, check_exact=True)
 
 
 def test_scores_folder_at_a_url(parted, model):
