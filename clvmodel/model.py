@@ -185,8 +185,9 @@ class CLVModel:
         read and scored, part by part: in this process, or on Dask (:mod:`clvmodel.engine`).
         :meth:`fit` has the parts read and filtered to the training sample where they
         are and trains on the sample gathered here (the boosters train on one machine);
-        :meth:`predict` scores each part where it is read. The numbers are the same. How the model runs,
-        not what it is: not part of :meth:`config_id` nor of the saved parameters.
+        :meth:`predict` scores each part where it is read. The numbers are the same.
+        How the model runs, not what it is: not part of :meth:`config_id` nor of the
+        saved parameters.
     scheduler : str, optional
         Address of a Dask scheduler (``tcp://host:8786``) for ``engine="dask"``; without
         one, a local cluster is started and stopped around the work.
