@@ -711,8 +711,9 @@ def _write_partitioned(
     chunk: int,
     n_jobs: int,
 ) -> Path:
-    """Chunks drawn here in order; their ground truth (most of the time) in `n_jobs`
-    processes; written in order, with at most `n_jobs` + 1 chunks in memory."""
+    """Chunks drawn here in order and written as drawn; their ground truth (most of the
+    time) in `n_jobs` processes, written in order as it comes back: a chunk's tables are
+    never held while its truth is computed."""
     from concurrent.futures import Future, ProcessPoolExecutor
 
     from clvmodel.partitions import PartitionWriter, default_parts
@@ -721,35 +722,38 @@ def _write_partitioned(
         pending: list[Block] = []
         for i, block in enumerate(blocks, 1):
             pending.append(block)
+            del block  # dropped with the chunk, before the next block is drawn
             if len(pending) * size >= chunk or i * size >= cfg.n_customers:
                 tables = {t: pd.concat([b.tables[t] for b in pending], ignore_index=True)
-                          for t in block.tables}  # fmt: skip
-                yield tables, pd.concat([b.latent for b in pending], ignore_index=True)
+                          for t in pending[0].tables}  # fmt: skip
+                latent = pd.concat([b.latent for b in pending], ignore_index=True)
                 pending = []
-
-    def write(tables: dict, latent: pd.DataFrame, truth: pd.DataFrame) -> None:
-        writer.append(tables | {"latent_customers": latent.round(5), "ground_truth": truth})
+                yield tables, latent
+                del tables, latent
 
     size = cfg.block_customers
     shared, blocks = iter_blocks(cfg, random_state=random_state)
     truth_tables = {t: shared[t] for t in ("products", "promotion_details")}
     pool = ProcessPoolExecutor(n_jobs) if n_jobs > 1 else None
-    queue: list[tuple[dict, pd.DataFrame, Future]] = []
+    queue: list[Future] = []
     try:
         with PartitionWriter(folder, n_parts or default_parts(cfg.n_customers)) as writer:
             writer.write_shared(shared)
             for tables, latent in chunks():
                 header = tables["store_sales_header"][["customer_id", "transaction_date"]]
                 args = (latent, truth_tables | {"store_sales_header": header}, cutoffs, cfg)
+                # Written now: only the ground truth waits (each table's parts still get
+                # their chunks in order), so no chunk's tables stay in memory.
+                writer.append(tables | {"latent_customers": latent.round(5)})
+                del tables
                 if pool is None:
-                    write(tables, latent, _chunk_truth(*args))
+                    writer.append({"ground_truth": _chunk_truth(*args)})
                     continue
-                queue.append((tables, latent, pool.submit(_chunk_truth, *args)))
+                queue.append(pool.submit(_chunk_truth, *args))
                 if len(queue) > n_jobs:
-                    tables, latent, truth = queue.pop(0)
-                    write(tables, latent, truth.result())
-            for tables, latent, truth in queue:
-                write(tables, latent, truth.result())
+                    writer.append({"ground_truth": queue.pop(0).result()})
+            for truth in queue:
+                writer.append({"ground_truth": truth.result()})
     finally:
         if pool is not None:
             pool.shutdown(cancel_futures=True)
