@@ -249,8 +249,8 @@ def run(args: argparse.Namespace) -> FitReport:
     }
     model.save(out, metadata=metadata)
     metadata = load_json(out / "metadata.json")
-    # Every customer's scores and reason codes as of the day after the data, for the app
-    # to start on. On a partitioned data set, part by part, and in the same read of each
+    # Every customer's scores and reason codes as of the day after the data (or --as-of),
+    # for the app to start on. On a partitioned data set, part by part, and in the same read of each
     # part the summary the app on a big base starts from too (profiles, list features,
     # revenue).
     if isinstance(data, PartitionedData):
@@ -287,22 +287,21 @@ def _extent(data: RetailData | PartitionedData, as_of: str | None) -> dict:
     those signed up before it.
     """
     if not isinstance(data, PartitionedData):
-        return {"first_date": f"{data.first_date:%Y-%m-%d}",
-                "last_date": f"{data.last_date:%Y-%m-%d}",
-                "n_customers": len(data.customers),
-                "n_transactions": len(data.transactions)}  # fmt: skip
-    if as_of is None:
-        return {"first_date": f"{data.first_date:%Y-%m-%d}",
-                "last_date": f"{data.last_date:%Y-%m-%d}",
-                "n_customers": data.n_rows("customer_details"),
-                "n_transactions": data.n_rows("store_sales_header")}  # fmt: skip
-    day = as_day(as_of)
-    dates = data.read_table("store_sales_header", columns=["transaction_date"])
-    dates = dates["transaction_date"][dates["transaction_date"] < day]
-    since = data.read_table("customer_details", columns=["customer_since"])["customer_since"]
-    return {"first_date": f"{dates.min():%Y-%m-%d}", "last_date": f"{dates.max():%Y-%m-%d}",
-            "n_customers": int((since.isna() | (since < day)).sum()),
-            "n_transactions": len(dates)}  # fmt: skip
+        first, last = data.first_date, data.last_date
+        customers, transactions = len(data.customers), len(data.transactions)
+    elif as_of is None:
+        first, last = data.first_date, data.last_date
+        customers = data.n_rows("customer_details")
+        transactions = data.n_rows("store_sales_header")
+    else:
+        day = as_day(as_of)
+        dates = data.read_table("store_sales_header", columns=["transaction_date"])
+        dates = dates["transaction_date"][dates["transaction_date"] < day]
+        since = data.read_table("customer_details", columns=["customer_since"])
+        first, last, transactions = dates.min(), dates.max(), len(dates)
+        customers = int((since["customer_since"].isna() | (since["customer_since"] < day)).sum())
+    return {"first_date": f"{first:%Y-%m-%d}", "last_date": f"{last:%Y-%m-%d}",
+            "n_customers": customers, "n_transactions": transactions}  # fmt: skip
 
 
 def _is_synthetic(data: RetailData | PartitionedData) -> bool:

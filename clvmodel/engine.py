@@ -94,8 +94,8 @@ def iter_parts(
         futures = client.map(fn, [source] * source.n_parts, list(source), *[
             [a] * source.n_parts for a in shared
         ], pure=False)  # fmt: skip
-        for part, future in enumerate(futures):
-            result = future.result()
+        for part in range(source.n_parts):
+            result = futures[part].result()
             futures[part] = None  # the last reference: the cluster drops the result
             log.info("part %d/%d", part + 1, source.n_parts)
             yield result

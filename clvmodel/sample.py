@@ -80,15 +80,15 @@ def training_data(
         sends back only the sample's rows, which are gathered here to train on.
     """
     if isinstance(data, PartitionedData):
-        k = _buckets(data.n_rows("customer_details"), max_customers)
+        everyone = data.n_rows("customer_details")
+        k = _buckets(everyone, max_customers)
         parts = map_parts(_sample_part, data, k, engine=engine, scheduler=scheduler,
                           n_workers=n_workers)  # fmt: skip
         tables = dict(data.shared) | {
             t: pd.concat([part[t] for part in parts], ignore_index=True) for t in BY_CUSTOMER
         }
         whole = from_tables(tables)
-        of = data.n_rows("customer_details")
-        sample = TrainingSample(len(whole.customers), of, k) if k < BUCKETS else None
+        sample = TrainingSample(len(whole.customers), everyone, k) if k < BUCKETS else None
         return whole, sample
     k = _buckets(len(data.customers), max_customers)
     if k == BUCKETS:
