@@ -12,7 +12,7 @@ import re
 
 import pandas as pd
 
-__all__ = ["as_day", "parse_days"]
+__all__ = ["as_day", "check_as_of", "day_after", "parse_days"]
 
 #: A trailing UTC offset after a time of day ("...T10:00:00Z", "... 10:00+0530"): dropped,
 #: so that the local calendar day is kept.
@@ -43,3 +43,30 @@ def parse_days(text: pd.Series) -> pd.Series:
     stamp = text.astype("str").str.strip().str.replace(_TZ_SUFFIX, r"\1", regex=True)
     parsed = pd.to_datetime(stamp.where(stamp != ""), errors="coerce", format="ISO8601")
     return parsed.dt.floor("D")
+
+
+def day_after(last_date: pd.Timestamp) -> pd.Timestamp:
+    """The default as-of day: the day after the last transaction, so the forecast uses all
+    history. The one place "last date + 1 day" is written."""
+    return pd.Timestamp(last_date).normalize() + pd.Timedelta(days=1)
+
+
+def check_as_of(as_of: object, latest: pd.Timestamp) -> pd.Timestamp:
+    """The as-of day asked for: empty means `latest` (the day after the data's last
+    transaction); a later day is refused, since nothing is known of it.
+
+    Raises
+    ------
+    ValueError
+        If `as_of` is not a date, or is after `latest`.
+    """
+    if as_of is None or (isinstance(as_of, str) and not as_of.strip()):
+        return latest
+    day = as_day(as_of)
+    if day > latest:
+        raise ValueError(
+            f"as_of {day:%Y-%m-%d} is after the data, which ends on "
+            f"{latest - pd.Timedelta(days=1):%Y-%m-%d}: the latest as-of date "
+            f"is {latest:%Y-%m-%d}."
+        )
+    return day

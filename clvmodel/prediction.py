@@ -19,7 +19,7 @@ import pandas as pd
 
 from clvmodel.coldstart import build_cold_features
 from clvmodel.dataset import RetailData
-from clvmodel.dates import as_day
+from clvmodel.dates import check_as_of, day_after
 from clvmodel.features import build_features
 from clvmodel.model import PROBABILITY, REASONS, CLVModel
 from clvmodel.partitions import PartitionedData
@@ -27,7 +27,7 @@ from clvmodel.partitions import PartitionedData
 
 def default_as_of(data: RetailData | PartitionedData) -> pd.Timestamp:
     """The day after the last transaction: predict the next horizon from all history."""
-    return data.last_date + pd.Timedelta(days=1)
+    return day_after(data.last_date)
 
 
 _day_after = default_as_of  # the parameter of CustomerScorer of that name hides it
@@ -51,20 +51,6 @@ def _matches(scores: pd.DataFrame, features: pd.DataFrame, columns: list[str]) -
         and scores.index[: len(features)].equals(features.index)
         and not scores["cold_start"].iloc[: len(features)].any()
     )
-
-
-def check_as_of(as_of: str | pd.Timestamp | None, latest: pd.Timestamp) -> pd.Timestamp:
-    """The as-of day: empty means `latest`, the day after the data's last transaction."""
-    if as_of is None or (isinstance(as_of, str) and not as_of.strip()):
-        return latest
-    day = as_day(as_of)
-    if day > latest:
-        raise ValueError(
-            f"as_of {day:%Y-%m-%d} is after the data, which ends on "
-            f"{latest - pd.Timedelta(days=1):%Y-%m-%d}: the latest as-of date "
-            f"is {latest:%Y-%m-%d}."
-        )
-    return day
 
 
 class CustomerScorer:
