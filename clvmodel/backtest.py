@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from clvmodel.aggregate import group_cells, sum_interval
+from clvmodel.bgnbd import bgnbd_gg_expectations, check_installed
 from clvmodel.coldstart import build_cold_features
 from clvmodel.dataset import RetailData
 from clvmodel.evaluation import (
@@ -238,8 +239,6 @@ def _comparator_predictions(
 ) -> tuple[pd.DataFrame, dict]:
     """Expectations of comparator `name` as of `origin`, indexed by customer_id."""
     if name == "bgnbd":
-        from clvmodel.bgnbd import bgnbd_gg_expectations
-
         frame, models = bgnbd_gg_expectations(
             data, origin, fcfg.categories, horizon_days=fcfg.horizon
         )
@@ -544,8 +543,6 @@ def run_backtest(
             f"got {list(comparators)} (unknown: {unknown})."
         )
     if "bgnbd" in comparators:  # fail before the panel and the first training, not after
-        from clvmodel.bgnbd import check_installed
-
         check_installed()
     cutoffs, test_cutoffs = backtest_cutoffs(
         data, origins=origins, n_cutoffs=cfg.n_cutoffs, horizon=fcfg.horizon

@@ -30,11 +30,9 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import IO, TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -42,10 +40,30 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from clvmodel.schema import TABLES, SchemaError, Table, check_references, parse_typed
-
-if TYPE_CHECKING:
-    from clvmodel.dataset import RetailData
+from clvmodel.dataset import RetailData, from_tables
+from clvmodel.schema import (
+    BY_CUSTOMER,
+    LAYOUT,
+    LAYOUT_FILE,
+    SHARED,
+    TABLES,
+    SchemaError,
+    Table,
+    check_layout,
+    check_references,
+    is_partitioned,
+    is_url,
+    join_path,
+    parquet_file,
+    parse_typed,
+    part_file,
+    part_name,
+    read_all_parts,
+    read_layout,
+    read_parquet,
+    read_part,
+    read_shared,
+)
 
 __all__ = [
     "BY_CUSTOMER",
@@ -56,17 +74,14 @@ __all__ = [
     "PartitionedData",
     "default_parts",
     "is_partitioned",
+    "is_url",
+    "join_path",
     "open_partitioned",
+    "part_name",
     "partition_of",
     "write_partitioned",
 ]
 
-LAYOUT = "clvmodel-partitioned"
-LAYOUT_FILE = "_layout.json"
-#: Tables stored whole: every part needs all of them.
-SHARED: tuple[str, ...] = ("stores", "products", "promotion_details", "loyalty_rules")
-#: Tables split by customer (line items follow their transaction).
-BY_CUSTOMER: tuple[str, ...] = ("customer_details", "store_sales_header", "store_sales_line_items")
 #: Customers per part that :func:`default_parts` aims at: scoring a part takes ~0.5 GB.
 PART_CUSTOMERS = 25_000
 
@@ -88,11 +103,6 @@ def partition_of(customer_ids: Sequence[str] | pd.Series | np.ndarray, n_parts: 
         raise ValueError(f"the number of parts must be at least 1; got {n_parts}.")
     ids = np.asarray(pd.Series(customer_ids, dtype="str").to_numpy(), dtype=object)
     return (pd.util.hash_array(ids, categorize=False) % np.uint64(n_parts)).astype(np.int64)
-
-
-def part_name(part: int) -> str:
-    """The file name of a part, in every per-customer table's folder."""
-    return f"part-{part:05d}.parquet"
 
 
 def _arrow_schema(table: Table) -> pa.Schema:
@@ -242,62 +252,6 @@ def write_partitioned(
 
 
 # ---------------------------------------------------------------------------- reading
-def is_url(path: str) -> bool:
-    """Whether `path` is read through fsspec rather than the local file system."""
-    return "://" in path
-
-
-def _open(path: str) -> IO[bytes]:
-    if is_url(path):
-        import fsspec  # installed with the dask extra
-
-        return fsspec.open(path, "rb").open()
-    return open(path, "rb")
-
-
-def join_path(root: str, *names: str) -> str:
-    """`names` under `root`, with ``/`` for URLs and the OS separator for local paths."""
-    return "/".join([root.rstrip("/"), *names]) if is_url(root) else str(Path(root, *names))
-
-
-def _read_layout(path: str) -> dict | None:
-    try:
-        with _open(join_path(path, LAYOUT_FILE)) as f:
-            layout = json.loads(f.read())
-    except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
-        return None
-    except (OSError, ValueError) as exc:
-        raise SchemaError(f"{path}: {LAYOUT_FILE} cannot be read ({exc}).") from exc
-    if not isinstance(layout, dict) or layout.get("layout") != LAYOUT:
-        raise SchemaError(f"{path}: {LAYOUT_FILE} does not describe a {LAYOUT} data set.")
-    return layout
-
-
-def is_partitioned(path: str | os.PathLike[str]) -> bool:
-    """Whether `path` is a folder in the partitioned layout (it has the layout file)."""
-    return _read_layout(os.fspath(path)) is not None
-
-
-@contextmanager
-def _parquet(path: str, source: str) -> Iterator[IO[bytes]]:
-    """A part's file open for reading; a missing or unreadable file is a SchemaError."""
-    try:
-        with _open(path) as f:
-            yield f
-    except FileNotFoundError as exc:
-        raise SchemaError(f"{source}: missing from the partitioned data set.") from exc
-    except (OSError, pa.ArrowException) as exc:
-        raise SchemaError(f"{source}: not a readable Parquet file ({exc}).") from exc
-
-
-def _read_parquet(
-    path: str, source: str, columns: list[str] | None = None, filters=None
-) -> pd.DataFrame:
-    with _parquet(path, source) as f:
-        table = pq.read_table(f, columns=columns, filters=filters)
-    return table.to_pandas()
-
-
 def _timestamp_range(meta: pq.FileMetaData, column: str) -> list | None:
     """The smallest and largest value of a timestamp column of a Parquet file, from the
     statistics of its row groups (nothing for a file without values); None when the
@@ -333,20 +287,14 @@ class PartitionedData:
     parts: tuple[str, ...]
 
     def _file(self, name: str, part: int | None = None) -> tuple[str, str]:
-        if part is None:
-            return join_path(self.path, f"{name}.parquet"), f"{name}.parquet"
-        if not 0 <= part < self.n_parts:
+        if part is not None and not 0 <= part < self.n_parts:
             raise ValueError(f"part must be in [0, {self.n_parts}); got {part}.")
-        return join_path(self.path, name, part_name(part)), f"{name}/{part_name(part)}"
+        return part_file(self.path, name, part)
 
     @cached_property
     def shared(self) -> dict[str, pd.DataFrame]:
         """The shared tables, validated (read once)."""
-        out = {}
-        for name in SHARED:
-            path, source = self._file(name)
-            out[name] = parse_typed(_read_parquet(path, source), TABLES[name], source=source)
-        return out
+        return read_shared(self.path)
 
     def tables(self, part: int) -> dict[str, pd.DataFrame]:
         """The seven tables of one part, validated as :func:`clvmodel.schema.read_tables`
@@ -357,18 +305,11 @@ class PartitionedData:
         self, part: int
     ) -> tuple[dict[str, pd.DataFrame], dict[tuple[str, str], np.ndarray]]:
         """:meth:`tables`, and the rows their references point to (for the joins)."""
-        tables, sources = dict(self.shared), {t: f"{t}.parquet" for t in SHARED}
-        for name in BY_CUSTOMER:
-            path, source = self._file(name, part)
-            tables[name] = parse_typed(_read_parquet(path, source), TABLES[name], source=source)
-            sources[name] = source
-        rows = check_references(tables, sources=sources)
-        return {t: tables[t] for t in TABLES}, rows
+        self._file(BY_CUSTOMER[0], part)  # refuses a part out of range
+        return read_part(self.path, part, self.shared)
 
     def part(self, part: int) -> RetailData:
         """One part joined into :class:`clvmodel.dataset.RetailData`."""
-        from clvmodel.dataset import from_tables  # dataset reads through schema: no cycle
-
         return from_tables(*self._checked(part))
 
     def customer_tables(self, customer_ids: Sequence[str]) -> dict[str, pd.DataFrame]:
@@ -395,7 +336,7 @@ class PartitionedData:
                     )
                 else:
                     keep = pc.field("customer_id").isin(mine)
-                read[name] = _read_parquet(path, source, filters=keep)
+                read[name] = read_parquet(path, source, filters=keep)
                 frames[name].append(read[name])
                 sources[name] = source
         for name in BY_CUSTOMER:
@@ -407,18 +348,16 @@ class PartitionedData:
     def customers_data(self, customer_ids: Sequence[str]) -> RetailData:
         """:meth:`customer_tables` joined into :class:`clvmodel.dataset.RetailData`: the
         same rows of these customers as :meth:`part` has, so the same features."""
-        from clvmodel.dataset import from_tables
-
         return from_tables(self.customer_tables(customer_ids))
 
     def read_table(self, name: str, *, columns: list[str] | None = None) -> pd.DataFrame:
         """One table, every part concatenated, as stored (not validated): for the columns
         of a whole data set (dates) and the synthetic extras."""
         if name in SHARED:
-            return _read_parquet(*self._file(name), columns=columns)
+            return read_parquet(*self._file(name), columns=columns)
         if name not in self.parts:
             raise ValueError(f"{self.path} has no table {name!r}; it has {list(self.parts)}.")
-        frames = [_read_parquet(*self._file(name, p), columns=columns) for p in range(self.n_parts)]
+        frames = [read_parquet(*self._file(name, p), columns=columns) for p in range(self.n_parts)]
         return pd.concat(frames, ignore_index=True)
 
     def n_rows(self, name: str) -> int:
@@ -429,7 +368,7 @@ class PartitionedData:
         parts = [None] if name in SHARED else range(self.n_parts)
         total = 0
         for part in parts:
-            with _parquet(*self._file(name, part)) as f:
+            with parquet_file(*self._file(name, part)) as f:
                 total += pq.ParquetFile(f).metadata.num_rows
         return total
 
@@ -447,10 +386,10 @@ class PartitionedData:
         days = []
         for part in range(self.n_parts):
             path, source = self._file("store_sales_header", part)
-            with _parquet(path, source) as f:
+            with parquet_file(path, source) as f:
                 found = _timestamp_range(pq.ParquetFile(f).metadata, "transaction_date")
             if found is None:
-                column = _read_parquet(path, source, columns=["transaction_date"])
+                column = read_parquet(path, source, columns=["transaction_date"])
                 found = column["transaction_date"].dropna().agg(["min", "max"]).dropna()
             days.extend(pd.Timestamp(d) for d in found)
         if not days:
@@ -467,25 +406,11 @@ class PartitionedData:
 
     def read_all(self) -> dict[str, pd.DataFrame]:
         """The seven tables of every part concatenated (the whole data in memory)."""
-        per_part = [self.tables(p) for p in self]
-        return {
-            t: self.shared[t]
-            if t in SHARED
-            else pd.concat([tables[t] for tables in per_part], ignore_index=True)
-            for t in TABLES
-        }
+        return read_all_parts(self.path, self.n_parts, self.shared)
 
 
 def open_partitioned(path: str | os.PathLike[str]) -> PartitionedData:
     """A partitioned data set (SchemaError if `path` is not one)."""
     path = os.fspath(path)
-    layout = _read_layout(path)
-    if layout is None:
-        raise SchemaError(
-            f"{path}: not a partitioned data set (no {LAYOUT_FILE}); write one with "
-            "clvmodel.partitions.write_partitioned or clvmodel-synthetic --layout parquet."
-        )
-    missing = [t for t in BY_CUSTOMER if t not in layout.get("parts", [])]
-    if missing:
-        raise SchemaError(f"{path}: {LAYOUT_FILE} lists no parts for table(s) {missing}.")
+    layout = check_layout(path, read_layout(path))
     return PartitionedData(path, int(layout["n_parts"]), tuple(layout["parts"]))

@@ -1,4 +1,9 @@
-"""The seven retail tables: their columns and types, and a loader that validates them.
+"""The seven retail tables: their columns and types, and the readers that validate them.
+
+The lowest layer of the data: a folder of CSV files or a data set in the partitioned Parquet
+layout (:mod:`clvmodel.partitions` writes it and reads it part by part as
+:class:`~clvmodel.dataset.RetailData`) are read here into validated tables;
+:mod:`clvmodel.dataset` joins them.
 
 Every check names the file, the column and the first offending lines, because the
 person reading the message has the file open in a spreadsheet, not our code.
@@ -7,14 +12,19 @@ Line numbers are file lines: the header is line 1, the first data row line 2.
 
 from __future__ import annotations
 
+import json
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import IO, Literal
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from clvmodel.dates import parse_days
 
@@ -396,7 +406,7 @@ def _read_text_csv(path: Path) -> pd.DataFrame:
         return pd.read_csv(path, **opts)
 
 
-def read_tables(folder: str | Path) -> dict[str, pd.DataFrame]:
+def read_tables(folder: str | os.PathLike[str]) -> dict[str, pd.DataFrame]:
     """Read and validate the seven tables from a folder of CSV (or gzip CSV) files, or
     from a partitioned Parquet data set (:mod:`clvmodel.partitions`, every part at once).
 
@@ -407,10 +417,10 @@ def read_tables(folder: str | Path) -> dict[str, pd.DataFrame]:
         empty required value, unparseable date or number, duplicate key, dangling
         reference (e.g. a line item whose transaction does not exist).
     """
-    from clvmodel.partitions import is_partitioned, open_partitioned
-
-    if is_partitioned(folder):
-        return open_partitioned(folder).read_all()
+    layout = read_layout(os.fspath(folder))
+    if layout is not None:
+        path = os.fspath(folder)
+        return read_all_parts(path, int(check_layout(path, layout)["n_parts"]))
     folder = Path(folder)
     if not folder.is_dir():
         raise SchemaError(f"{folder}: not a folder of retail tables.")
@@ -449,3 +459,138 @@ def write_tables(
             date_format="%Y-%m-%d",
             compression={"method": "gzip", "mtime": 0} if compress else None,
         )
+
+
+# ------------------------------------------------------- the partitioned layout, read
+# The files of the layout :mod:`clvmodel.partitions` writes (its docstring describes it),
+# read here, below the joined data, so that read_tables reads either kind of folder.
+
+LAYOUT = "clvmodel-partitioned"
+LAYOUT_FILE = "_layout.json"
+#: Tables stored whole: every part needs all of them.
+SHARED: tuple[str, ...] = ("stores", "products", "promotion_details", "loyalty_rules")
+#: Tables split by customer (line items follow their transaction).
+BY_CUSTOMER: tuple[str, ...] = ("customer_details", "store_sales_header", "store_sales_line_items")
+
+
+def part_name(part: int) -> str:
+    """The file name of a part, in every per-customer table's folder."""
+    return f"part-{part:05d}.parquet"
+
+
+def is_url(path: str) -> bool:
+    """Whether `path` is read through fsspec rather than the local file system."""
+    return "://" in path
+
+
+def _open(path: str) -> IO[bytes]:
+    if is_url(path):
+        import fsspec  # installed with the dask extra
+
+        return fsspec.open(path, "rb").open()
+    return open(path, "rb")
+
+
+def join_path(root: str, *names: str) -> str:
+    """`names` under `root`, with ``/`` for URLs and the OS separator for local paths."""
+    return "/".join([root.rstrip("/"), *names]) if is_url(root) else str(Path(root, *names))
+
+
+def read_layout(path: str) -> dict | None:
+    """The layout file of a partitioned data set; None when `path` has none."""
+    try:
+        with _open(join_path(path, LAYOUT_FILE)) as f:
+            layout = json.loads(f.read())
+    except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+        return None
+    except (OSError, ValueError) as exc:
+        raise SchemaError(f"{path}: {LAYOUT_FILE} cannot be read ({exc}).") from exc
+    if not isinstance(layout, dict) or layout.get("layout") != LAYOUT:
+        raise SchemaError(f"{path}: {LAYOUT_FILE} does not describe a {LAYOUT} data set.")
+    return layout
+
+
+def check_layout(path: str, layout: dict | None) -> dict:
+    """`layout` (from :func:`read_layout`) if it describes a whole data set; SchemaError
+    naming what is missing otherwise."""
+    if layout is None:
+        raise SchemaError(
+            f"{path}: not a partitioned data set (no {LAYOUT_FILE}); write one with "
+            "clvmodel.partitions.write_partitioned or clvmodel-synthetic --layout parquet."
+        )
+    missing = [t for t in BY_CUSTOMER if t not in layout.get("parts", [])]
+    if missing:
+        raise SchemaError(f"{path}: {LAYOUT_FILE} lists no parts for table(s) {missing}.")
+    return layout
+
+
+def is_partitioned(path: str | os.PathLike[str]) -> bool:
+    """Whether `path` is a folder in the partitioned layout (it has the layout file)."""
+    return read_layout(os.fspath(path)) is not None
+
+
+@contextmanager
+def parquet_file(path: str, source: str) -> Iterator[IO[bytes]]:
+    """A part's file open for reading; a missing or unreadable file is a SchemaError."""
+    try:
+        with _open(path) as f:
+            yield f
+    except FileNotFoundError as exc:
+        raise SchemaError(f"{source}: missing from the partitioned data set.") from exc
+    except (OSError, pa.ArrowException) as exc:
+        raise SchemaError(f"{source}: not a readable Parquet file ({exc}).") from exc
+
+
+def read_parquet(
+    path: str, source: str, columns: list[str] | None = None, filters=None
+) -> pd.DataFrame:
+    """One Parquet file as stored (not validated); `source` names it in messages."""
+    with parquet_file(path, source) as f:
+        table = pq.read_table(f, columns=columns, filters=filters)
+    return table.to_pandas()
+
+
+def part_file(root: str, name: str, part: int | None = None) -> tuple[str, str]:
+    """(path, name in messages) of a shared table (`part` None) or of one part of a
+    per-customer table."""
+    if part is None:
+        return join_path(root, f"{name}.parquet"), f"{name}.parquet"
+    return join_path(root, name, part_name(part)), f"{name}/{part_name(part)}"
+
+
+def read_shared(root: str) -> dict[str, pd.DataFrame]:
+    """The shared tables of a partitioned data set, validated."""
+    out = {}
+    for name in SHARED:
+        path, source = part_file(root, name)
+        out[name] = parse_typed(read_parquet(path, source), TABLES[name], source=source)
+    return out
+
+
+def read_part(
+    root: str, part: int, shared: dict[str, pd.DataFrame]
+) -> tuple[dict[str, pd.DataFrame], dict[tuple[str, str], np.ndarray]]:
+    """The seven tables of one part, validated as :func:`read_tables` validates CSV files
+    (references checked within the part and the `shared` tables), and the rows their
+    references point to (for the joins of :func:`clvmodel.dataset.from_tables`)."""
+    tables, sources = dict(shared), {t: f"{t}.parquet" for t in SHARED}
+    for name in BY_CUSTOMER:
+        path, source = part_file(root, name, part)
+        tables[name] = parse_typed(read_parquet(path, source), TABLES[name], source=source)
+        sources[name] = source
+    rows = check_references(tables, sources=sources)
+    return {t: tables[t] for t in TABLES}, rows
+
+
+def read_all_parts(
+    root: str, n_parts: int, shared: dict[str, pd.DataFrame] | None = None
+) -> dict[str, pd.DataFrame]:
+    """The seven tables of every part concatenated (the whole data in memory)."""
+    shared = read_shared(root) if shared is None else shared
+    per_part = [read_part(root, p, shared)[0] for p in range(n_parts)]
+    return {
+        t: shared[t]
+        if t in SHARED
+        else pd.concat([tables[t] for tables in per_part], ignore_index=True)
+        for t in TABLES
+    }

@@ -27,7 +27,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from clvmodel.schema import HOLIDAY_PEAKS, LOYALTY_TIERS, write_tables
+from clvmodel.dataset import loyalty_points  # the same rules the features use
+from clvmodel.partitions import PartitionWriter, default_parts, open_partitioned
+from clvmodel.schema import HOLIDAY_PEAKS, LOYALTY_TIERS, TABLES, is_partitioned, write_tables
 
 LATENT_FILE = "latent_customers.csv.gz"
 TRUTH_FILE = "ground_truth.csv.gz"
@@ -322,7 +324,6 @@ def _concat_tables(
     shared: dict[str, pd.DataFrame], blocks: list[dict[str, pd.DataFrame]]
 ) -> dict[str, pd.DataFrame]:
     """The seven tables, in schema order, from the shared tables and blocks."""
-    from clvmodel.schema import TABLES
 
     def whole(name: str) -> pd.DataFrame:
         if len(blocks) == 1:
@@ -457,8 +458,6 @@ def _customer_details(
     rng: np.random.Generator,
     phone: np.ndarray,
 ) -> pd.DataFrame:
-    from clvmodel.dataset import loyalty_points  # the same rules the features use
-
     points = pd.Series(loyalty_points(header["total_amount"], LOYALTY_RULES)).groupby(
         header["customer_id"].to_numpy()
     )
@@ -716,8 +715,6 @@ def _write_partitioned(
     never held while its truth is computed."""
     from concurrent.futures import Future, ProcessPoolExecutor
 
-    from clvmodel.partitions import PartitionWriter, default_parts
-
     def chunks() -> Iterator[tuple[dict[str, pd.DataFrame], pd.DataFrame]]:
         pending: list[Block] = []
         for i, block in enumerate(blocks, 1):
@@ -762,8 +759,6 @@ def _write_partitioned(
 
 def read_latent(folder: str | Path) -> pd.DataFrame | None:
     """The latent parameters written with a synthetic data set, or None for real data."""
-    from clvmodel.partitions import is_partitioned, open_partitioned
-
     if is_partitioned(folder):
         data = open_partitioned(folder)
         return data.read_table("latent_customers") if "latent_customers" in data.parts else None
