@@ -11,6 +11,7 @@ models compared and the metrics of :mod:`clvmodel.evaluation`, which vary by tar
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -158,8 +159,12 @@ class ColdStartReport:
 
 
 @dataclass
-class FitReport:
-    """Everything a fit measured (the content of ``metrics.json``)."""
+class FitReport(Mapping):
+    """Everything a fit measured (the content of ``metrics.json``).
+
+    Also a read-only mapping of that JSON, so ``report["targets"]["total"]["test"]`` reads
+    as in the file (each lookup reads a fresh :meth:`to_dict`: editing it changes nothing).
+    """
 
     horizon_days: int
     interval: float
@@ -183,6 +188,15 @@ class FitReport:
         if self.cold_start is not None:
             out["cold_start"] = self.cold_start.to_dict()
         return out
+
+    def __getitem__(self, key: str) -> Any:
+        return self.to_dict()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.to_dict())
+
+    def __len__(self) -> int:
+        return len(self.to_dict())
 
     @classmethod
     def from_dict(cls, data: dict) -> FitReport:
