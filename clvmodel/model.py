@@ -16,17 +16,24 @@ that serves, so the metrics it reports are those of the code users call.
 from __future__ import annotations
 
 import hashlib
-import inspect
 import json
 import logging
 import os
 import time
 from collections.abc import Iterable, Iterator, Sequence
+from numbers import Integral, Real
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
+from sklearn.base import BaseEstimator
+from sklearn.utils._param_validation import (
+    Interval,
+    InvalidParameterError,
+    Options,
+    StrOptions,
+)
 
 from clvmodel.aggregate import (
     PROFILE_COLUMNS,
@@ -47,7 +54,7 @@ from clvmodel.distribution import (
     quantile_calibration,
     spend_quantiles,
 )
-from clvmodel.engine import check_engine, iter_parts
+from clvmodel.engine import ENGINES, iter_parts, require_dask
 from clvmodel.evaluation import (
     decile_table,
     interval_metrics,
@@ -72,6 +79,8 @@ from clvmodel.report import FitReport
 from clvmodel.sample import training_data
 from clvmodel.score_folder import finish_folder, prepare_folder, write_part
 from clvmodel.training import (
+    PROBABILITY_MODELS,
+    SPEND_MODELS,
     Split,
     TargetResult,
     TrainConfig,
@@ -119,6 +128,31 @@ RECONCILIATION = (
 _RUNTIME = ("engine", "scheduler")
 
 
+class _Int(Interval):
+    """An int in a range, never a bool (scikit-learn's Interval lets True pass as 1)."""
+
+    def is_satisfied_by(self, val: object) -> bool:
+        return not isinstance(val, bool | np.bool_) and super().is_satisfied_by(val)
+
+
+class _Names(Options):
+    """A non-empty list (or tuple) of names from `allowed`; a name alone is refused."""
+
+    def __init__(self, allowed: Sequence[str]) -> None:
+        super().__init__(str, set(allowed))
+        self.allowed = tuple(allowed)
+
+    def is_satisfied_by(self, val: object) -> bool:
+        return (
+            isinstance(val, list | tuple)
+            and len(val) > 0
+            and all(isinstance(v, str) and v in self.allowed for v in val)
+        )
+
+    def __str__(self) -> str:
+        return f"a non-empty list of names from {list(self.allowed)}"
+
+
 class NotFittedError(ValueError, AttributeError):
     """A method that needs a fitted model was called before ``fit`` (or ``load``)."""
 
@@ -141,7 +175,7 @@ def _no_negative_zero(values: np.ndarray) -> np.ndarray:
     return np.asarray(values, dtype=float) + 0.0
 
 
-class CLVModel:
+class CLVModel(BaseEstimator):
     """Each customer's spend over the next `horizon` days: in total, per category, P(buy).
 
     Parameters
@@ -248,63 +282,55 @@ class CLVModel:
         self.engine = engine
         self.scheduler = scheduler
 
+    #: Every parameter's allowed values, declared once (scikit-learn's machinery): checked
+    #: by :meth:`check_params` before any work, with scikit-learn's messages.
+    _parameter_constraints: dict = {  # noqa: RUF012 (scikit-learn's convention)
+        "horizon": [_Int(Integral, 1, None, closed="left")],
+        "n_cutoffs": [_Int(Integral, 3, None, closed="left")],  # train, validation, test
+        "spend_models": [_Names(SPEND_MODELS)],
+        "probability_models": [_Names(PROBABILITY_MODELS)],
+        "interval": [Interval(Real, 0, 1, closed="neither")],
+        "cold_start": ["boolean"],
+        "refit": ["boolean"],
+        "quick": ["boolean"],
+        "random_state": [_Int(Integral, None, None, closed="neither")],
+        "n_jobs": [_Int(Integral, 1, None, closed="left")],
+        "max_customers": [_Int(Integral, 1, None, closed="left"), None],
+        "engine": [StrOptions(set(ENGINES))],
+        "scheduler": [str, None],
+    }
+
     # ------------------------------------------------------------------ parameters
-    @classmethod
-    def _param_names(cls) -> list[str]:
-        sig = inspect.signature(cls.__init__)
-        return [p.name for p in sig.parameters.values() if p.kind == p.KEYWORD_ONLY]
+    def check_params(self) -> TrainConfig:
+        """The parameters checked against :attr:`_parameter_constraints` (and the engine
+        against what is installed), as the training functions read them.
 
-    def get_params(self, deep: bool = True) -> dict:
-        """The parameters as given to ``__init__`` (scikit-learn's convention)."""
-        return {name: getattr(self, name) for name in self._param_names()}
+        ``fit`` calls it before any work; ``train.py`` and the backtest call it before
+        reading data.
 
-    def set_params(self, **params) -> CLVModel:
-        unknown = sorted(set(params) - set(self._param_names()))
-        if unknown:
-            raise ValueError(
-                f"Invalid parameter(s) {unknown} for CLVModel; valid: {self._param_names()}."
+        Raises
+        ------
+        ValueError
+            ``The 'x' parameter of CLVModel must be ... Got ... instead.`` (scikit-learn's
+            ``InvalidParameterError``, a ValueError and a TypeError).
+        """
+        self._validate_params()
+        if self.scheduler is not None and self.engine != "dask":
+            raise InvalidParameterError(
+                "The 'scheduler' parameter of CLVModel needs engine='dask'. "
+                f"Got engine={self.engine!r} instead."
             )
-        for name, value in params.items():
-            setattr(self, name, value)
-        return self
-
-    def __repr__(self) -> str:
-        defaults = {
-            p.name: p.default for p in inspect.signature(type(self).__init__).parameters.values()
-        }
-        changed = [
-            f"{k}={v!r}"
-            for k, v in self.get_params().items()
-            if not _same(v, defaults.get(k, inspect.Parameter.empty))
-        ]
-        return f"CLVModel({', '.join(changed)})"
-
-    def _config(self) -> TrainConfig:
-        """The parameters, validated (scikit-learn-style messages)."""
-        for name in ("cold_start", "refit"):
-            if not isinstance(getattr(self, name), bool):
-                raise ValueError(
-                    f"The {name!r} parameter must be a bool; got {getattr(self, name)!r}."
-                )
-        check_engine(self.engine, self.scheduler)
-        m = self.max_customers
-        if m is not None and (isinstance(m, bool) or not isinstance(m, int | np.integer) or m < 1):
-            raise ValueError(
-                f"The 'max_customers' parameter must be a positive int or None; got {m!r}."
-            )
+        if self.engine == "dask":
+            require_dask()
         return TrainConfig(
-            horizon=self.horizon,
-            n_cutoffs=self.n_cutoffs,
-            spend_models=tuple(self.spend_models)
-            if not isinstance(self.spend_models, str)
-            else self.spend_models,
-            probability_models=tuple(self.probability_models)
-            if not isinstance(self.probability_models, str)
-            else self.probability_models,
-            interval=self.interval,
-            quick=self.quick,
-            random_state=self.random_state,
-            n_jobs=self.n_jobs,
+            horizon=int(self.horizon),
+            n_cutoffs=int(self.n_cutoffs),
+            spend_models=tuple(self.spend_models),
+            probability_models=tuple(self.probability_models),
+            interval=float(self.interval),
+            quick=bool(self.quick),
+            random_state=int(self.random_state),
+            n_jobs=int(self.n_jobs),
         )
 
     def _model_params(self) -> dict:
@@ -345,7 +371,7 @@ class CLVModel:
             Synthetic data only: true expectations at the test cutoff, indexed by
             ``(cutoff, customer_id)``, reported beside the models.
         """
-        cfg = self._config()
+        cfg = self.check_params()
         started = time.perf_counter()
         end_of_data = data.last_date + pd.Timedelta(days=1)
         data, sample = training_data(data, self.max_customers, engine=self.engine,
@@ -378,7 +404,7 @@ class CLVModel:
         `data` is needed for the cold-start part (customers without purchases are not in
         the panel); without it there is none.
         """
-        cfg = self._config()
+        cfg = self.check_params()
         started = time.perf_counter()
         results, split = train_all(panel, feature_config, cfg, oracles=oracles)
         features = feature_config.feature_names
@@ -657,7 +683,7 @@ class CLVModel:
         from clvmodel.prediction import check_as_of, default_as_of
 
         self._check_fitted()
-        check_engine(self.engine, self.scheduler)
+        self.check_params()
         day = check_as_of(as_of, default_as_of(data))
         if day <= data.first_date:
             raise ValueError(
@@ -997,13 +1023,6 @@ def combine_part_scores(parts: Iterable[pd.DataFrame | None]) -> pd.DataFrame:
 
 def _profile_names(profiles: pd.DataFrame) -> list[str]:
     return [c for c in profiles.columns if c in PROFILE_COLUMNS]
-
-
-def _same(a, b) -> bool:
-    try:
-        return bool(a == b) if not isinstance(a, np.ndarray) else False
-    except ValueError:
-        return False
 
 
 def _jsonable_params(params: dict) -> dict:

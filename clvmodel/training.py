@@ -81,10 +81,11 @@ PARAMS: dict[str, dict] = {
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """The validated training parameters of a :class:`clvmodel.CLVModel`.
+    """The training parameters of a :class:`clvmodel.CLVModel`, as the training functions
+    read them.
 
-    The defaults are declared once, in ``CLVModel.__init__``; this is what the training
-    functions read, checked before any work starts.
+    Made by :meth:`clvmodel.CLVModel.check_params`, which checks them (the defaults and the
+    constraints are declared once, on the model).
     """
 
     horizon: int
@@ -95,48 +96,6 @@ class TrainConfig:
     quick: bool
     random_state: int
     n_jobs: int
-
-    def __post_init__(self) -> None:
-        for name, allowed, given in (
-            ("spend_models", SPEND_MODELS, self.spend_models),
-            ("probability_models", PROBABILITY_MODELS, self.probability_models),
-        ):
-            if isinstance(given, str) or not all(isinstance(g, str) for g in given):
-                raise ValueError(
-                    f"The {name!r} parameter must be a list of model names from "
-                    f"{list(allowed)}; got {given!r}."
-                )
-            unknown = sorted(set(given) - set(allowed))
-            if unknown or not given:
-                raise ValueError(
-                    f"The {name!r} parameter must name at least one of {list(allowed)}; "
-                    f"got {list(given)} (unknown: {unknown})."
-                )
-        for name, value, low in (
-            ("horizon", self.horizon, 1),
-            ("n_cutoffs", self.n_cutoffs, 3),
-            ("n_jobs", self.n_jobs, 1),
-        ):
-            if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < low:
-                raise ValueError(
-                    f"The {name!r} parameter must be an int >= {low}"
-                    + (" (train, validation, test)" if name == "n_cutoffs" else "")
-                    + f"; got {value!r}."
-                )
-        if isinstance(self.interval, bool) or not isinstance(self.interval, float | int):
-            raise ValueError(f"The 'interval' parameter must be a float; got {self.interval!r}.")
-        if not 0 < self.interval < 1:
-            raise ValueError(
-                f"The 'interval' parameter must be in the range (0, 1); got {self.interval!r}."
-            )
-        if not isinstance(self.quick, bool):
-            raise ValueError(f"The 'quick' parameter must be a bool; got {self.quick!r}.")
-        if isinstance(self.random_state, bool) or not isinstance(
-            self.random_state, int | np.integer
-        ):
-            raise ValueError(
-                f"The 'random_state' parameter must be an int; got {self.random_state!r}."
-            )
 
 
 def _trees(n: int, cfg: TrainConfig) -> int:
