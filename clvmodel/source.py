@@ -32,8 +32,9 @@ from clvmodel.dataset import (
 from clvmodel.engine import map_parts
 from clvmodel.features import build_features
 from clvmodel.lists import list_features
-from clvmodel.model import CLVModel, combine_part_scores, predict_part
+from clvmodel.model import CLVModel
 from clvmodel.partitions import PartitionedData, is_partitioned, open_partitioned
+from clvmodel.parts import combine_part_scores, predict_part
 from clvmodel.persistence import (
     folder_fingerprint,
     load_scores,
@@ -257,11 +258,10 @@ def summarize_part(
 def score_and_summarize_part(
     data: PartitionedData, part: int, model: CLVModel, day: pd.Timestamp, reasons: bool
 ) -> tuple[pd.DataFrame | None, dict[str, pd.DataFrame]]:
-    """:func:`~clvmodel.model.score_part` and :func:`summarize_part` of one part from one
+    """:func:`~clvmodel.parts.score_part` and :func:`summary_of` of one part from one
     read of it, the summary reusing the features the scoring built."""
     rows = data.part(part)
-    scores, scorer = predict_part(data, part, rows, model, day, reasons)
-    features = scorer.features(day) if scorer is not None else None
+    scores, features = predict_part(data, part, rows, model, day, reasons)
     return scores, summary_of(rows, model, day, features)
 
 

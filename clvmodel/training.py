@@ -265,6 +265,26 @@ class Split:
         }
 
 
+def recent_levels(
+    split: Split, validation: dict[str, np.ndarray], test: dict[str, np.ndarray], bundles: dict
+) -> dict[str, float]:
+    """Each spend target's level factor over the validation and test months together.
+
+    `validation` and `test` are the expected spends the bundles serve on those months.
+    Both months are out of time for the models fitted before the refit; the refitted
+    model serves the month after the test month, and the level of the latest two months
+    says more about it than the validation month alone (a month's total is noisy).
+    """
+    out = {}
+    for t in [t for t in validation if t != "purchase"]:
+        level = bundles[t].get("level", 1.0)
+        y = np.concatenate([getattr(split, k)[f"target_{t}"].to_numpy() for k in
+                            ("validation", "test")])  # fmt: skip
+        unit = np.concatenate([m[t] for m in (validation, test)]) / level
+        out[t] = level_factor(y, unit)
+    return out
+
+
 def time_split(panel: pd.DataFrame) -> Split:
     """Latest cutoff → test, the one before → validation, all earlier → train."""
     cutoffs = sorted(panel.index.get_level_values("cutoff").unique())
