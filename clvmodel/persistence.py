@@ -637,7 +637,8 @@ def save_summary(
     data_fingerprint: str,
 ) -> list[Path]:
     """Save what the app needs about every customer of a big base besides their scores
-    (see :func:`clvmodel.source.summarize`), stamped as :func:`save_scores` stamps them."""
+    (see :func:`clvmodel.source.score_and_summarize`), stamped as :func:`save_scores`
+    stamps them."""
     unknown = sorted(set(summary) - set(SUMMARY_FILES))
     if unknown:
         raise ValueError(f"unknown summary table(s) {unknown}; expected {list(SUMMARY_FILES)}.")

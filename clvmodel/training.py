@@ -17,9 +17,7 @@ import lightgbm as lgb
 import numpy as np
 import pandas as pd
 import xgboost as xgb
-from sklearn.calibration import CalibratedClassifierCV
 from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
-from sklearn.frozen import FrozenEstimator
 from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.pipeline import make_pipeline
@@ -45,7 +43,6 @@ SPEND_MODELS = (
 )
 PROBABILITY_MODELS = ("logistic", "random_forest", "xgboost", "lightgbm")
 SPEND_BASELINES = ("zero", "last_30d", "rate_x_horizon", "train_mean")
-PROBABILITY_BASELINES = ("train_rate", "last_30d")
 
 #: Hyperparameters, declared once. Quick mode divides the number of trees by 10.
 PARAMS: dict[str, dict] = {
@@ -314,10 +311,6 @@ def spend_baselines(x: pd.DataFrame, target: str, cfg: FeatureConfig, train_mean
 def importance_shares(model, features: list[str]) -> dict[str, float]:
     """The model's own importances as shares that sum to 1, largest first."""
     est = model
-    if isinstance(est, CalibratedClassifierCV):
-        est = est.calibrated_classifiers_[0].estimator
-    if isinstance(est, FrozenEstimator):
-        est = est.estimator
     if hasattr(est, "feature_importances_"):
         raw = np.asarray(est.feature_importances_, dtype=float)
     else:  # linear pipeline: |coefficient| on standardised inputs
