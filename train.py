@@ -214,7 +214,7 @@ def run(args: argparse.Namespace) -> FitReport:
         random_state=args.seed,
         max_customers=args.max_customers or None,
     )
-    model._config()  # refuse bad options before reading the data
+    model.check_params()  # refuse bad options before reading the data
     data, tables, fingerprint, source = load_source(args)
     latent = read_latent(args.data) if tables is not None else None
     model.fit(data, as_of=args.as_of, oracles=_oracles(args, tables, latent, data, model))

@@ -21,7 +21,7 @@ _EXPORTS = {
     "build_targets": "features",
     "load_data": "dataset",
     "open_partitioned": "partitions",
-    "prediction_columns": "model",
+    "prediction_columns": "columns",
     "read_tables": "schema",
     "read_transactions": "transactions",
     "write_partitioned": "partitions",

@@ -534,7 +534,7 @@ def run_backtest(
         and ``seconds``.
     """
     started = time.perf_counter()
-    cfg = estimator._config()  # refuse bad parameters before any work
+    cfg = estimator.check_params()  # refuse bad parameters before any work
     comparators = tuple(comparators)
     unknown = sorted(set(comparators) - set(COMPARATORS))
     if unknown:

@@ -21,7 +21,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+import pandas as pd
 from scipy.stats import norm
+
+from clvmodel.columns import MEDIAN, PROBABILITY
 
 __all__ = [
     "SIGMA_GRID",
@@ -30,6 +33,8 @@ __all__ = [
     "interval_quantiles",
     "pinball_loss",
     "quantile_calibration",
+    "score_quantiles",
+    "served_numbers",
     "spend_quantiles",
 ]
 
@@ -112,3 +117,64 @@ def quantile_calibration(y: np.ndarray, quantiles: np.ndarray, q: Sequence[float
         f"p{round(t * 100)}": {"tau": t, "share_below": float(b), "share_at_or_below": float(a)}
         for t, b, a in zip(q, below, at_or_below, strict=True)
     }
+
+
+def _no_negative_zero(values: np.ndarray) -> np.ndarray:
+    """Adding 0.0 turns -0.0 into 0.0 and leaves every other float as it is."""
+    return np.asarray(values, dtype=float) + 0.0
+
+
+def served_numbers(
+    expected: dict[str, np.ndarray],
+    sigma: float,
+    fallback: np.ndarray | None,
+    categories: Sequence[str],
+    levels: tuple[float, float],
+) -> dict[str, np.ndarray]:
+    """Every served number of :func:`clvmodel.columns.prediction_columns` (reasons aside)
+    from the expected spends per target and P(buy) (``expected["purchase"]``): the one
+    place they are derived. `fallback`: each row's historical category shares, used where
+    every category model predicts 0; `levels`: the interval's quantiles."""
+    lo, hi = levels
+    total = np.clip(expected["total"], 0.0, None)
+    p = np.clip(expected["purchase"], 0.0, 1.0)
+    q = spend_quantiles(total, p, sigma, (lo, 0.5, hi))
+    out = {"predicted_total": total, "predicted_total_low": q[:, 0]}
+    out["predicted_total_high"] = q[:, 2]
+    if categories:
+        shares = category_shares(np.column_stack([expected[c] for c in categories]), fallback)
+        for i, c in enumerate(categories):
+            out[f"predicted_{c}"] = shares[:, i] * total
+            out[f"predicted_{c}_low"] = shares[:, i] * q[:, 0]
+            out[f"predicted_{c}_high"] = shares[:, i] * q[:, 2]
+    out[PROBABILITY] = p
+    out[MEDIAN] = q[:, 1]
+    return {k: _no_negative_zero(v) for k, v in out.items()}
+
+
+def score_quantiles(
+    scores: pd.DataFrame,
+    q: Sequence[float],
+    sigma: float,
+    cold_sigma: float | None,
+    categories: Sequence[str],
+) -> dict[str, pd.DataFrame]:
+    """Quantiles `q` of every spend target from served rows (their expected total, P(buy)
+    and category spends); rows flagged ``cold_start`` (if the column is there) use
+    `cold_sigma`. Columns ``q<level>``, per target."""
+    q = [float(v) for v in q]
+    cold = scores["cold_start"].to_numpy(dtype=bool) if "cold_start" in scores else None
+    total = scores["predicted_total"].to_numpy(dtype=float)
+    p = scores[PROBABILITY].to_numpy(dtype=float)
+    quant = spend_quantiles(total, p, sigma, q)
+    if cold is not None and cold.any() and cold_sigma is not None:
+        quant[cold] = spend_quantiles(total[cold], p[cold], cold_sigma, q)
+    names = [f"q{v:g}" for v in q]
+    out = {"total": pd.DataFrame(quant, index=scores.index, columns=names)}
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for c in categories:
+            share = np.where(total > 0, scores[f"predicted_{c}"].to_numpy(dtype=float) / total, 0.0)
+            out[c] = pd.DataFrame(
+                _no_negative_zero(share[:, None] * quant), index=scores.index, columns=names
+            )
+    return out

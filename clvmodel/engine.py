@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 
 from clvmodel.partitions import PartitionedData
 
-__all__ = ["ENGINES", "check_engine", "iter_parts", "map_parts"]
+__all__ = ["ENGINES", "iter_parts", "map_parts", "require_dask"]
 
 log = logging.getLogger(__name__)
 
@@ -29,24 +29,20 @@ ENGINES: tuple[str, ...] = ("local", "dask")
 T = TypeVar("T")
 
 
-def check_engine(engine: str, scheduler: str | None = None) -> None:
-    """Raise ValueError for an unknown engine, a scheduler without Dask, or Dask missing."""
-    if engine not in ENGINES:
-        raise ValueError(f"engine must be one of {list(ENGINES)}; got {engine!r}.")
-    if scheduler is not None and engine != "dask":
-        raise ValueError(f"a scheduler address needs engine='dask'; the engine is {engine!r}.")
-    if engine == "dask":
-        try:
-            import dask.dataframe  # noqa: F401
-            import distributed  # noqa: F401
-        except ImportError as exc:
-            raise ValueError(
-                "the dask engine needs dask and distributed: pip install 'clvmodel[dask]'."
-            ) from exc
+def require_dask() -> None:
+    """Raise ValueError, saying what to install, if Dask is not installed."""
+    try:
+        import dask.dataframe  # noqa: F401
+        import distributed  # noqa: F401
+    except ImportError as exc:
+        raise ValueError(
+            "the dask engine needs dask and distributed: pip install 'clvmodel[dask]'."
+        ) from exc
 
 
 @contextmanager
 def _client(scheduler: str | None, n_workers: int):
+    require_dask()
     from distributed import Client, LocalCluster
 
     if scheduler is not None:
@@ -77,12 +73,13 @@ def iter_parts(
 ) -> Iterator[T]:
     """``fn(source, part, *args)`` of every part, yielded in part order as each is ready.
 
+    `engine` is one of :data:`ENGINES`, as :meth:`clvmodel.CLVModel.check_params` checks it.
+
     The caller holds one result at a time: ``local`` computes a part when the previous
     one has been consumed; ``dask`` submits every part at once and hands each result
     over (and lets the cluster forget it) in part order. `args` go to every call (with
     Dask, each is sent to the workers once).
     """
-    check_engine(engine, scheduler)
     if engine == "local":
         for part in source:
             log.info("part %d/%d", part + 1, source.n_parts)

@@ -16,47 +16,39 @@ that serves, so the metrics it reports are those of the code users call.
 from __future__ import annotations
 
 import hashlib
-import inspect
 import json
 import logging
 import os
 import time
 from collections.abc import Iterable, Iterator, Sequence
+from numbers import Integral, Real
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-
-from clvmodel.aggregate import (
-    PROFILE_COLUMNS,
-    customer_profiles,
-    forecast_groups,
-    group_cells,
-    month_to_month_error,
-    shared_error,
+from sklearn.base import BaseEstimator
+from sklearn.utils._param_validation import (
+    Interval,
+    InvalidParameterError,
+    Options,
+    StrOptions,
 )
+
+from clvmodel import forecast, parts, scoring
+from clvmodel.aggregate import month_to_month_error, shared_error
 from clvmodel.coldstart import cold_start_models, predict_cold, refit_cold_start
+from clvmodel.columns import (
+    COLD_START_REASON,
+    MEDIAN,
+    PROBABILITY,
+    REASONS,
+    prediction_columns,
+)
 from clvmodel.contributions import contributions, explainable, unwrap
 from clvmodel.dataset import RetailData
-from clvmodel.dates import as_day
-from clvmodel.distribution import (
-    category_shares,
-    fit_sigma,
-    interval_quantiles,
-    quantile_calibration,
-    spend_quantiles,
-)
-from clvmodel.engine import check_engine, iter_parts
-from clvmodel.evaluation import (
-    decile_table,
-    interval_metrics,
-    oracle_share,
-    probability_metrics,
-    reliability_table,
-    spend_metrics,
-    top_decile_coverage,
-)
+from clvmodel.dates import as_day, check_as_of, day_after
+from clvmodel.distribution import fit_sigma, interval_quantiles, score_quantiles, served_numbers
+from clvmodel.engine import ENGINES, require_dask
 from clvmodel.features import (
     FeatureConfig,
     as_of_data,
@@ -66,31 +58,31 @@ from clvmodel.features import (
     cutoff_dates,
 )
 from clvmodel.partitions import PartitionedData
-from clvmodel.persistence import read_artifacts, write_artifacts
+from clvmodel.parts import combine_part_scores, predict_part, score_part
+from clvmodel.persistence import load_fitted, save_fitted
 from clvmodel.reasons import reason_codes
-from clvmodel.report import FitReport
+from clvmodel.report import cold_start_served, fit_report
 from clvmodel.sample import training_data
-from clvmodel.score_folder import finish_folder, prepare_folder, write_part
 from clvmodel.training import (
+    PROBABILITY_MODELS,
+    SPEND_MODELS,
     Split,
     TargetResult,
     TrainConfig,
-    level_factor,
     point_prediction,
     predict_probability,
+    recent_levels,
     refit_target,
     train_all,
 )
 
-if TYPE_CHECKING:
-    from clvmodel.prediction import CustomerScorer
-
 __all__ = [
+    "MEDIAN",
     "PROBABILITY",
     "REASONS",
     "CLVModel",
     "NotFittedError",
-    "combine_part_scores",
+    "combine_part_scores",  # re-exported: they live in clvmodel.parts
     "predict_part",
     "prediction_columns",
     "score_part",
@@ -98,50 +90,40 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-PROBABILITY = "purchase_probability"
-MEDIAN = "predicted_total_median"
-REASONS = ["reason_1", "reason_2", "reason_3"]
-COLD_START_REASON = "no purchase yet: predicted from segment, loyalty tier and account age"
-DISTRIBUTION = (
-    "hurdle: 0 with probability 1 - P(buy), else a lognormal amount whose mean makes the "
-    "distribution's mean the expected spend; categories split the basket by their shares of "
-    "the expected spend"
-)
-RECONCILIATION = (
-    "each category's expected spend is the customer's total times the category's share of "
-    "the category models' predictions (clipped at 0; the customer's historical shares where "
-    "every category model predicts 0); its interval is the total's interval times the same "
-    "share"
-)
-
-
 #: Parameters of how the model runs, not of what it is: left out of its identity.
 _RUNTIME = ("engine", "scheduler")
+
+
+class _Int(Interval):
+    """An int in a range, never a bool (scikit-learn's Interval lets True pass as 1)."""
+
+    def is_satisfied_by(self, val: object) -> bool:
+        return not isinstance(val, bool | np.bool_) and super().is_satisfied_by(val)
+
+
+class _Names(Options):
+    """A non-empty list (or tuple) of names from `allowed`; a name alone is refused."""
+
+    def __init__(self, allowed: Sequence[str]) -> None:
+        super().__init__(str, set(allowed))
+        self.allowed = tuple(allowed)
+
+    def is_satisfied_by(self, val: object) -> bool:
+        return (
+            isinstance(val, list | tuple)
+            and len(val) > 0
+            and all(isinstance(v, str) and v in self.allowed for v in val)
+        )
+
+    def __str__(self) -> str:
+        return f"a non-empty list of names from {list(self.allowed)}"
 
 
 class NotFittedError(ValueError, AttributeError):
     """A method that needs a fitted model was called before ``fit`` (or ``load``)."""
 
 
-def prediction_columns(categories: Iterable[str]) -> list[str]:
-    """The columns :meth:`CLVModel.predict_features` returns, shared by the app and the CLI.
-
-    Per spend target the expected spend and its interval (``_low``, ``_high``: the
-    quantiles of the predictive distribution at the interval's ends); then P(buy), the
-    median of total spend and three reasons.
-    """
-    cols = []
-    for t in ["total", *categories]:
-        cols += [f"predicted_{t}", f"predicted_{t}_low", f"predicted_{t}_high"]
-    return [*cols, PROBABILITY, MEDIAN, *REASONS]
-
-
-def _no_negative_zero(values: np.ndarray) -> np.ndarray:
-    """Adding 0.0 turns -0.0 into 0.0 and leaves every other float as it is."""
-    return np.asarray(values, dtype=float) + 0.0
-
-
-class CLVModel:
+class CLVModel(BaseEstimator):
     """Each customer's spend over the next `horizon` days: in total, per category, P(buy).
 
     Parameters
@@ -248,74 +230,68 @@ class CLVModel:
         self.engine = engine
         self.scheduler = scheduler
 
+    #: Every parameter's allowed values, declared once (scikit-learn's machinery): checked
+    #: by :meth:`check_params` before any work, with scikit-learn's messages.
+    _parameter_constraints: dict = {  # noqa: RUF012 (scikit-learn's convention)
+        "horizon": [_Int(Integral, 1, None, closed="left")],
+        "n_cutoffs": [_Int(Integral, 3, None, closed="left")],  # train, validation, test
+        "spend_models": [_Names(SPEND_MODELS)],
+        "probability_models": [_Names(PROBABILITY_MODELS)],
+        "interval": [Interval(Real, 0, 1, closed="neither")],
+        "cold_start": ["boolean"],
+        "refit": ["boolean"],
+        "quick": ["boolean"],
+        "random_state": [_Int(Integral, None, None, closed="neither")],
+        "n_jobs": [_Int(Integral, 1, None, closed="left")],
+        "max_customers": [_Int(Integral, 1, None, closed="left"), None],
+        "engine": [StrOptions(set(ENGINES))],
+        "scheduler": [str, None],
+    }
+
     # ------------------------------------------------------------------ parameters
-    @classmethod
-    def _param_names(cls) -> list[str]:
-        sig = inspect.signature(cls.__init__)
-        return [p.name for p in sig.parameters.values() if p.kind == p.KEYWORD_ONLY]
+    def check_params(self) -> TrainConfig:
+        """The parameters checked against :attr:`_parameter_constraints` (and the engine
+        against what is installed), as the training functions read them.
 
-    def get_params(self, deep: bool = True) -> dict:
-        """The parameters as given to ``__init__`` (scikit-learn's convention)."""
-        return {name: getattr(self, name) for name in self._param_names()}
+        ``fit`` calls it before any work; ``train.py`` and the backtest call it before
+        reading data.
 
-    def set_params(self, **params) -> CLVModel:
-        unknown = sorted(set(params) - set(self._param_names()))
-        if unknown:
-            raise ValueError(
-                f"Invalid parameter(s) {unknown} for CLVModel; valid: {self._param_names()}."
+        Raises
+        ------
+        ValueError
+            ``The 'x' parameter of CLVModel must be ... Got ... instead.`` (scikit-learn's
+            ``InvalidParameterError``, a ValueError and a TypeError).
+        """
+        self._validate_params()
+        if self.scheduler is not None and self.engine != "dask":
+            raise InvalidParameterError(
+                "The 'scheduler' parameter of CLVModel needs engine='dask'. "
+                f"Got engine={self.engine!r} instead."
             )
-        for name, value in params.items():
-            setattr(self, name, value)
-        return self
-
-    def __repr__(self) -> str:
-        defaults = {
-            p.name: p.default for p in inspect.signature(type(self).__init__).parameters.values()
-        }
-        changed = [
-            f"{k}={v!r}"
-            for k, v in self.get_params().items()
-            if not _same(v, defaults.get(k, inspect.Parameter.empty))
-        ]
-        return f"CLVModel({', '.join(changed)})"
-
-    def _config(self) -> TrainConfig:
-        """The parameters, validated (scikit-learn-style messages)."""
-        for name in ("cold_start", "refit"):
-            if not isinstance(getattr(self, name), bool):
-                raise ValueError(
-                    f"The {name!r} parameter must be a bool; got {getattr(self, name)!r}."
-                )
-        check_engine(self.engine, self.scheduler)
-        m = self.max_customers
-        if m is not None and (isinstance(m, bool) or not isinstance(m, int | np.integer) or m < 1):
-            raise ValueError(
-                f"The 'max_customers' parameter must be a positive int or None; got {m!r}."
-            )
+        if self.engine == "dask":
+            require_dask()
         return TrainConfig(
-            horizon=self.horizon,
-            n_cutoffs=self.n_cutoffs,
-            spend_models=tuple(self.spend_models)
-            if not isinstance(self.spend_models, str)
-            else self.spend_models,
-            probability_models=tuple(self.probability_models)
-            if not isinstance(self.probability_models, str)
-            else self.probability_models,
-            interval=self.interval,
-            quick=self.quick,
-            random_state=self.random_state,
-            n_jobs=self.n_jobs,
+            horizon=int(self.horizon),
+            n_cutoffs=int(self.n_cutoffs),
+            spend_models=tuple(self.spend_models),
+            probability_models=tuple(self.probability_models),
+            interval=float(self.interval),
+            quick=bool(self.quick),
+            random_state=int(self.random_state),
+            n_jobs=int(self.n_jobs),
         )
 
-    def _model_params(self) -> dict:
-        """The parameters that define the model (the engine only says where it runs)."""
+    def model_params(self) -> dict:
+        """The parameters that define the model, as JSON (the engine only says where it
+        runs): saved, and hashed by :meth:`config_id`."""
         params = self.get_params()
-        return _jsonable_params({k: v for k, v in params.items() if k not in _RUNTIME})
+        return {k: list(v) if isinstance(v, tuple | list) else v
+                for k, v in params.items() if k not in _RUNTIME}  # fmt: skip
 
     def config_id(self) -> str:
         """A short hash of the parameters and the feature list: the identity of the model's
         configuration, checked on :meth:`load`."""
-        spec = {"params": self._model_params()}
+        spec = {"params": self.model_params()}
         if hasattr(self, "feature_names_"):
             spec["features"] = list(self.feature_names_)
         text = json.dumps(spec, sort_keys=True)
@@ -345,9 +321,9 @@ class CLVModel:
             Synthetic data only: true expectations at the test cutoff, indexed by
             ``(cutoff, customer_id)``, reported beside the models.
         """
-        cfg = self._config()
+        cfg = self.check_params()
         started = time.perf_counter()
-        end_of_data = data.last_date + pd.Timedelta(days=1)
+        end_of_data = day_after(data.last_date)
         data, sample = training_data(data, self.max_customers, engine=self.engine,
                                      scheduler=self.scheduler, n_workers=self.n_jobs)  # fmt: skip
         if as_of is None and sample is not None:
@@ -358,7 +334,7 @@ class CLVModel:
         cutoffs = cutoff_dates(data, horizon=cfg.horizon, n_cutoffs=cfg.n_cutoffs, end=as_of)
         panel = build_panel(data, cutoffs, fcfg)
         self.fit_panel(panel, fcfg, data=data, oracles=oracles)
-        end = as_day(as_of) if as_of is not None else data.last_date + pd.Timedelta(days=1)
+        end = as_day(as_of) if as_of is not None else day_after(data.last_date)
         self.info_["default_as_of"] = f"{end:%Y-%m-%d}"
         self.info_["training_sample"] = sample.to_dict() if sample is not None else None
         self.report_.train_seconds = round(time.perf_counter() - started, 1)
@@ -378,7 +354,7 @@ class CLVModel:
         `data` is needed for the cold-start part (customers without purchases are not in
         the panel); without it there is none.
         """
-        cfg = self._config()
+        cfg = self.check_params()
         started = time.perf_counter()
         results, split = train_all(panel, feature_config, cfg, oracles=oracles)
         features = feature_config.feature_names
@@ -387,67 +363,17 @@ class CLVModel:
         self.n_features_in_ = len(features)
         self.bundles_ = {t: r.bundle for t, r in results.items()}
         self.typical_ = split.train[features].median()
-        levels = self._levels(cfg.interval)
         validation = self._expected(split.validation[features])
-        self.sigma_ = fit_sigma(
-            split.validation["target_total"].to_numpy(dtype=float),
-            validation["total"],
-            validation["purchase"],
-            levels,
-        )
-        self.cold_, self.cold_sigma_ = None, None
-        cold_report = None
-        if self.cold_start and data is not None:
-            cutoffs = sorted(panel.index.get_level_values("cutoff").unique())
-            trained = cold_start_models(data, cutoffs, feature_config, cfg, oracles=oracles)
-            if trained is not None:
-                self.cold_, cold_report, cold_split = trained
-                served = predict_cold(self.cold_, cold_split.validation, feature_config)
-                self.cold_sigma_ = fit_sigma(
-                    cold_split.validation["target_total"].to_numpy(dtype=float),
-                    served["total"],
-                    served["purchase"],
-                    levels,
-                )
-                _cold_evaluation(self, cold_report, cold_split)
-        self.info_ = {
-            "cutoffs": split.cutoffs,
-            "n_rows": {k: len(getattr(split, k)) for k in ("train", "validation", "test")},
-        }
-        if data is not None:
-            self.info_ |= {
-                "first_date": f"{data.first_date:%Y-%m-%d}",
-                "last_date": f"{data.last_date:%Y-%m-%d}",
-                "n_customers": len(data.customers),
-                "n_transactions": len(data.transactions),
-                "default_as_of": f"{data.last_date + pd.Timedelta(days=1):%Y-%m-%d}",
-            }
+        y = split.validation["target_total"].to_numpy(dtype=float)
+        self.sigma_ = fit_sigma(y, validation["total"], validation["purchase"], self._levels())
+        cold_report, cold_split = _fit_cold(self, panel, data, cfg, oracles)
+        self.info_ = _fit_info(split, data)
         test = self.predict_features(split.test[features], reasons=False)
-        self.report_ = _evaluation(self, results, split, test, cold_report)
+        self.report_ = fit_report(self, results, split, test, cold_report)
         self.test_scores_ = test
-        cells = self.group_cells(split.test, test)
-        self.shared_error_ = {
-            t: max(
-                shared_error(
-                    *(
-                        cells.loc[cells["target"] == t, k]
-                        for k in ("actual", "expected", "variance")
-                    )
-                ),
-                month_to_month_error(panel, t),
-            )
-            for t in feature_config.spend_targets
-        }
+        self.shared_error_ = _shared_errors(self, split.test, test, panel)
         if self.refit:
-            levels_now = _recent_levels(self, split, validation)
-            self.bundles_ = {
-                t: refit_target(r, panel, t, features, cfg) for t, r in results.items()
-            }
-            for t, level in levels_now.items():
-                self.bundles_[t]["level"] = level
-            if self.cold_ is not None:
-                whole = pd.concat([cold_split.train, cold_split.validation, cold_split.test])
-                self.cold_ = refit_cold_start(self.cold_, whole, feature_config, cfg)
+            _refit(self, results, split, validation, panel, cfg, cold_split)
         self.report_.train_seconds = round(time.perf_counter() - started, 1)
         self.test_predictions_ = {t: r.test_predictions for t, r in results.items()}
         return self
@@ -496,43 +422,6 @@ class CLVModel:
         out["purchase"] = predict_probability(self.bundles_["purchase"]["model"], arr)
         return out
 
-    def _distribution(
-        self, expected: dict[str, np.ndarray], sigma: float, fallback: np.ndarray | None
-    ) -> dict[str, np.ndarray]:
-        """Every served number of :func:`prediction_columns` (reasons aside) from the
-        expected spends and P(buy): the one place they are derived."""
-        cats = self.categories
-        lo, hi = self._levels()
-        total = np.clip(expected["total"], 0.0, None)
-        p = np.clip(expected["purchase"], 0.0, 1.0)
-        q = spend_quantiles(total, p, sigma, (lo, 0.5, hi))
-        out = {"predicted_total": total, "predicted_total_low": q[:, 0]}
-        out["predicted_total_high"] = q[:, 2]
-        if cats:
-            shares = category_shares(np.column_stack([expected[c] for c in cats]), fallback)
-            for i, c in enumerate(cats):
-                out[f"predicted_{c}"] = shares[:, i] * total
-                out[f"predicted_{c}_low"] = shares[:, i] * q[:, 0]
-                out[f"predicted_{c}_high"] = shares[:, i] * q[:, 2]
-        out[PROBABILITY] = p
-        out[MEDIAN] = q[:, 1]
-        return {k: _no_negative_zero(v) for k, v in out.items()}
-
-    def group_cells(self, rows: pd.DataFrame, served: pd.DataFrame) -> pd.DataFrame:
-        """Actual, expected and independent variance of every spend target's total, for
-        everyone and per segment (where the data has segments), on panel `rows` that
-        :meth:`predict_features` served as `served` (:func:`clvmodel.aggregate.group_cells`).
-        """
-        targets = self.feature_config_.spend_targets
-        frames = [group_cells(rows, served, self.sigma_, targets)]
-        segments = [f"segment_{s}" for s in self.feature_config_.segments]
-        if segments and set(segments) <= set(rows.columns):
-            flags = rows[segments].to_numpy()
-            labels = np.asarray(self.feature_config_.segments, dtype=object)[flags.argmax(axis=1)]
-            groups = pd.Series(np.where(flags.max(axis=1) > 0, labels, "unknown"), index=rows.index)
-            frames.append(group_cells(rows, served, self.sigma_, targets, groups))
-        return pd.concat(frames, ignore_index=True)
-
     def predict_features(
         self,
         features: pd.DataFrame,
@@ -561,7 +450,7 @@ class CLVModel:
         x = self._matrix(features)
         expected = self._expected(x)
         fallback = x[[f"share_{c}" for c in self.categories]].to_numpy()
-        out = self._distribution(expected, self.sigma_, fallback)
+        out = served_numbers(expected, self.sigma_, fallback, self.categories, self._levels())
         if reasons:
             codes = self._reasons(x, given)
             out |= {r: codes[r].to_numpy() for r in REASONS}
@@ -575,35 +464,21 @@ class CLVModel:
         if self.cold_ is None:
             raise ValueError("this model has no cold-start part; fit it with cold_start=True.")
         expected = predict_cold(self.cold_, features, self.feature_config_)
-        out = self._distribution(expected, self.cold_sigma_, None)
+        out = served_numbers(expected, self.cold_sigma_, None, self.categories, self._levels())
         out[REASONS[0]] = np.full(len(features), COLD_START_REASON, dtype=object)
         out |= {r: np.full(len(features), "", dtype=object) for r in REASONS[1:]}
         return pd.DataFrame(out, index=features.index, columns=self.columns)
 
     def quantiles_of(self, scores: pd.DataFrame, q: Sequence[float]) -> dict[str, pd.DataFrame]:
-        """Quantiles of every spend target from rows :meth:`predict_features` returned.
-
-        Rows flagged ``cold_start`` (if the column is there) use the cold-start spread.
-        """
+        """Quantiles of every spend target from rows :meth:`predict_features` returned
+        (rows flagged ``cold_start`` use the cold-start spread)."""
         self._check_fitted()
-        q = [float(v) for v in q]
-        cold = scores["cold_start"].to_numpy(dtype=bool) if "cold_start" in scores else None
-        total = scores["predicted_total"].to_numpy(dtype=float)
-        p = scores[PROBABILITY].to_numpy(dtype=float)
-        quant = spend_quantiles(total, p, self.sigma_, q)
-        if cold is not None and cold.any() and self.cold_sigma_ is not None:
-            quant[cold] = spend_quantiles(total[cold], p[cold], self.cold_sigma_, q)
-        names = [f"q{v:g}" for v in q]
-        out = {"total": pd.DataFrame(quant, index=scores.index, columns=names)}
-        with np.errstate(divide="ignore", invalid="ignore"):
-            for c in self.categories:
-                share = np.where(
-                    total > 0, scores[f"predicted_{c}"].to_numpy(dtype=float) / total, 0.0
-                )
-                out[c] = pd.DataFrame(
-                    _no_negative_zero(share[:, None] * quant), index=scores.index, columns=names
-                )
-        return out
+        return score_quantiles(scores, q, self.sigma_, self.cold_sigma_, self.categories)
+
+    def group_cells(self, rows: pd.DataFrame, served: pd.DataFrame) -> pd.DataFrame:
+        """Actual, expected and independent variance of each spend target's total, for
+        everyone and per segment (:func:`clvmodel.forecast.model_group_cells`)."""
+        return forecast.model_group_cells(self, rows, served)
 
     def predict(
         self,
@@ -622,147 +497,45 @@ class CLVModel:
         scored as a whole data set is, on :attr:`engine`, and the rows come back as for
         the whole data (customers with history by ID, then cold-start customers by ID).
         """
-        from clvmodel.prediction import CustomerScorer
-
         self._check_fitted()
-        if isinstance(data, PartitionedData):
-            return self._predict_parts(data, as_of=as_of, customer_ids=customer_ids,
-                                       reasons=reasons)  # fmt: skip
-        scorer = CustomerScorer(self, data)
-        if customer_ids is not None:
-            out = scorer.score(customer_ids, as_of=as_of)
-            if not reasons:
-                out[REASONS] = out[REASONS].where(out[PROBABILITY].isna(), "")
-            return out
-        return scorer.predictions(as_of, reasons=reasons)
-
-    def _predict_parts(
-        self,
-        data: PartitionedData,
-        *,
-        as_of: str | pd.Timestamp | None,
-        customer_ids: Iterable[object] | None,
-        reasons: bool,
-    ) -> pd.DataFrame:
-        """:meth:`predict` of every part (:func:`score_part`), in the order of the whole."""
-        if customer_ids is not None:
-            raise ValueError(
-                "scoring chosen customer IDs reads the whole data: use clvmodel.load_data "
-                "on the partitioned folder, or score every customer and select."
-            )
-        return combine_part_scores(self.predict_parts(data, as_of=as_of, reasons=reasons))
-
-    def _parts_day(self, data: PartitionedData, as_of: str | pd.Timestamp | None) -> pd.Timestamp:
-        """The as-of day of a partitioned data set, checked before any part is read."""
-        from clvmodel.prediction import check_as_of, default_as_of
-
-        self._check_fitted()
-        check_engine(self.engine, self.scheduler)
-        day = check_as_of(as_of, default_as_of(data))
-        if day <= data.first_date:
-            raise ValueError(
-                f"no transactions before the as-of date {day:%Y-%m-%d}; the data starts on "
-                f"{data.first_date:%Y-%m-%d}. Pick a later date."
-            )
-        return day
+        run = parts.predict if isinstance(data, PartitionedData) else scoring.predict
+        return run(self, data, as_of=as_of, customer_ids=customer_ids, reasons=reasons)
 
     def predict_parts(
-        self,
-        data: PartitionedData,
-        *,
-        as_of: str | pd.Timestamp | None = None,
+        self, data: PartitionedData, *, as_of: str | pd.Timestamp | None = None,
         reasons: bool = True,
-    ) -> Iterator[pd.DataFrame | None]:
+    ) -> Iterator[pd.DataFrame | None]:  # fmt: skip
         """:meth:`predict` of each part of a partitioned data set, yielded in part order
-        (None for a part without customers).
-
-        Memory is bounded by a part whatever the base's size, which a single table of
-        every customer (:meth:`predict`) is not; rows are ordered within each part.
-        """
-        day = self._parts_day(data, as_of)
-        yield from iter_parts(score_part, data, self, day, reasons, engine=self.engine,
-                              scheduler=self.scheduler, n_workers=self.n_jobs)  # fmt: skip
+        (None for a part without customers): memory bounded by a part, whatever the
+        base's size (:mod:`clvmodel.parts`)."""
+        self._check_fitted()
+        return parts.predict_parts(self, data, as_of=as_of, reasons=reasons)
 
     def write_predictions(
-        self,
-        data: PartitionedData,
-        folder: str | os.PathLike[str],
-        *,
-        as_of: str | pd.Timestamp | None = None,
-        reasons: bool = True,
-    ) -> int:
+        self, data: PartitionedData, folder: str | os.PathLike[str], *,
+        as_of: str | pd.Timestamp | None = None, reasons: bool = True,
+    ) -> int:  # fmt: skip
         """Score every part and write its rows to ``folder/part-NNNNN.parquet``
-        (:mod:`clvmodel.score_folder`); returns the number of rows.
-
-        Each part is written by whoever scored it (a Dask worker writes its own parts,
-        so `folder` must be one the workers can write: shared, or a URL), and nothing
-        but row counts comes back: memory stays that of one part at any size.
-        """
-        day = self._parts_day(data, as_of)
-        target = prepare_folder(folder)
-        counts = iter_parts(write_part_scores, data, self, day, reasons, target,
-                            engine=self.engine, scheduler=self.scheduler,
-                            n_workers=self.n_jobs)  # fmt: skip
-        rows = sum(counts)
-        finish_folder(target, as_of=f"{day:%Y-%m-%d}", n_parts=data.n_parts, rows=rows)
-        return rows
+        (:mod:`clvmodel.score_folder`) where it was scored (a Dask worker writes its own
+        parts: `folder` must be one the workers can write); returns the number of rows."""
+        self._check_fitted()
+        return parts.write_predictions(self, data, folder, as_of=as_of, reasons=reasons)
 
     def forecast_scores(
-        self,
-        scores: pd.DataFrame,
-        profiles: pd.DataFrame,
-        *,
-        by: str | None = None,
+        self, scores: pd.DataFrame, profiles: pd.DataFrame, *, by: str | None = None,
         where: dict[str, object] | None = None,
-    ) -> pd.DataFrame:
-        """Expected spend of groups of customers and the interval of each sum.
-
-        `scores` are :meth:`predict` rows indexed by customer, `profiles` their
-        :func:`clvmodel.aggregate.customer_profiles`. `by` names a profile column to break
-        down by (None: the whole base); `where` keeps the customers whose profile column
-        equals the value (or is in the list). Returns ``group, target, customers,
-        expected, low, high`` for the total and every category.
-        """
+    ) -> pd.DataFrame:  # fmt: skip
+        """Expected spend of groups of customers and the interval of each sum
+        (:func:`clvmodel.forecast.forecast_scores`)."""
         self._check_fitted()
-        profiles = profiles.reindex(scores.index)
-        keep = np.ones(len(scores), dtype=bool)
-        for column, value in (where or {}).items():
-            if column not in profiles:
-                raise ValueError(
-                    f"cannot filter on {column!r}: the data has {_profile_names(profiles)}."
-                )
-            values = value if isinstance(value, list | tuple | set) else [value]
-            keep &= profiles[column].astype("str").isin([str(v) for v in values]).to_numpy()
-        if by is not None and by not in profiles:
-            raise ValueError(
-                f"cannot break down by {by!r}: the data has {_profile_names(profiles)}."
-            )
-        scores, profiles = scores[keep], profiles[keep]
-        cold = scores["cold_start"].to_numpy(dtype=bool) if "cold_start" in scores else False
-        sigma = np.where(cold, self.cold_sigma_ or self.sigma_, self.sigma_)
-        groups = profiles[by].astype("str").where(profiles[by].notna()) if by else None
-        return forecast_groups(
-            scores,
-            targets=["total", *self.categories],
-            sigma=sigma,
-            shared=self.shared_error_,
-            level=self.interval,
-            by=groups,
-        )
+        return forecast.forecast_scores(self, scores, profiles, by=by, where=where)
 
     def forecast(
-        self,
-        data: RetailData,
-        *,
-        as_of: str | pd.Timestamp | None = None,
-        by: str | None = None,
-        where: dict[str, object] | None = None,
-    ) -> pd.DataFrame:
+        self, data: RetailData, *, as_of: str | pd.Timestamp | None = None,
+        by: str | None = None, where: dict[str, object] | None = None,
+    ) -> pd.DataFrame:  # fmt: skip
         """:meth:`forecast_scores` of every customer of `data` as of a day."""
-        scores = self.predict(data, as_of=as_of, reasons=False)
-        day = scores["as_of"].iloc[0] if len(scores) else as_of
-        scores = scores.set_index("customer_id")
-        return self.forecast_scores(scores, customer_profiles(data, day), by=by, where=where)
+        return forecast.forecast(self, data, as_of=as_of, by=by, where=where)
 
     def predict_quantiles(
         self,
@@ -837,7 +610,7 @@ class CLVModel:
     ) -> pd.DataFrame:
         """:meth:`explain_features` of these customers' features as of a day."""
         self._check_fitted()
-        day = as_day(as_of) if as_of is not None else data.last_date + pd.Timedelta(days=1)
+        day = check_as_of(as_of, day_after(data.last_date))
         ids = [str(c) for c in customer_ids]
         x = build_features(data, day, self.feature_config_, customer_ids=ids)
         unknown = [c for c in ids if c not in x.index]
@@ -855,34 +628,10 @@ class CLVModel:
     # ------------------------------------------------------------------ persistence
     def save(self, folder: str | os.PathLike[str], *, metadata: dict | None = None) -> Path:
         """Write the model to `folder`: one skops file per target, ``metadata.json`` (the
-        parameters and fitted scalars) and ``metrics.json`` (:attr:`report_`).
-
-        `metadata` adds entries (e.g. where the data came from) to ``metadata.json``.
-        """
+        parameters and fitted scalars, plus `metadata`) and ``metrics.json``
+        (:attr:`report_`), by :func:`clvmodel.persistence.save_fitted`."""
         self._check_fitted()
-        bundles = dict(self.bundles_)
-        if self.cold_ is not None:
-            bundles["cold_start"] = self.cold_
-        fitted = {
-            "config_id": self.config_id(),
-            "params": self._model_params(),
-            "feature_names": self.feature_names_,
-            "feature_config": self.feature_config_.to_dict(),
-            "sigma": self.sigma_,
-            "cold_sigma": self.cold_sigma_,
-            "shared_error": self.shared_error_,
-            "typical_features": self.typical_.round(4).to_dict(),
-            "horizon_days": self.feature_config_.horizon,
-            "default_as_of": self.info_.get("default_as_of"),
-            "cutoffs": self.info_.get("cutoffs"),
-            "info": self.info_,
-            "targets": {
-                t: {"model": self.report_.targets[t].chosen, "kind": self.report_.targets[t].kind}
-                for t in self.bundles_
-            },
-        }
-        write_artifacts(folder, bundles, {**(metadata or {}), **fitted}, self.report_.to_dict())
-        return Path(folder)
+        return save_fitted(self, folder, metadata)
 
     @classmethod
     def load(cls, folder: str | os.PathLike[str]) -> CLVModel:
@@ -894,221 +643,82 @@ class CLVModel:
             If the artifacts were made by a version of clvmodel that builds other
             features, lack a target's model, or do not match their configuration id.
         """
-        bundles, metadata = read_artifacts(folder)
-        if "params" not in metadata or "sigma" not in metadata:
-            raise ValueError(
-                f"{folder} holds artifacts of an older clvmodel (no model parameters or "
-                "spread). Retrain with `python train.py`."
-            )
-        model = cls(**_params_from_json(metadata["params"]))
-        config = FeatureConfig.from_dict(metadata["feature_config"])
-        names = list(metadata["feature_names"])
-        if names != config.feature_names:
-            added = sorted(set(config.feature_names) - set(names))
-            dropped = sorted(set(names) - set(config.feature_names))
-            raise ValueError(
-                "The artifacts were trained on a different feature list than this version of "
-                f"clvmodel builds (new: {added or 'none'}; gone: {dropped or 'none'}; or a "
-                "different order). Retrain with `python train.py`."
-            )
-        missing = sorted(set(config.targets) - set(bundles))
-        if missing:
-            raise ValueError(f"The artifacts have no model for target(s) {missing}.")
-        model.feature_config_ = config
-        model.feature_names_ = names
-        model.n_features_in_ = len(names)
-        model.cold_ = bundles.pop("cold_start", None)
-        model.bundles_ = bundles
-        model.sigma_ = float(metadata["sigma"])
-        cold_sigma = metadata.get("cold_sigma")
-        model.cold_sigma_ = None if cold_sigma is None else float(cold_sigma)
-        model.shared_error_ = {t: float(v) for t, v in (metadata.get("shared_error") or {}).items()}
-        model.typical_ = pd.Series(metadata.get("typical_features", {}), dtype="float64")
-        model.info_ = dict(metadata.get("info", {}))
-        model.metadata_ = metadata
-        from clvmodel.persistence import METRICS_FILE, load_json
-
-        model.report_ = FitReport.from_dict(load_json(Path(folder) / METRICS_FILE))
-        if model.config_id() != metadata.get("config_id"):
-            raise ValueError(
-                f"{folder}: the saved configuration id {metadata.get('config_id')!r} does not "
-                f"match the parameters and features stored beside it ({model.config_id()!r}): "
-                "the files were edited or mixed from two models. Retrain."
-            )
-        return model
+        return load_fitted(cls, folder)
 
 
-def score_part(
-    data: PartitionedData, part: int, model: CLVModel, day: pd.Timestamp, reasons: bool
-) -> pd.DataFrame | None:
-    """:meth:`CLVModel.predict` of one part, read here (on a Dask worker: by the worker);
-    None for a part without customers.
-
-    The same call as for a whole data set: scores of a customer read only their rows.
-    Errors name the part.
-    """
-    return predict_part(data, part, data.part(part), model, day, reasons)[0]
-
-
-def predict_part(
-    data: PartitionedData,
-    part: int,
-    rows: RetailData,
+def _fit_cold(
     model: CLVModel,
-    day: pd.Timestamp,
-    reasons: bool,
-) -> tuple[pd.DataFrame | None, CustomerScorer | None]:
-    """:func:`score_part` of a part's rows already read, and the scorer that made them:
-    it keeps the features of `day`, which a caller summarizing the part reuses instead
-    of building them again. ``(None, None)`` for a part without customers."""
-    from clvmodel.prediction import CustomerScorer, default_as_of
-
-    if rows.customers.empty and rows.transactions.empty:
+    panel: pd.DataFrame,
+    data: RetailData | None,
+    cfg: TrainConfig,
+    oracles: dict[str, pd.DataFrame] | None,
+) -> tuple[dict | None, Split | None]:
+    """Fit the cold-start part of `model` (``cold_``, ``cold_sigma_``; None without one)
+    and measure it; its report and split."""
+    model.cold_, model.cold_sigma_ = None, None
+    if not model.cold_start or data is None:
         return None, None
-    try:
-        model.check_data(rows)
-        # The base's last day, not the part's: a small part may end before the others.
-        scorer = CustomerScorer(model, rows, default_as_of=default_as_of(data))
-        return scorer.predictions(day, reasons=reasons), scorer
-    except ValueError as exc:
-        raise ValueError(f"part {part} of {data.path}: {exc}") from exc
+    config = model.feature_config_
+    cutoffs = sorted(panel.index.get_level_values("cutoff").unique())
+    trained = cold_start_models(data, cutoffs, config, cfg, oracles=oracles)
+    if trained is None:
+        return None, None
+    model.cold_, cold_report, cold_split = trained
+    served = predict_cold(model.cold_, cold_split.validation, config)
+    y = cold_split.validation["target_total"].to_numpy(dtype=float)
+    model.cold_sigma_ = fit_sigma(y, served["total"], served["purchase"], model._levels())
+    cold_start_served(model, cold_report, cold_split)
+    return cold_report, cold_split
 
 
-def write_part_scores(
-    data: PartitionedData,
-    part: int,
-    model: CLVModel,
-    day: pd.Timestamp,
-    reasons: bool,
-    folder: str,
-) -> int:
-    """:func:`score_part`, written to the scores folder where it ran; its row count."""
-    rows = score_part(data, part, model, day, reasons)
-    return 0 if rows is None else write_part(folder, part, rows)
-
-
-def combine_part_scores(parts: Iterable[pd.DataFrame | None]) -> pd.DataFrame:
-    """The parts' :func:`score_part` rows as :meth:`CLVModel.predict` returns the whole
-    data's: customers with history by ID, then cold-start customers by ID."""
-    out = pd.concat([p for p in parts if p is not None], ignore_index=True)
-    order = np.lexsort((out["customer_id"].to_numpy(), out["cold_start"].to_numpy()))
-    return out.iloc[order].reset_index(drop=True)
-
-
-def _profile_names(profiles: pd.DataFrame) -> list[str]:
-    return [c for c in profiles.columns if c in PROFILE_COLUMNS]
-
-
-def _same(a, b) -> bool:
-    try:
-        return bool(a == b) if not isinstance(a, np.ndarray) else False
-    except ValueError:
-        return False
-
-
-def _jsonable_params(params: dict) -> dict:
-    return {k: list(v) if isinstance(v, tuple | list) else v for k, v in params.items()}
-
-
-def _params_from_json(params: dict) -> dict:
-    return {k: tuple(v) if isinstance(v, list) else v for k, v in params.items()}
-
-
-# ---------------------------------------------------------------------- evaluation
-def _evaluation(
-    model: CLVModel,
-    results: dict[str, TargetResult],
-    split: Split,
-    served: pd.DataFrame,
-    cold_report: dict | None,
-) -> FitReport:
-    """The report of a fit: every candidate's test metrics from training, and the deployed
-    model's from `served`, the test rows as :meth:`CLVModel.predict_features` scores them."""
-    level = model.interval
-    lo, hi = model._levels()
-    targets = {}
-    for target, res in results.items():
-        report = dict(res.report)
-        y = split.test[f"target_{target}"].to_numpy(dtype=float)
-        if report["kind"] == "probability":
-            p = served[PROBABILITY].to_numpy()
-            report["deployed"] = report["chosen"]
-            report["test"][report["chosen"]] = probability_metrics(y, p)
-            report["reliability"] = reliability_table(y, p).to_dict(orient="records")
-        else:
-            point = served[f"predicted_{target}"].to_numpy()
-            low = served[f"predicted_{target}_low"].to_numpy()
-            high = served[f"predicted_{target}_high"].to_numpy()
-            deployed = report["chosen"] if target == "total" else "reconciled"
-            report["deployed"] = deployed
-            report["test"][deployed] = spend_metrics(y, point)
-            report["interval"] = {
-                "nominal": level,
-                "quantiles": [lo, hi],
-                **interval_metrics(y, low, high),
-                "top_decile_coverage": top_decile_coverage(y, low, high, point),
-            }
-            report["deciles"] = decile_table(y, point).to_dict(orient="records")
-            if target == "total":
-                q = np.column_stack([low, served[MEDIAN].to_numpy(), high])
-                report["distribution"] = {
-                    "method": DISTRIBUTION,
-                    "log_sigma": model.sigma_,
-                    **quantile_calibration(y, q, (lo, 0.5, hi)),
-                }
-            else:
-                report["reconciliation"] = RECONCILIATION
-        if report["kind"] == "spend" and "oracle" in report["test"]:
-            report["oracle_share"] = {
-                m: oracle_share(v, report["test"]["oracle"])
-                for m, v in report["test"].items()
-                if m != "oracle"
-            }
-        targets[target] = report
-    out = {
-        "horizon_days": model.feature_config_.horizon,
-        "interval": level,
+def _fit_info(split: Split, data: RetailData | None) -> dict:
+    """What ``info_`` records of the data a model was fitted on."""
+    info = {
         "cutoffs": split.cutoffs,
         "n_rows": {k: len(getattr(split, k)) for k in ("train", "validation", "test")},
-        "targets": targets,
     }
-    if cold_report is not None:
-        out["cold_start"] = cold_report
-    return FitReport.from_dict(out)
+    if data is not None:
+        info |= {
+            "first_date": f"{data.first_date:%Y-%m-%d}",
+            "last_date": f"{data.last_date:%Y-%m-%d}",
+            "n_customers": len(data.customers),
+            "n_transactions": len(data.transactions),
+            "default_as_of": f"{day_after(data.last_date):%Y-%m-%d}",
+        }
+    return info
 
 
-def _recent_levels(
-    model: CLVModel, split: Split, validation: dict[str, np.ndarray]
+def _shared_errors(
+    model: CLVModel, rows: pd.DataFrame, served: pd.DataFrame, panel: pd.DataFrame
 ) -> dict[str, float]:
-    """Each spend target's level factor over the validation and test months together.
-
-    Both months are out of time for the models fitted before the refit; the refitted
-    model serves the month after the test month, and the level of the latest two months
-    says more about it than the validation month alone (a month's total is noisy).
-    """
+    """Per spend target, the larger of the error the test month's group totals share and
+    how much a month's spend per customer moves from the month before."""
+    cells = model.group_cells(rows, served)
     out = {}
-    features = model.feature_names_
-    months = [validation, model._expected(split.test[features])]
     for t in model.feature_config_.spend_targets:
-        level = model.bundles_[t].get("level", 1.0)
-        y = np.concatenate([getattr(split, k)[f"target_{t}"].to_numpy() for k in
-                            ("validation", "test")])  # fmt: skip
-        unit = np.concatenate([m[t] for m in months]) / level
-        out[t] = level_factor(y, unit)
+        mine = cells.loc[cells["target"] == t]
+        shared = shared_error(mine["actual"], mine["expected"], mine["variance"])
+        out[t] = max(shared, month_to_month_error(panel, t))
     return out
 
 
-def _cold_evaluation(model: CLVModel, report: dict, split: Split) -> None:
-    """Add the deployed cold-start figures (the served distribution) to `report`."""
-    served = model.predict_cold_features(split.test)
-    for target, entry in report["targets"].items():
-        y = split.test[f"target_{target}"].to_numpy(dtype=float)
-        if target == "purchase":
-            entry["test"]["deployed"] = probability_metrics(y, served[PROBABILITY].to_numpy())
-            continue
-        point = served[f"predicted_{target}"].to_numpy()
-        low = served[f"predicted_{target}_low"].to_numpy()
-        high = served[f"predicted_{target}_high"].to_numpy()
-        entry["test"]["deployed"] = spend_metrics(y, point)
-        entry["interval"] = {"nominal": model.interval, **interval_metrics(y, low, high)}
-    report["log_sigma"] = model.cold_sigma_
+def _refit(
+    model: CLVModel,
+    results: dict[str, TargetResult],
+    split: Split,
+    validation: dict[str, np.ndarray],
+    panel: pd.DataFrame,
+    cfg: TrainConfig,
+    cold_split: Split | None,
+) -> None:
+    """The chosen recipes fitted again on every cutoff, with the level of the latest two
+    months (:func:`clvmodel.training.recent_levels`)."""
+    features = model.feature_names_
+    test = model._expected(split.test[features])
+    levels = recent_levels(split, validation, test, model.bundles_)
+    model.bundles_ = {t: refit_target(r, panel, t, features, cfg) for t, r in results.items()}
+    for t, level in levels.items():
+        model.bundles_[t]["level"] = level
+    if model.cold_ is not None:
+        whole = pd.concat([cold_split.train, cold_split.validation, cold_split.test])
+        model.cold_ = refit_cold_start(model.cold_, whole, model.feature_config_, cfg)

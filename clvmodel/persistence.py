@@ -29,15 +29,20 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import skops.io as sio
 
+from clvmodel.features import FeatureConfig
+from clvmodel.report import FitReport
+
 __all__ = [
     "TRUSTED_TYPES",
     "UntrustedArtifactError",
     "file_fingerprint",
     "folder_fingerprint",
+    "load_fitted",
     "load_json",
     "load_model",
     "load_scores",
     "load_summary",
+    "save_fitted",
     "save_json",
     "save_model",
     "save_scores",
@@ -428,6 +433,90 @@ def read_artifacts(folder: str | os.PathLike[str]) -> tuple[dict[str, dict], dic
     return bundles, metadata
 
 
+def save_fitted(model: Any, folder: str | os.PathLike[str], metadata: dict | None = None) -> Path:
+    """Write a fitted :class:`clvmodel.CLVModel` to `folder` (:func:`write_artifacts`): one
+    skops file per target (and the cold-start part), its parameters and fitted scalars in
+    ``metadata.json`` beside `metadata`, its report as ``metrics.json``."""
+    bundles = dict(model.bundles_)
+    if model.cold_ is not None:
+        bundles["cold_start"] = model.cold_
+    report = model.report_
+    fitted = {
+        "config_id": model.config_id(),
+        "params": model.model_params(),
+        "feature_names": model.feature_names_,
+        "feature_config": model.feature_config_.to_dict(),
+        "sigma": model.sigma_,
+        "cold_sigma": model.cold_sigma_,
+        "shared_error": model.shared_error_,
+        "typical_features": model.typical_.round(4).to_dict(),
+        "horizon_days": model.feature_config_.horizon,
+        "default_as_of": model.info_.get("default_as_of"),
+        "cutoffs": model.info_.get("cutoffs"),
+        "info": model.info_,
+        "targets": {
+            t: {"model": report.targets[t].chosen, "kind": report.targets[t].kind}
+            for t in model.bundles_
+        },
+    }
+    write_artifacts(folder, bundles, {**(metadata or {}), **fitted}, report.to_dict())
+    return Path(folder)
+
+
+def load_fitted(cls: type, folder: str | os.PathLike[str]) -> Any:
+    """The model :func:`save_fitted` wrote, as an instance of `cls` (checked: the feature
+    list this version builds, every target's model, the configuration id)."""
+    bundles, metadata = read_artifacts(folder)
+    if "params" not in metadata or "sigma" not in metadata:
+        raise ValueError(
+            f"{folder} holds artifacts of an older clvmodel (no model parameters or "
+            "spread). Retrain with `python train.py`."
+        )
+    model = cls(**_params_from_json(metadata["params"]))
+    config = FeatureConfig.from_dict(metadata["feature_config"])
+    names = list(metadata["feature_names"])
+    if names != config.feature_names:
+        added = sorted(set(config.feature_names) - set(names))
+        dropped = sorted(set(names) - set(config.feature_names))
+        raise ValueError(
+            "The artifacts were trained on a different feature list than this version of "
+            f"clvmodel builds (new: {added or 'none'}; gone: {dropped or 'none'}; or a "
+            "different order). Retrain with `python train.py`."
+        )
+    missing = sorted(set(config.targets) - set(bundles))
+    if missing:
+        raise ValueError(f"The artifacts have no model for target(s) {missing}.")
+    _restore(model, bundles, metadata, config, names)
+    model.report_ = FitReport.from_dict(load_json(Path(folder) / METRICS_FILE))
+    if model.config_id() != metadata.get("config_id"):
+        raise ValueError(
+            f"{folder}: the saved configuration id {metadata.get('config_id')!r} does not "
+            f"match the parameters and features stored beside it ({model.config_id()!r}): "
+            "the files were edited or mixed from two models. Retrain."
+        )
+    return model
+
+
+def _restore(model: Any, bundles: dict, metadata: dict, config: FeatureConfig, names: list) -> None:
+    """Set the fitted attributes of `model` from what :func:`save_fitted` wrote."""
+    model.feature_config_ = config
+    model.feature_names_ = names
+    model.n_features_in_ = len(names)
+    model.cold_ = bundles.pop("cold_start", None)
+    model.bundles_ = bundles
+    model.sigma_ = float(metadata["sigma"])
+    cold_sigma = metadata.get("cold_sigma")
+    model.cold_sigma_ = None if cold_sigma is None else float(cold_sigma)
+    model.shared_error_ = {t: float(v) for t, v in (metadata.get("shared_error") or {}).items()}
+    model.typical_ = pd.Series(metadata.get("typical_features", {}), dtype="float64")
+    model.info_ = dict(metadata.get("info", {}))
+    model.metadata_ = metadata
+
+
+def _params_from_json(params: dict) -> dict:
+    return {k: tuple(v) if isinstance(v, list) else v for k, v in params.items()}
+
+
 def folder_fingerprint(folder: str | os.PathLike[str]) -> str:
     """:func:`file_fingerprint` of every file directly in `folder`: how ``train.py``
     stamps the data folder it trained on."""
@@ -548,7 +637,8 @@ def save_summary(
     data_fingerprint: str,
 ) -> list[Path]:
     """Save what the app needs about every customer of a big base besides their scores
-    (see :func:`clvmodel.source.summarize`), stamped as :func:`save_scores` stamps them."""
+    (see :func:`clvmodel.source.score_and_summarize`), stamped as :func:`save_scores`
+    stamps them."""
     unknown = sorted(set(summary) - set(SUMMARY_FILES))
     if unknown:
         raise ValueError(f"unknown summary table(s) {unknown}; expected {list(SUMMARY_FILES)}.")

@@ -1,8 +1,9 @@
-"""Scoring customers by ID from their history, with a cache per as-of date.
+"""The app's serving cache: customers scored by ID, every customer's scores kept per as-of date.
 
 Scoring by customer ID builds the as-of features of *all* customers once per as-of date
-and then only looks rows up, so 100,000 IDs cost about as much as one. The numbers come
-from :meth:`clvmodel.CLVModel.predict_features`; this module only caches and looks up.
+and then only looks rows up, so 100,000 IDs cost about as much as one. The numbers are
+:mod:`clvmodel.scoring`'s (what :meth:`clvmodel.CLVModel.predict` computes, without a
+cache); this module only caches and looks up, above the model.
 :class:`PartitionedScorer` answers the same questions for a base too big for memory, from
 the scores the batch job saved and, at other dates, from one customer's own rows.
 """
@@ -17,16 +18,23 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from clvmodel.coldstart import build_cold_features
+from clvmodel.columns import REASONS
 from clvmodel.dataset import RetailData
 from clvmodel.dates import check_as_of, day_after
 from clvmodel.features import build_features
-from clvmodel.model import PROBABILITY, REASONS, CLVModel
+from clvmodel.model import CLVModel
 from clvmodel.partitions import PartitionedData
+from clvmodel.scoring import (
+    as_rows,
+    fill_reasons,
+    id_text,
+    rows_for_ids,
+    score_everyone,
+)
 
 
 def default_as_of(data: RetailData | PartitionedData) -> pd.Timestamp:
-    """The day after the last transaction: predict the next horizon from all history."""
+    """The day after the last transaction (:func:`clvmodel.dates.day_after`)."""
     return day_after(data.last_date)
 
 
@@ -113,9 +121,7 @@ class CustomerScorer:
         """:meth:`scores` as :meth:`CLVModel.predict` returns them: ``customer_id`` and
         ``as_of`` columns first. The date's features stay cached (:meth:`features`)."""
         day = self.as_of(as_of)
-        out = self.scores(day, reasons=reasons).rename_axis("customer_id").reset_index()
-        out.insert(1, "as_of", f"{day:%Y-%m-%d}")
-        return out
+        return as_rows(self.scores(day, reasons=reasons), day)
 
     def warm(
         self, as_of: str | pd.Timestamp | None = None, *, precomputed: pd.DataFrame | None = None
@@ -159,26 +165,7 @@ class CustomerScorer:
             return self._cache[day]
 
     def _score_all(self, day: pd.Timestamp) -> _Scored:
-        config = self.model.feature_config_
-        frames = []
-        if self._subset and not (self.data.transactions["date"] < day).any():
-            x = pd.DataFrame(  # nobody here has history before the day
-                columns=self.model.feature_names_,
-                index=pd.Index([], dtype="str", name="customer_id"),
-                dtype="float64",
-            )
-        else:
-            x = build_features(self.data, day, config)
-            frames.append(self.model.predict_features(x, reasons=False).assign(cold_start=False))
-        if self.model.cold_ is not None:
-            cold = build_cold_features(self.data, day, config)
-            if len(cold):
-                frames.append(self.model.predict_cold_features(cold).assign(cold_start=True))
-        scores = (
-            pd.concat(frames)
-            if frames
-            else pd.DataFrame(columns=[*self.model.columns, "cold_start"], index=x.index)
-        )
+        x, scores = score_everyone(self.model, self.data, day, subset=self._subset)
         return _Scored(x, scores, np.zeros(len(x), dtype=bool))
 
     def _explain(self, scored: _Scored, rows: np.ndarray) -> None:
@@ -187,10 +174,7 @@ class CustomerScorer:
             rows = np.unique(rows)
             rows = rows[~scored.explained[rows]]
             if len(rows):
-                codes = self.model.reasons(scored.features.iloc[rows])
-                scored.scores.iloc[rows, scored.scores.columns.get_indexer(REASONS)] = codes[
-                    REASONS
-                ].to_numpy()
+                fill_reasons(self.model, scored.features, scored.scores, rows)
                 scored.explained[rows] = True
 
     def score(
@@ -205,42 +189,11 @@ class CustomerScorer:
         ``error``; the other rows are scored.
         """
         day = self.as_of(as_of)
-        text = _id_text(customer_ids)
+        text = id_text(customer_ids)
         scored = self._scored(day)
         pos = scored.features.index.get_indexer(text.str.strip().to_numpy())
         self._explain(scored, pos[pos >= 0])
-        return _score_rows(scored.scores, self.data.customers.index, text, day)
-
-
-def _id_text(customer_ids: Iterable[object]) -> pd.Series:
-    return pd.Series(list(customer_ids), dtype="object").astype("string").fillna("")
-
-
-def _score_rows(
-    scores: pd.DataFrame, known: pd.Index, text: pd.Series, day: pd.Timestamp
-) -> pd.DataFrame:
-    """:meth:`CustomerScorer.score`'s rows from a date's scores and the known IDs."""
-    wanted = text.str.strip().to_numpy()
-    out = scores.reindex(wanted)
-    out.insert(0, "customer_id", text.to_numpy())
-    out.insert(1, "as_of", f"{day:%Y-%m-%d}")
-    is_known = known.get_indexer(text.str.strip()) >= 0
-    has_history = out[PROBABILITY].notna().to_numpy()
-    error = np.where(
-        has_history,
-        "",
-        np.where(
-            text.str.strip().eq("").to_numpy(),
-            "empty customer_id",
-            np.where(
-                is_known,
-                f"no purchase history before {day:%Y-%m-%d}",
-                "unknown customer_id: not in the customer table",
-            ),
-        ),
-    )
-    out["error"] = error
-    return out.reset_index(drop=True)
+        return rows_for_ids(scored.scores, self.data.customers.index, text, day)
 
 
 #: Single-customer scorers a :class:`PartitionedScorer` keeps (each holds a few rows).
@@ -356,7 +309,7 @@ class PartitionedScorer:
         """:meth:`CustomerScorer.score`: from the saved scores as of the default day, from
         the rows of the customers asked for at another date."""
         day = self.as_of(as_of)
-        text = _id_text(customer_ids)
+        text = id_text(customer_ids)
         if day == self.default_as_of:
-            return _score_rows(self._saved, self.customer_ids, text, day)
+            return rows_for_ids(self._saved, self.customer_ids, text, day)
         return self.customers(text.str.strip()).score(text, as_of=day)

@@ -6,13 +6,34 @@ JSON that ``save`` writes; ``from_dict`` reads it back and refuses a file with k
 schema does not know or without the ones it needs, naming them, so a reader never guesses.
 Metric tables stay plain mappings (model name -> metric name -> value): their keys are the
 models compared and the metrics of :mod:`clvmodel.evaluation`, which vary by target.
+:func:`fit_report` builds it from a fit (it receives the model; it does not import it).
 """
 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from clvmodel.columns import MEDIAN, PROBABILITY
+from clvmodel.distribution import interval_quantiles, quantile_calibration
+from clvmodel.evaluation import (
+    decile_table,
+    interval_metrics,
+    oracle_share,
+    probability_metrics,
+    reliability_table,
+    spend_metrics,
+    top_decile_coverage,
+)
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from clvmodel.training import Split, TargetResult
 
 __all__ = [
     "ColdStartReport",
@@ -21,7 +42,21 @@ __all__ = [
     "FitReport",
     "IntervalReport",
     "TargetReport",
+    "cold_start_served",
+    "fit_report",
 ]
+
+DISTRIBUTION = (
+    "hurdle: 0 with probability 1 - P(buy), else a lognormal amount whose mean makes the "
+    "distribution's mean the expected spend; categories split the basket by their shares of "
+    "the expected spend"
+)
+RECONCILIATION = (
+    "each category's expected spend is the customer's total times the category's share of "
+    "the category models' predictions (clipped at 0; the customer's historical shares where "
+    "every category model predicts 0); its interval is the total's interval times the same "
+    "share"
+)
 
 Metrics = dict[str, dict[str, float]]
 
@@ -158,8 +193,12 @@ class ColdStartReport:
 
 
 @dataclass
-class FitReport:
-    """Everything a fit measured (the content of ``metrics.json``)."""
+class FitReport(Mapping):
+    """Everything a fit measured (the content of ``metrics.json``).
+
+    Also a read-only mapping of that JSON, so ``report["targets"]["total"]["test"]`` reads
+    as in the file (each lookup reads a fresh :meth:`to_dict`: editing it changes nothing).
+    """
 
     horizon_days: int
     interval: float
@@ -184,6 +223,15 @@ class FitReport:
             out["cold_start"] = self.cold_start.to_dict()
         return out
 
+    def __getitem__(self, key: str) -> Any:
+        return self.to_dict()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.to_dict())
+
+    def __len__(self) -> int:
+        return len(self.to_dict())
+
     @classmethod
     def from_dict(cls, data: dict) -> FitReport:
         data = dict(data)
@@ -193,3 +241,87 @@ class FitReport:
         if data.get("cold_start") is not None:
             data["cold_start"] = ColdStartReport.from_dict(data["cold_start"])
         return _build(cls, data, "metrics")
+
+
+def _served_spend(report: dict, target: str, y: np.ndarray, served: pd.DataFrame, model: Any):
+    """The deployed figures of a spend target, from the served test rows, in place."""
+    level = model.interval
+    lo, hi = interval_quantiles(level)
+    point = served[f"predicted_{target}"].to_numpy()
+    low = served[f"predicted_{target}_low"].to_numpy()
+    high = served[f"predicted_{target}_high"].to_numpy()
+    deployed = report["chosen"] if target == "total" else "reconciled"
+    report["deployed"] = deployed
+    report["test"][deployed] = spend_metrics(y, point)
+    report["interval"] = {
+        "nominal": level,
+        "quantiles": [lo, hi],
+        **interval_metrics(y, low, high),
+        "top_decile_coverage": top_decile_coverage(y, low, high, point),
+    }
+    report["deciles"] = decile_table(y, point).to_dict(orient="records")
+    if target == "total":
+        q = np.column_stack([low, served[MEDIAN].to_numpy(), high])
+        report["distribution"] = {
+            "method": DISTRIBUTION,
+            "log_sigma": model.sigma_,
+            **quantile_calibration(y, q, (lo, 0.5, hi)),
+        }
+    else:
+        report["reconciliation"] = RECONCILIATION
+
+
+def fit_report(
+    model: Any,
+    results: dict[str, TargetResult],
+    split: Split,
+    served: pd.DataFrame,
+    cold_report: dict | None,
+) -> FitReport:
+    """The report of a fit: every candidate's test metrics from training, and the deployed
+    model's from `served`, the test rows as :meth:`clvmodel.CLVModel.predict_features`
+    scores them."""
+    targets = {}
+    for target, res in results.items():
+        report = dict(res.report)
+        y = split.test[f"target_{target}"].to_numpy(dtype=float)
+        if report["kind"] == "probability":
+            p = served[PROBABILITY].to_numpy()
+            report["deployed"] = report["chosen"]
+            report["test"][report["chosen"]] = probability_metrics(y, p)
+            report["reliability"] = reliability_table(y, p).to_dict(orient="records")
+        else:
+            _served_spend(report, target, y, served, model)
+        if report["kind"] == "spend" and "oracle" in report["test"]:
+            report["oracle_share"] = {
+                m: oracle_share(v, report["test"]["oracle"])
+                for m, v in report["test"].items()
+                if m != "oracle"
+            }
+        targets[target] = report
+    out = {
+        "horizon_days": model.feature_config_.horizon,
+        "interval": model.interval,
+        "cutoffs": split.cutoffs,
+        "n_rows": {k: len(getattr(split, k)) for k in ("train", "validation", "test")},
+        "targets": targets,
+    }
+    if cold_report is not None:
+        out["cold_start"] = cold_report
+    return FitReport.from_dict(out)
+
+
+def cold_start_served(model: Any, report: dict, split: Split) -> None:
+    """Add the deployed cold-start figures (the served distribution) to `report`."""
+    served = model.predict_cold_features(split.test)
+    for target, entry in report["targets"].items():
+        y = split.test[f"target_{target}"].to_numpy(dtype=float)
+        if target == "purchase":
+            entry["test"]["deployed"] = probability_metrics(y, served[PROBABILITY].to_numpy())
+            continue
+        point = served[f"predicted_{target}"].to_numpy()
+        low = served[f"predicted_{target}_low"].to_numpy()
+        high = served[f"predicted_{target}_high"].to_numpy()
+        entry["test"]["deployed"] = spend_metrics(y, point)
+        entry["interval"] = {"nominal": model.interval, **interval_metrics(y, low, high)}
+    report["log_sigma"] = model.cold_sigma_

@@ -7,7 +7,7 @@ answers them from :class:`~clvmodel.dataset.RetailData` at any as-of date, as th
 always did. :class:`PartitionedSource` answers them for a base too big for memory
 (:mod:`clvmodel.partitions`) without reading it whole: what concerns everyone comes from
 what the batch job saved beside the model as of the day after the data (the scores, and
-the summary :func:`summarize` makes), and what concerns one customer from that
+the summary :func:`score_and_summarize` makes), and what concerns one customer from that
 customer's rows. Both call the same feature, profile and scoring functions.
 """
 
@@ -32,8 +32,9 @@ from clvmodel.dataset import (
 from clvmodel.engine import map_parts
 from clvmodel.features import build_features
 from clvmodel.lists import list_features
-from clvmodel.model import CLVModel, combine_part_scores, predict_part
+from clvmodel.model import CLVModel
 from clvmodel.partitions import PartitionedData, is_partitioned, open_partitioned
+from clvmodel.parts import combine_part_scores, predict_part
 from clvmodel.persistence import (
     folder_fingerprint,
     load_scores,
@@ -55,8 +56,6 @@ __all__ = [
     "open_source",
     "score_and_summarize",
     "score_and_summarize_part",
-    "summarize",
-    "summarize_part",
     "summary_of",
 ]
 
@@ -226,7 +225,12 @@ def open_source(
 def summary_of(
     rows: RetailData, model: CLVModel, day: pd.Timestamp, features: pd.DataFrame | None = None
 ) -> dict[str, pd.DataFrame]:
-    """:func:`summarize` of some customers' rows: the same functions as for the whole data.
+    """What the app needs about some customers besides their scores, as of `day`.
+
+    ``profiles`` (:func:`customer_profiles`), ``list_features`` (the features of
+    :func:`clvmodel.lists.list_features`, customers with history) and ``revenue``
+    (``column, value, month, category, amount``: net revenue per month and category of
+    everyone, ``column`` "", and of each value of each profile column).
 
     `features`, the rows' :func:`build_features` as of `day` when the caller has them
     already (:func:`score_and_summarize_part`), are not built again.
@@ -247,26 +251,18 @@ def summary_of(
     }
 
 
-def summarize_part(
-    data: PartitionedData, part: int, model: CLVModel, day: pd.Timestamp
-) -> dict[str, pd.DataFrame]:
-    """:func:`summarize` of one part (:func:`summary_of` its rows)."""
-    return summary_of(data.part(part), model, day)
-
-
 def score_and_summarize_part(
     data: PartitionedData, part: int, model: CLVModel, day: pd.Timestamp, reasons: bool
 ) -> tuple[pd.DataFrame | None, dict[str, pd.DataFrame]]:
-    """:func:`~clvmodel.model.score_part` and :func:`summarize_part` of one part from one
+    """:func:`~clvmodel.parts.score_part` and :func:`summary_of` of one part from one
     read of it, the summary reusing the features the scoring built."""
     rows = data.part(part)
-    scores, scorer = predict_part(data, part, rows, model, day, reasons)
-    features = scorer.features(day) if scorer is not None else None
+    scores, features = predict_part(data, part, rows, model, day, reasons)
     return scores, summary_of(rows, model, day, features)
 
 
 def combine_summaries(pieces: Sequence[dict[str, pd.DataFrame]]) -> dict[str, pd.DataFrame]:
-    """The summary of the whole data from its parts' (:func:`summarize`)."""
+    """The summary of the whole data from its parts' (:func:`summary_of`)."""
     revenue = pd.concat([p["revenue"] for p in pieces], ignore_index=True)
     revenue = (
         revenue.groupby(["column", "value", "month", "category"], sort=True)["amount"]
@@ -284,25 +280,11 @@ def combine_summaries(pieces: Sequence[dict[str, pd.DataFrame]]) -> dict[str, pd
     }
 
 
-def summarize(
-    data: PartitionedData, model: CLVModel, day: pd.Timestamp, parts: Sequence[int] | None = None
-) -> dict[str, pd.DataFrame]:
-    """What the app needs about everyone besides the scores, as of `day`, part by part.
-
-    ``profiles`` (:func:`customer_profiles` of every customer), ``list_features`` (the
-    features of :func:`clvmodel.lists.list_features`, customers with history) and
-    ``revenue`` (``column, value, month, category, amount``: net revenue per month and
-    category of everyone, ``column`` "", and of each value of each profile column).
-    """
-    parts = parts or range(data.n_parts)
-    return combine_summaries([summarize_part(data, p, model, day) for p in parts])
-
-
 def score_and_summarize(
     data: PartitionedData, model: CLVModel, day: pd.Timestamp
 ) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
-    """``model.predict(data, as_of=day)`` and :func:`summarize` ``(data, model, day)``
-    with one read of each part instead of two (on the model's engine, like ``predict``):
+    """``model.predict(data, as_of=day)`` and the combined :func:`summary_of` of every
+    part, with one read of each part instead of two (on the model's engine, like ``predict``):
     at a million customers the second pass took minutes."""
     day = check_as_of(day, default_as_of(data))
     pieces = map_parts(score_and_summarize_part, data, model, day, True, engine=model.engine,

@@ -17,9 +17,7 @@ import lightgbm as lgb
 import numpy as np
 import pandas as pd
 import xgboost as xgb
-from sklearn.calibration import CalibratedClassifierCV
 from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
-from sklearn.frozen import FrozenEstimator
 from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.pipeline import make_pipeline
@@ -45,7 +43,6 @@ SPEND_MODELS = (
 )
 PROBABILITY_MODELS = ("logistic", "random_forest", "xgboost", "lightgbm")
 SPEND_BASELINES = ("zero", "last_30d", "rate_x_horizon", "train_mean")
-PROBABILITY_BASELINES = ("train_rate", "last_30d")
 
 #: Hyperparameters, declared once. Quick mode divides the number of trees by 10.
 PARAMS: dict[str, dict] = {
@@ -81,10 +78,11 @@ PARAMS: dict[str, dict] = {
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """The validated training parameters of a :class:`clvmodel.CLVModel`.
+    """The training parameters of a :class:`clvmodel.CLVModel`, as the training functions
+    read them.
 
-    The defaults are declared once, in ``CLVModel.__init__``; this is what the training
-    functions read, checked before any work starts.
+    Made by :meth:`clvmodel.CLVModel.check_params`, which checks them (the defaults and the
+    constraints are declared once, on the model).
     """
 
     horizon: int
@@ -95,48 +93,6 @@ class TrainConfig:
     quick: bool
     random_state: int
     n_jobs: int
-
-    def __post_init__(self) -> None:
-        for name, allowed, given in (
-            ("spend_models", SPEND_MODELS, self.spend_models),
-            ("probability_models", PROBABILITY_MODELS, self.probability_models),
-        ):
-            if isinstance(given, str) or not all(isinstance(g, str) for g in given):
-                raise ValueError(
-                    f"The {name!r} parameter must be a list of model names from "
-                    f"{list(allowed)}; got {given!r}."
-                )
-            unknown = sorted(set(given) - set(allowed))
-            if unknown or not given:
-                raise ValueError(
-                    f"The {name!r} parameter must name at least one of {list(allowed)}; "
-                    f"got {list(given)} (unknown: {unknown})."
-                )
-        for name, value, low in (
-            ("horizon", self.horizon, 1),
-            ("n_cutoffs", self.n_cutoffs, 3),
-            ("n_jobs", self.n_jobs, 1),
-        ):
-            if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < low:
-                raise ValueError(
-                    f"The {name!r} parameter must be an int >= {low}"
-                    + (" (train, validation, test)" if name == "n_cutoffs" else "")
-                    + f"; got {value!r}."
-                )
-        if isinstance(self.interval, bool) or not isinstance(self.interval, float | int):
-            raise ValueError(f"The 'interval' parameter must be a float; got {self.interval!r}.")
-        if not 0 < self.interval < 1:
-            raise ValueError(
-                f"The 'interval' parameter must be in the range (0, 1); got {self.interval!r}."
-            )
-        if not isinstance(self.quick, bool):
-            raise ValueError(f"The 'quick' parameter must be a bool; got {self.quick!r}.")
-        if isinstance(self.random_state, bool) or not isinstance(
-            self.random_state, int | np.integer
-        ):
-            raise ValueError(
-                f"The 'random_state' parameter must be an int; got {self.random_state!r}."
-            )
 
 
 def _trees(n: int, cfg: TrainConfig) -> int:
@@ -306,6 +262,26 @@ class Split:
         }
 
 
+def recent_levels(
+    split: Split, validation: dict[str, np.ndarray], test: dict[str, np.ndarray], bundles: dict
+) -> dict[str, float]:
+    """Each spend target's level factor over the validation and test months together.
+
+    `validation` and `test` are the expected spends the bundles serve on those months.
+    Both months are out of time for the models fitted before the refit; the refitted
+    model serves the month after the test month, and the level of the latest two months
+    says more about it than the validation month alone (a month's total is noisy).
+    """
+    out = {}
+    for t in [t for t in validation if t != "purchase"]:
+        level = bundles[t].get("level", 1.0)
+        y = np.concatenate([getattr(split, k)[f"target_{t}"].to_numpy() for k in
+                            ("validation", "test")])  # fmt: skip
+        unit = np.concatenate([m[t] for m in (validation, test)]) / level
+        out[t] = level_factor(y, unit)
+    return out
+
+
 def time_split(panel: pd.DataFrame) -> Split:
     """Latest cutoff → test, the one before → validation, all earlier → train."""
     cutoffs = sorted(panel.index.get_level_values("cutoff").unique())
@@ -335,10 +311,6 @@ def spend_baselines(x: pd.DataFrame, target: str, cfg: FeatureConfig, train_mean
 def importance_shares(model, features: list[str]) -> dict[str, float]:
     """The model's own importances as shares that sum to 1, largest first."""
     est = model
-    if isinstance(est, CalibratedClassifierCV):
-        est = est.calibrated_classifiers_[0].estimator
-    if isinstance(est, FrozenEstimator):
-        est = est.estimator
     if hasattr(est, "feature_importances_"):
         raw = np.asarray(est.feature_importances_, dtype=float)
     else:  # linear pipeline: |coefficient| on standardised inputs

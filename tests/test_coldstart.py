@@ -30,7 +30,7 @@ def test_cold_start_models_report_and_predict(small_data):
     config = FeatureConfig.from_data(small_data)
     cutoffs = cutoff_dates(small_data, n_cutoffs=5)
     panel = build_cold_panel(small_data, cutoffs, config)
-    cfg = CLVModel(quick=True)._config()
+    cfg = CLVModel(quick=True).check_params()
     bundle, report, split = train_cold_start(panel, config, cfg)
     assert set(report["targets"]) == set(config.targets)
     assert "lightgbm_tweedie" in report["targets"]["total"]["test"]

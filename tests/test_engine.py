@@ -8,7 +8,7 @@ import pytest
 
 from clvmodel.cli import score as score_cli
 from clvmodel.dataset import from_tables
-from clvmodel.engine import check_engine, map_parts
+from clvmodel.engine import map_parts
 from clvmodel.features import FeatureConfig, build_features, build_targets
 from clvmodel.model import CLVModel
 from clvmodel.partitions import open_partitioned, partition_of, write_partitioned
@@ -199,10 +199,10 @@ def test_score_cli_folder_output_of_whole_data_is_one_part(
 
 
 def test_engine_errors_are_plain(model, parted, small_data_dir, trained_artifacts, capsys):
-    with pytest.raises(ValueError, match="engine must be one of"):
-        check_engine("spark")
+    with pytest.raises(ValueError, match=r"'engine' parameter of CLVModel must be a str among"):
+        CLVModel(engine="spark").check_params()
     with pytest.raises(ValueError, match="needs engine='dask'"):
-        CLVModel(scheduler="tcp://x:1")._config()
+        CLVModel(scheduler="tcp://x:1").check_params()
     with pytest.raises(ValueError, match="is after the data"):
         model.predict(parted, as_of="2030-01-01")
     code = score_cli.main(["--artifacts", str(trained_artifacts), "--data", str(small_data_dir),

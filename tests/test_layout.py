@@ -27,7 +27,6 @@ TOO_LONG_FOR_NOW: set[str] = {
     "clvmodel/features.py:build_features",
     "clvmodel/lists.py:customer_list",
     "clvmodel/model.py:CLVModel",
-    "clvmodel/model.py:fit_panel",
     "clvmodel/synthetic.py:_draw_block",
     "clvmodel/transactions.py:_parse",
     "clvmodel/transactions.py:_to_retail_data",
@@ -35,7 +34,6 @@ TOO_LONG_FOR_NOW: set[str] = {
 }
 # Circles still to break (the list only shrinks).
 CIRCLES_FOR_NOW = [
-    ["clvmodel.model", "clvmodel.prediction"],
 ]
 
 

@@ -37,13 +37,20 @@ def test_parameters_are_stored_as_given_and_shown(fitted):
 @pytest.mark.parametrize(
     ("params", "message"),
     [
-        ({"horizon": 0}, r"'horizon' parameter must be an int >= 1; got 0"),
-        ({"n_cutoffs": 2}, r"'n_cutoffs' parameter must be an int >= 3"),
-        ({"interval": 1.2}, r"'interval' parameter must be in the range \(0, 1\)"),
-        ({"spend_models": ("catboost",)}, r"spend_models.*unknown: \['catboost'\]"),
-        ({"spend_models": "lightgbm"}, r"must be a list of model names"),
-        ({"random_state": "seed"}, r"'random_state' parameter must be an int"),
-        ({"cold_start": "yes"}, r"'cold_start' parameter must be a bool"),
+        ({"horizon": 0}, r"'horizon' parameter of CLVModel must be an int in the range \[1, "),
+        ({"horizon": True}, r"'horizon' parameter of CLVModel must be an int .* Got True"),
+        ({"n_cutoffs": 2}, r"'n_cutoffs' parameter of CLVModel must be an int in the range \[3, "),
+        ({"interval": 1.2}, r"'interval' parameter of CLVModel must be a float in the range \(0"),
+        ({"spend_models": ("catboost",)}, r"'spend_models' .* names from \[.*Got \('catboost',\)"),
+        ({"spend_models": "lightgbm"}, r"'spend_models' .* non-empty list of names"),
+        ({"probability_models": ()}, r"'probability_models' .* non-empty list of names"),
+        ({"random_state": "seed"}, r"'random_state' parameter of CLVModel must be an int"),
+        (
+            {"cold_start": "yes"},
+            r"'cold_start' parameter of CLVModel must be an instance of 'bool'",
+        ),
+        ({"engine": "spark"}, r"'engine' parameter of CLVModel must be a str among"),
+        ({"scheduler": "tcp://x:1"}, r"'scheduler' parameter of CLVModel needs engine='dask'"),
     ],
 )
 def test_bad_parameters_are_refused_before_any_work(params, message):

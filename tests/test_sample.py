@@ -80,5 +80,8 @@ def test_max_customers_is_validated_before_reading(value):
         def __getattr__(self, name):
             raise AssertionError("the data was read before the parameters were checked")
 
-    with pytest.raises(ValueError, match="'max_customers' parameter must be a positive int"):
+    message = (
+        r"'max_customers' parameter of CLVModel must be an int in the range \[1, inf\) or None"
+    )
+    with pytest.raises(ValueError, match=message):
         CLVModel(max_customers=value).fit(Untouchable())

@@ -24,7 +24,13 @@ from clvmodel.partitions import open_partitioned, write_partitioned
 from clvmodel.persistence import load_json, tree_fingerprint
 from clvmodel.prediction import default_as_of
 from clvmodel.schema import read_tables
-from clvmodel.source import PartitionedSource, open_source, score_and_summarize, summarize
+from clvmodel.source import (
+    PartitionedSource,
+    combine_summaries,
+    open_source,
+    score_and_summarize,
+    summary_of,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -109,7 +115,7 @@ def test_one_pass_scores_and_summary_equal_predict_and_summarize(parted_dir, par
     scores, summary = score_and_summarize(data, model, day)
 
     pd.testing.assert_frame_equal(scores, model.predict(data), check_exact=True)
-    expected = summarize(data, model, day)
+    expected = combine_summaries([summary_of(data.part(p), model, day) for p in data])
     assert list(summary) == list(expected)
     for name, frame in expected.items():
         pd.testing.assert_frame_equal(summary[name], frame, check_exact=True, obj=name)

@@ -59,7 +59,7 @@ def test_spend_baselines_by_hand():
 def _cfg(**changes) -> TrainConfig:
     from clvmodel.model import CLVModel
 
-    return CLVModel(**changes)._config()
+    return CLVModel(**changes).check_params()
 
 
 def test_blend_is_the_hybrid_formula():
