@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from clvmodel.features.registry import feature_range
 from clvmodel.model import PROBABILITY, CLVModel, prediction_columns
 from clvmodel.prediction import CustomerScorer, PartitionedScorer
 
@@ -257,32 +258,6 @@ def read_upload(path: str | os.PathLike[str]) -> pd.DataFrame:
 # --------------------------------------------------------------------------- validation
 
 
-def _unit_interval(feature: str) -> bool:
-    return feature.startswith(("share_", "segment_", "region_")) or (
-        feature.endswith("_share") and feature != "return_share"
-    )
-
-
-_NON_NEGATIVE_PREFIXES = ("days_", "gap_", "txn_count_", "n_", "lines_")
-_NON_NEGATIVE = frozenset(
-    {
-        "account_age_days",
-        "items_per_basket",
-        "returns_365d",
-        "basket_std",
-        "overdue_ratio",
-        "loyalty_points",
-        "loyalty_tier",
-        "promo_days_ahead",
-        "return_share",
-    }
-)
-
-
-def _non_negative(feature: str) -> bool:
-    return feature.startswith(_NON_NEGATIVE_PREFIXES) or feature in _NON_NEGATIVE
-
-
 def _show(values: pd.Series, width: int = 30) -> pd.Series:
     """Cell values quoted for a message, long ones cut."""
     text = values.astype(str)
@@ -335,8 +310,9 @@ def validate_features(
 
     Cells must be numbers; empty cells (and ``NA``, ``null``...) are missing values, which
     the models handle as they do a customer for whom the feature is undefined (e.g. no gap
-    between purchases yet). Ranges: counts, durations and amounts of things are >= 0,
-    shares and 0/1 indicators lie in [0, 1], ``cutoff_month`` in 1..12,
+    between purchases yet). Ranges are the registry's (``valid`` of each
+    :class:`clvmodel.features.registry.Feature`): counts, durations and amounts of things
+    are >= 0, shares and 0/1 indicators lie in [0, 1], ``cutoff_month`` in 1..12. Also
     ``days_since_last`` <= ``days_since_first``, and a shorter window never above a longer
     one (:func:`nested_windows`; spend up to the returns). A row with no value at all is
     rejected.
@@ -366,14 +342,9 @@ def validate_features(
             shown = feature + ": " + _show(table.loc[bad, feature]) + " is not a number"
             _add(errors, bad, shown)
         numbers[feature] = values
-        if _unit_interval(feature):
-            out = (values < 0) | (values > 1)
-            _add(errors, out, f"{feature} must be between 0 and 1; got ", values)
-        elif _non_negative(feature):
-            _add(errors, values < 0, f"{feature} must be >= 0; got ", values)
-        if feature == "cutoff_month":
-            out = (values < 1) | (values > 12) | (values.notna() & (values % 1 != 0))
-            _add(errors, out, "cutoff_month must be a whole month number 1..12; got ", values)
+        valid = feature_range(feature)
+        if valid.bounded:
+            _add(errors, valid.outside(values), valid.message(feature), values)
     numbers = pd.DataFrame(numbers, index=table.index)
     if {"days_since_last", "days_since_first"} <= set(present):
         last, first = numbers["days_since_last"], numbers["days_since_first"]

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import math
 import os
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -21,6 +20,7 @@ from typing import Any
 from huggingface_hub import ModelCard, ModelCardData
 
 from clvmodel.backtest import group_totals_lines
+from clvmodel.catalogue import group_features
 from clvmodel.persistence import load_json
 from clvmodel.report import DistributionReport, FitReport, IntervalReport, TargetReport
 
@@ -74,18 +74,6 @@ _SERVED_NOTES = {
 
 #: Where the test scores of what is served come from.
 _SERVED_BY = "`CLVModel.predict_features`, the method that serves, on the test cutoff"
-
-#: Feature groups, first match wins; ``{cats}`` is replaced by the category names.
-_FEATURE_GROUPS = (
-    ("Per category", r"^(spend|lines)_({cats})_|^share_({cats})$"),
-    ("Returns", r"^return"),
-    ("Recency and frequency", r"^(days_since_|gap_|overdue_ratio$|txn_count_)"),
-    ("Spend and baskets", r"^(spend_|basket_|daily_spend_rate$|items_per_basket$)"),
-    ("Breadth (products, categories, stores)", r"^n_"),
-    ("Shopping habits (promotions, weekends, online)", r"_share$"),
-    ("Customer attributes (loyalty, segment, region)", r"^(loyalty_|account_age|segment_|region_)"),
-    ("Calendar (month, holiday peaks, promotions ahead)", r"^(cutoff_|days_to_|promo_days)"),
-)
 
 _MISSING = "–"
 
@@ -313,25 +301,12 @@ Returns are lines with a negative amount. They enter in three places:
   `return_share` (returned value over bought value) describe how much a customer returns."""
 
 
-def _feature_groups(names: Sequence[str], categories: Sequence[str]) -> dict[str, list[str]]:
-    """Sort feature names into the groups of ``_FEATURE_GROUPS``; the rest go to "Other"."""
-    cats = "|".join(re.escape(c) for c in categories) or r"(?!)"  # (?!) never matches
-    groups: dict[str, list[str]] = {}
-    for name in names:
-        group = next(
-            (g for g, pattern in _FEATURE_GROUPS if re.search(pattern.format(cats=cats), name)),
-            "Other",
-        )
-        groups.setdefault(group, []).append(name)
-    return groups
-
-
 def _features(metadata: Mapping) -> str | None:
     names = metadata.get("feature_names")
     if not names:
         return None
     config = metadata.get("feature_config", {})
-    groups = _feature_groups(names, config.get("categories", []))
+    groups = group_features(names)  # the feature registry's groups
     rows = [[group, str(len(members))] for group, members in groups.items()]
     listing = "\n".join(
         f"- **{group}**: {_join_names(members)}" for group, members in groups.items()

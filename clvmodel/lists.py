@@ -4,7 +4,23 @@ A forecast of every customer's next-30-day spend (:meth:`clvmodel.CLVModel.predi
 more than a retailer can read. What they act on is a short list: the best customers of a
 store, those drifting away, those who could buy a category they never buy, the new sign-ups
 worth a welcome offer. Each kind of list is one rule (which customers qualify) and one
-ranking key, both documented in :data:`LIST_KINDS` and in :func:`customer_list`.
+ranking key, both documented in :data:`LIST_KINDS` and here:
+
+- ``"top"``: customers with history (``cold_start`` False), by
+  ``expected_<target>`` descending.
+- ``"lapse"``: customers with history whose past 365-day spend on `target` is
+  positive and whose P(buy) is below :data:`LAPSE_MAX_PROBABILITY`, by past spend
+  × (1 − P(buy)) descending: the yearly spend most likely to stop. A big spender
+  at P(buy) 0.4 outranks a small one at 0.1; a customer at P(buy) ≥ 0.5 is
+  expected to come back and is not listed.
+- ``"cross_sell"``: customers with history whose lifetime share of spend on
+  category `target` is below :data:`CROSS_SELL_MAX_SHARE` and who spend on some
+  other category, by ``expected_total`` descending: they spend, just not here.
+  ``main_category`` is their largest other category (ties: first in
+  `categories`).
+- ``"new"``: customers who signed up but never bought (``cold_start`` True), by
+  ``expected_<target>`` descending. They are in no other list: their forecast
+  comes from attributes only and "past spend" says nothing about them.
 
 The functions here only select and rank what the model already served; they fit nothing,
 so a list is consistent with the numbers the app and the CLI show for the same customers.
@@ -19,6 +35,7 @@ import numpy as np
 import pandas as pd
 
 from clvmodel.aggregate import PROFILE_COLUMNS
+from clvmodel.features.registry import share_column, spend_column
 
 __all__ = [
     "CROSS_SELL_MAX_SHARE",
@@ -61,9 +78,9 @@ def list_features(categories: Sequence[str]) -> list[str]:
     """The features the lists read: past 365-day spend (``"lapse"``) and lifetime shares
     (``"cross_sell"``); what a big base saves beside its scores for them."""
     return [
-        "spend_365d",
-        *[f"spend_{c}_365d" for c in categories],
-        *[f"share_{c}" for c in categories],
+        spend_column("total", 365),
+        *[spend_column(c, 365) for c in categories],
+        *[share_column(c) for c in categories],
     ]
 
 
@@ -108,29 +125,12 @@ def customer_list(
         :func:`clvmodel.aggregate.customer_profiles`, indexed by ``customer_id``.
         Customers missing from it have empty profile columns.
     features : DataFrame or None
-        :func:`clvmodel.features.build_features` as of the same day, indexed by
-        ``customer_id``; only customers with history are in it, so a customer missing
-        from it has no past spend (0) and no category shares. Needed for ``"lapse"``
+        :func:`clvmodel.features.build_features` as of the same day (customers missing
+        from it have no past spend and no category shares). Needed for ``"lapse"``
         (``spend_365d`` or ``spend_<target>_365d``) and ``"cross_sell"``
         (``share_<category>``); ignored (may be None) for ``"top"`` and ``"new"``.
     kind : str
-        One of :data:`LIST_KINDS`:
-
-        - ``"top"``: customers with history (``cold_start`` False), by
-          ``expected_<target>`` descending.
-        - ``"lapse"``: customers with history whose past 365-day spend on `target` is
-          positive and whose P(buy) is below :data:`LAPSE_MAX_PROBABILITY`, by past spend
-          × (1 − P(buy)) descending: the yearly spend most likely to stop. A big spender
-          at P(buy) 0.4 outranks a small one at 0.1; a customer at P(buy) ≥ 0.5 is
-          expected to come back and is not listed.
-        - ``"cross_sell"``: customers with history whose lifetime share of spend on
-          category `target` is below :data:`CROSS_SELL_MAX_SHARE` and who spend on some
-          other category, by ``expected_total`` descending: they spend, just not here.
-          ``main_category`` is their largest other category (ties: first in
-          `categories`).
-        - ``"new"``: customers who signed up but never bought (``cold_start`` True), by
-          ``expected_<target>`` descending. They are in no other list: their forecast
-          comes from attributes only and "past spend" says nothing about them.
+        One of :data:`LIST_KINDS` (each rule in full in the module docstring).
     n : int, default=100
         Longest list, 1 to :data:`MAX_LIST_SIZE`; fewer rows if fewer customers qualify.
     target : str, default="total"
@@ -174,41 +174,57 @@ def customer_list(
     0     1          C2
     """
     cats = _check_arguments(scores, kind=kind, n=n, target=target, categories=categories)
-    if scores.index.has_duplicates:
-        dup = scores.index[scores.index.duplicated()][0]
-        raise ValueError(f"scores must have one row per customer; {dup!r} appears twice.")
     profiles = profiles.reindex(scores.index)
     keep = _where_mask(profiles, where)
     cold = scores["cold_start"].eq(True) if "cold_start" in scores else _absent(scores, features)
-    cold = cold.to_numpy(dtype=bool)
-    extra: dict[str, pd.Series] = {}
+    chosen, key, extra = _SELECT[kind](scores, features, cold.to_numpy(dtype=bool), target, cats)
+    ranked = _rank(key[keep & chosen & key.notna().to_numpy()], n)
+    extra = {k: v.loc[ranked] for k, v in extra.items()}
+    return _rows(scores.loc[ranked], profiles.loc[ranked], cats, extra)
 
-    if kind in ("top", "new"):
-        key = scores[f"predicted_{target}"].astype("float64")
-        keep &= cold if kind == "new" else ~cold
-    elif kind == "lapse":
-        past = _feature(features, f"spend_{target}_365d" if target != "total" else "spend_365d")
-        past = past.reindex(scores.index).fillna(0.0)
-        p = scores["purchase_probability"].astype("float64")
-        keep &= ~cold & (past > 0).to_numpy() & (p < LAPSE_MAX_PROBABILITY).to_numpy()
-        key = past * (1.0 - p)
-        extra["past_spend_365d"] = past
-    else:  # cross_sell
-        shares = pd.DataFrame({c: _feature(features, f"share_{c}") for c in cats})
-        shares = shares.reindex(scores.index).fillna(0.0)
-        others = shares.drop(columns=target)
-        has_other = (others > 0).any(axis=1).to_numpy()
-        names = np.asarray(others.columns, dtype=object)
-        main = names[others.to_numpy().argmax(axis=1)] if len(names) else np.full(len(others), None)
-        keep &= ~cold & has_other & (shares[target] < CROSS_SELL_MAX_SHARE).to_numpy()
-        key = scores["predicted_total"].astype("float64")
-        extra["main_category"] = pd.Series(np.where(has_other, main, None), index=scores.index)
 
-    keep &= key.notna().to_numpy()
-    ranked = _rank(key[keep], n)
-    return _rows(
-        scores.loc[ranked], profiles.loc[ranked], cats, {k: v.loc[ranked] for k, v in extra.items()}
-    )
+# What a kind of list selects: (which customers qualify, the ranking key, extra columns).
+_Selection = tuple[np.ndarray, pd.Series, dict[str, pd.Series]]
+
+
+def _top(
+    scores: pd.DataFrame, features: pd.DataFrame | None, cold: np.ndarray, target: str, cats: list
+) -> _Selection:
+    return ~cold, scores[f"predicted_{target}"].astype("float64"), {}
+
+
+def _new(
+    scores: pd.DataFrame, features: pd.DataFrame | None, cold: np.ndarray, target: str, cats: list
+) -> _Selection:
+    return cold, scores[f"predicted_{target}"].astype("float64"), {}
+
+
+def _lapse(
+    scores: pd.DataFrame, features: pd.DataFrame | None, cold: np.ndarray, target: str, cats: list
+) -> _Selection:
+    """Past yearly spend on `target` at risk: that spend × (1 − P(buy)), below P 0.5."""
+    past = _feature(features, spend_column(target, 365)).reindex(scores.index).fillna(0.0)
+    p = scores["purchase_probability"].astype("float64")
+    chosen = ~cold & (past > 0).to_numpy() & (p < LAPSE_MAX_PROBABILITY).to_numpy()
+    return chosen, past * (1.0 - p), {"past_spend_365d": past}
+
+
+def _cross_sell(
+    scores: pd.DataFrame, features: pd.DataFrame | None, cold: np.ndarray, target: str, cats: list
+) -> _Selection:
+    """Customers who buy other categories but hardly `target`, by expected total spend."""
+    shares = pd.DataFrame({c: _feature(features, share_column(c)) for c in cats})
+    shares = shares.reindex(scores.index).fillna(0.0)
+    others = shares.drop(columns=target)
+    has_other = (others > 0).any(axis=1).to_numpy()
+    names = np.asarray(others.columns, dtype=object)
+    main = names[others.to_numpy().argmax(axis=1)] if len(names) else np.full(len(others), None)
+    chosen = ~cold & has_other & (shares[target] < CROSS_SELL_MAX_SHARE).to_numpy()
+    main_category = pd.Series(np.where(has_other, main, None), index=scores.index)
+    return chosen, scores["predicted_total"].astype("float64"), {"main_category": main_category}
+
+
+_SELECT = {"top": _top, "lapse": _lapse, "cross_sell": _cross_sell, "new": _new}
 
 
 def _check_arguments(
@@ -238,6 +254,9 @@ def _check_arguments(
             f"kind 'cross_sell' needs target to be the category to sell, one of {cats}; "
             "got 'total'."
         )
+    if scores.index.has_duplicates:
+        dup = scores.index[scores.index.duplicated()][0]
+        raise ValueError(f"scores must have one row per customer; {dup!r} appears twice.")
     return cats
 
 

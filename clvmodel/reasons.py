@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from clvmodel.catalogue import UNITS, feature_info, feature_label, format_values, round_to
+from clvmodel.features.registry import spend_column
 
 __all__ = ["EXTRA_DECIMALS", "YEARLY", "feature_label", "reason_codes"]
 
@@ -33,7 +34,7 @@ __all__ = ["EXTRA_DECIMALS", "YEARLY", "feature_label", "reason_codes"]
 EXTRA_DECIMALS = 2
 
 #: The customer's own yearly spend, the base of "their usual" for recent spend windows.
-YEARLY = "spend_365d"
+YEARLY = spend_column("total", 365)
 
 # What a reason's note quotes.
 _TYPICAL, _RATIO, _USUAL = 0, 1, 2

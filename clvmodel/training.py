@@ -30,6 +30,7 @@ from clvmodel.evaluation import (
     spend_metrics,
 )
 from clvmodel.features import FeatureConfig
+from clvmodel.features.registry import DAILY_SPEND_RATE, share_column, spend_column
 
 log = logging.getLogger(__name__)
 
@@ -298,8 +299,8 @@ def time_split(panel: pd.DataFrame) -> Split:
 def spend_baselines(x: pd.DataFrame, target: str, cfg: FeatureConfig, train_mean: float) -> dict:
     """Baseline predictions of `target` spend from the features alone."""
     scale = cfg.horizon / 30.0
-    last = x["spend_30d"] if target == "total" else x[f"spend_{target}_30d"]
-    rate = x["daily_spend_rate"] * (1.0 if target == "total" else x[f"share_{target}"])
+    last = x[spend_column(target, 30)]
+    rate = x[DAILY_SPEND_RATE.name] * (1.0 if target == "total" else x[share_column(target)])
     return {
         "zero": np.zeros(len(x)),
         "last_30d": last.to_numpy() * scale,

@@ -302,8 +302,8 @@ def test_data_features_and_reproduce(metrics, metadata):
     assert "3 (2026-05-01 to 2026-07-01), 140,000 rows" in data
     features = _section(card, "Features")
     assert "8 features" in features
-    assert "| Per category | 2 |" in features
-    assert "| Returns | 2 |" in features
+    assert "| Categories | 2 |" in features  # the feature registry's groups
+    assert "| Spend | 3 |" in features
     assert "<details>" in features and "`spend_grocery_30d`" in features
     assert "`1.9.1`" in _section(card, "How to reproduce")
     limitations = _section(card, "Limitations")

@@ -24,8 +24,6 @@ TOO_LONG_FOR_NOW: set[str] = {
     "clvmodel/bgnbd.py:predict_bgnbd_gg",
     "clvmodel/card.py:make_card",
     "clvmodel/dataset.py:from_tables",
-    "clvmodel/features.py:build_features",
-    "clvmodel/lists.py:customer_list",
     "clvmodel/model.py:CLVModel",
     "clvmodel/synthetic.py:_draw_block",
     "clvmodel/transactions.py:_parse",

@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from clvmodel.catalogue import FEATURES, PATTERNS, UNITS, feature_info, feature_label
-from clvmodel.features import FeatureConfig
+from clvmodel.catalogue import UNITS, feature_info, feature_label
+from clvmodel.features import FeatureConfig, registry
 from clvmodel.reasons import reason_codes
 
 CONFIG = FeatureConfig(
@@ -253,7 +253,7 @@ def test_every_feature_has_a_plain_label():
     assert "_" not in feature_label("some_new_feature")
     for name in NAMES:  # each from the catalogue, not the fallback for unknown names
         info = feature_info(name)
-        assert name in FEATURES or any(re.fullmatch(p, name) for p, _ in PATTERNS), name
+        assert registry.find(name) is not None, name
         assert info.phrase.count("{v}") == 1 and "_" not in info.phrase, name
         assert info.unit in UNITS and info.direction in (1, -1, None), name
     directions = {n: feature_info(n).direction for n in NAMES}
@@ -262,4 +262,5 @@ def test_every_feature_has_a_plain_label():
     assert {directions[n] for n in NAMES if n.startswith(("segment_", "region_", "share_"))} == {
         None
     }
-    assert directions["cutoff_month"] is None and set(FEATURES) <= set(NAMES)
+    exact = {f.name for f in registry.entries() if "{" not in f.name}
+    assert directions["cutoff_month"] is None and exact <= set(NAMES)
