@@ -93,8 +93,10 @@ explain_customer = SERVED.bind(lookup_tab.explain_customer)
 show_lookup = SERVED.bind(lookup_tab.show_lookup)
 load_customer = SERVED.bind(whatif_tab.load_customer)
 forecast = SERVED.bind(forecast_tab.forecast)
+show_forecast = SERVED.bind(forecast_tab.show_forecast)
 _revenue_history = SERVED.bind(forecast_tab.revenue_history)
 customer_list = SERVED.bind(lists_tab.customer_list)
+show_list = SERVED.bind(lists_tab.show_list)
 model_info = SERVED.bind(model_tab.model_info)
 
 

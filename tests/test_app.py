@@ -516,3 +516,42 @@ def test_forecast_table_puts_each_groups_total_first_and_says_the_breakdown(app)
     assert "breaks it down by **segment**" in headline
     for _, rows in table[table["group"] != "all"].groupby("group", sort=False):
         assert list(rows["target"]) == app.STATE.spend_targets
+
+
+# ------------------------------------------------------------------ the package's pieces
+
+
+def test_library_errors_become_gr_error_and_are_logged(caplog):
+    import gradio as gr
+
+    from clvapp.errors import reported
+
+    @reported
+    def refuse(kind: str) -> None:
+        if kind == "input":
+            raise ValueError("n must be >= 1; got 0")
+        raise KeyError("a bug")
+
+    with caplog.at_level("INFO", logger="clvapp"):
+        with pytest.raises(gr.Error, match=r"n must be >= 1; got 0"):
+            refuse("input")
+        with pytest.raises(KeyError):
+            refuse("bug")
+    input_error, bug = caplog.records
+    assert input_error.levelname == "INFO" and input_error.exc_info is None
+    assert input_error.getMessage() == "refuse refused: n must be >= 1; got 0"
+    assert bug.levelname == "ERROR" and bug.exc_info is not None
+
+
+def test_handlers_reach_the_state_through_the_served_accessor(app):
+    import inspect
+
+    from clvapp.state import Served
+    from clvapp.tabs import lookup
+
+    bound = app.SERVED.bind(lookup.predict_customer)
+    assert list(inspect.signature(bound).parameters) == ["customer_id", "as_of", "progress"]
+    assert bound.__doc__ == lookup.predict_customer.__doc__
+    served = Served(app.STATE)
+    assert served.bind(lookup.scale)("purchase") == "log-odds of buying"
+    assert app.STATE.interval_key == f"interval_{round(app.STATE.model.interval * 100)}"
