@@ -377,7 +377,7 @@ def main(argv: list[str] | None = None) -> int:
 
     result["import_app_s"] = time.perf_counter() - t0
     with_history = app.SCORER.features().index.to_numpy()
-    all_ids = app.DATA.customers.index.to_numpy()
+    all_ids = app.SOURCE.data.customers.index.to_numpy()
 
     print("in-process ...", file=sys.stderr)
     result["in_process"] = measure_in_process(app, with_history, max(args.calls, 200))
@@ -387,7 +387,7 @@ def main(argv: list[str] | None = None) -> int:
         server_port=_free_port(),
         prevent_thread_lock=True,
         quiet=True,
-        max_file_size=app.batch.MAX_UPLOAD_BYTES,
+        max_file_size=app.MAX_UPLOAD_BYTES,
     )
     try:
         if args.calls:

@@ -123,7 +123,9 @@ def _forecast_plan(breakdowns: list[str], repeats: int) -> list[str]:
 
 
 def _list_plan(app, repeats: int) -> list[dict[str, Any]]:
-    kinds = [k for k in LIST_KINDS if k in app.lists.LIST_KINDS] or ["top"]
+    from clvmodel import lists
+
+    kinds = [k for k in LIST_KINDS if k in lists.LIST_KINDS] or ["top"]
     plan = []
     for i in range(repeats):
         kind = kinds[i % len(kinds)]
@@ -133,9 +135,12 @@ def _list_plan(app, repeats: int) -> list[dict[str, Any]]:
 
 
 def _block_fns(demo, handler) -> list:
-    """The app's events (Gradio BlockFunctions) that run `handler`."""
+    """The app's events (Gradio BlockFunctions) that run `handler` (by name: each event runs
+    the handler bound to the app's state, ``app.SERVED.bind``, a function of its own)."""
     fns = demo.fns.values() if isinstance(demo.fns, dict) else demo.fns
-    return [bf for bf in fns if getattr(bf, "fn", None) is handler]
+    return [
+        bf for bf in fns if getattr(getattr(bf, "fn", None), "__name__", None) == handler.__name__
+    ]
 
 
 class HandlerClock:
@@ -188,15 +193,17 @@ def measure_in_process(app, forecast_plan: list[str], list_plan: list[dict]) -> 
     """The handlers without the browser; their answers are what the browser must show."""
     from matplotlib.figure import Figure
 
-    groups = {by: [r["group"] for r in app.forecast(by)["breakdown"]] for by in app.BREAKDOWNS}
+    groups = {
+        by: [r["group"] for r in app.forecast(by)["breakdown"]] for by in app.STATE.breakdowns
+    }
     expected: dict[str, dict] = {}
-    for by in app.BREAKDOWNS:
+    for by in app.STATE.breakdowns:
         others = {g for b, gs in groups.items() if b != by for g in gs}
         only = [g for g in dict.fromkeys(groups[by]) if g not in others]
         expected[by] = {"groups": list(dict.fromkeys(groups[by])), "only_this_breakdown": only}
 
     forecast_runs = []
-    for by in [*forecast_plan, *app.BREAKDOWNS]:  # then what the page shows of the others
+    for by in [*forecast_plan, *app.STATE.breakdowns]:  # then what the page shows of the others
         t0 = time.perf_counter()
         reply = app.forecast(by)
         t1 = time.perf_counter()
@@ -455,7 +462,7 @@ def measure_browser(app, url: str, inproc: dict, args) -> dict[str, Any]:
         return {"error": f"no chromium at {CHROMIUM} (apt-get install chromium, or set CHROMIUM)"}
     out: dict[str, Any] = {}
     expected = inproc["expected_forecast"]
-    default = app.BREAKDOWNS[0] if app.BREAKDOWNS else None
+    default = app.STATE.breakdowns[0] if app.STATE.breakdowns else None
     clock = HandlerClock(
         app.demo, [app.forecast, app.show_forecast, app.customer_list, app.show_list]
     )
@@ -659,7 +666,7 @@ def main(argv: list[str] | None = None) -> int:
     import_s = time.perf_counter() - t0
     import gradio
 
-    args.forecast_plan = _forecast_plan(list(app.BREAKDOWNS), args.repeats)
+    args.forecast_plan = _forecast_plan(list(app.STATE.breakdowns), args.repeats)
     args.list_plan = _list_plan(app, args.repeats)
     result: dict[str, Any] = {
         "date": datetime.now().isoformat(timespec="seconds"),

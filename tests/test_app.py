@@ -12,6 +12,14 @@ import pytest
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 
+from clvapp import replies
+from clvapp.format import value_text
+from clvapp.tabs import forecast as forecast_tab
+from clvapp.tabs import lists as lists_tab
+from clvapp.tabs import model as model_tab
+from clvapp.tabs import whatif
+from clvmodel import catalogue
+
 ROOT = Path(__file__).resolve().parents[1]
 ENDPOINTS = {
     "/forecast",
@@ -80,8 +88,8 @@ def test_predict_customer(client, app, spend_targets):
     _check_reply(reply, spend_targets)
     assert reply["customer_id"] == cid
     assert reply["as_of"] == f"{app.DEFAULT_AS_OF:%Y-%m-%d}"
-    assert reply["currency"] == app.META["currency"]
-    assert reply["model_version"] == app.META["model_version"]
+    assert reply["currency"] == app.STATE.meta["currency"]
+    assert reply["model_version"] == app.STATE.meta["model_version"]
     assert list(reply["spend_distribution"]) == ["p10", "p50", "p90"]
     assert 1 <= len(reply["reasons"]) <= 3 and reply["cold_start"] is False
     expected = app.SCORER.scores().loc[cid]
@@ -190,10 +198,10 @@ def test_explain_unknown_customer(client):
 def test_model_info(client, app):
     info = client.predict(api_name="/model_info")
     assert info["status"] == "ok"
-    assert info["model_version"] == app.META["model_version"]
+    assert info["model_version"] == app.STATE.meta["model_version"]
     assert info["categories"] == list(app.MODEL.categories)
     assert info["features"] == app.MODEL.feature_names_
-    assert info["cutoffs"] == app.META["cutoffs"]
+    assert info["cutoffs"] == app.STATE.meta["cutoffs"]
     assert set(info["headline_metrics"]) == set(app.MODEL.feature_config_.targets)
     assert {"trained_at", "currency", "default_as_of", "data"} <= set(info)
 
@@ -283,7 +291,7 @@ def test_predict_batch_many_rows_through_submit(client, app, tmp_path):
 
 def test_customer_without_purchases(client, app):
     """Scored from attributes when the model has a cold-start part, else a clear error."""
-    no_history = app.DATA.customers.index.difference(app.SCORER.features().index)
+    no_history = app.SOURCE.data.customers.index.difference(app.SCORER.features().index)
     if no_history.empty:
         pytest.skip("every customer in the data has a purchase")
     cid = str(no_history[0])
@@ -312,7 +320,7 @@ def test_forecast_total_is_the_sum_of_the_customers_and_breakdowns_add_up(client
     categories = sum(v["expected"] for v in reply["categories"].values())
     assert categories == pytest.approx(expected, rel=1e-6)
     groups = pd.DataFrame(reply["breakdown"])
-    assert set(groups["group"]) >= set(app.DATA.customers["segment_id"].unique())
+    assert set(groups["group"]) >= set(app.SOURCE.data.customers["segment_id"].unique())
     for target, part in groups.groupby("target"):
         whole = expected if target == "total" else reply["categories"][target]["expected"]
         assert part["expected"].sum() == pytest.approx(whole, rel=1e-6)
@@ -391,15 +399,6 @@ def test_customer_id_in_another_case_finds_the_customer(client, app):
     assert reply["customer_id"] == cid
 
 
-def test_lookup_chart_reaches_the_as_of_month_with_zeros(app):
-    history = pd.DataFrame({"month": pd.to_datetime(["2026-01-01"]), "spend": [50.0]})
-    months = app._every_month(history, pd.Timestamp("2026-05-01"))
-    assert list(months["month"].dt.strftime("%Y-%m")) == [
-        "2026-01", "2026-02", "2026-03", "2026-04"
-    ]  # fmt: skip
-    assert list(months["spend"]) == [50.0, 0.0, 0.0, 0.0]
-
-
 # ------------------------------------------------------------------ what a person sees
 
 
@@ -420,10 +419,10 @@ def test_what_if_table_is_grouped_labelled_and_marks_edits(app):
     cid = app.EXAMPLE_IDS[1]
     table, start, exact = app.load_customer(cid)[:3]
     # the table shows rounded values; left unedited, it predicts exactly the starting point
-    unedited = app.predict_features(app.table_to_features(table, exact))
+    unedited = whatif.predict_features(app.STATE, whatif.table_to_features(table, exact))
     assert unedited["predicted_30d_spend"] == start["predicted_30d_spend"]
     assert unedited["purchase_probability"] == start["purchase_probability"]
-    groups = [g for g, _ in app.catalogue.GROUPS]
+    groups = [g for g, _ in catalogue.GROUPS]
     # related features sit together: the group column never returns to an earlier group
     order = [groups.index(g) for g in table["group"] if g in groups]
     assert order == sorted(order)
@@ -432,13 +431,13 @@ def test_what_if_table_is_grouped_labelled_and_marks_edits(app):
     edited = table.copy()
     row = edited.index[edited["name"] == "days_since_last"][0]
     edited.loc[row, "value"] = 1.0
-    reply = app.predict_features(app.table_to_features(edited, exact))
-    headline, predictions, marked = app.show_whatif(reply, start, edited)
+    reply = whatif.predict_features(app.STATE, whatif.table_to_features(edited, exact))
+    headline, predictions, marked = whatif.show_whatif(app.STATE, reply, start, edited)
     assert marked.loc[row, "changed"] == "✎ edited"
     assert (marked["changed"] != "").sum() == 1
     assert "1 value changed" in headline
     # every prediction beside its starting point, with the change
-    assert list(predictions["target"]) == [*app.SPEND_TARGETS, "probability of buying"]
+    assert list(predictions["target"]) == [*app.STATE.spend_targets, "probability of buying"]
     total = predictions.set_index("target").loc["total"]
     now, before = reply["predicted_30d_spend"]["total"], start["predicted_30d_spend"]["total"]
     assert total["change"] == f"{now - before:+,.2f}"
@@ -446,19 +445,19 @@ def test_what_if_table_is_grouped_labelled_and_marks_edits(app):
 
 def test_tables_show_money_with_separators_and_probabilities_as_percentages(app):
     reply = app.predict_customer(app.EXAMPLE_IDS[0])
-    table = app._prediction_table(reply).set_index("target")
+    table = replies.prediction_table(app.STATE, reply).set_index("target")
     total = reply["predicted_30d_spend"]["total"]
-    assert table.loc["total", f"expected ({app.CURRENCY})"] == f"{total:,.2f}"
-    assert table.loc["probability of buying", f"expected ({app.CURRENCY})"] == (
+    assert table.loc["total", f"expected ({app.STATE.currency})"] == f"{total:,.2f}"
+    assert table.loc["probability of buying", f"expected ({app.STATE.currency})"] == (
         f"{reply['purchase_probability']:.1%}"
     )
     _, _, _, drivers = app.show_lookup(reply, app.explain_customer(app.EXAMPLE_IDS[0]))
     names = set(app.MODEL.feature_names_)
     assert len(drivers) and not set(drivers["feature"]) & names  # labels, not raw names
     assert drivers["contribution"].str.match(r"^[+-]\d+\.\d{3}$").all()
-    assert app._value_text("spend_90d", 28568.591) == "28,568.59"
-    assert app._value_text("online_share", 0.2158) == "22%"
-    comparison = app.comparison_table("total")
+    assert value_text("spend_90d", 28568.591) == "28,568.59"
+    assert value_text("online_share", 0.2158) == "22%"
+    comparison = model_tab.comparison_table(app.STATE, "total")
     assert comparison["mae"].str.match(r"^[\d,]+(\.\d{3})?$").all()
 
 
@@ -476,7 +475,7 @@ def test_plots_have_no_label_over_their_title_and_calibration_is_shown_once(app)
     # the model tab's plots are the ones drawn at start: importance and quality, no third
     # calibration plot beside them
     assert len([p for p in plots if p["props"].get("value")]) == 2
-    _, quality, _ = app.model_views("purchase")
+    _, quality, _ = model_tab.model_views(app.STATE, "purchase")
     assert "calibration" in quality.axes[0].get_title().lower()
 
 
@@ -494,10 +493,10 @@ def test_forecast_tab_shows_the_monthly_history_per_category_too(app):
     assert list(history) == ["total", *app.MODEL.categories]
     parts = sum(history[c]["spend"] for c in app.MODEL.categories)
     assert parts.to_numpy() == pytest.approx(history["total"]["spend"].to_numpy())
-    months = app.DATA.transactions["date"].dt.to_period("M")
-    last = app.DATA.transactions.loc[months == months.max(), "amount"].sum()
+    months = app.SOURCE.data.transactions["date"].dt.to_period("M")
+    last = app.SOURCE.data.transactions.loc[months == months.max(), "amount"].sum()
     assert history["total"]["spend"].iloc[-1] == pytest.approx(last)
-    outputs = app.show_forecast(reply, None, None)
+    outputs = forecast_tab.show_forecast(app.STATE, reply, None, None)
     by_category = outputs[3]
     shown = [ax.get_title() for ax in by_category.axes if ax.get_visible()]
     assert shown == list(app.MODEL.categories)
@@ -506,14 +505,53 @@ def test_forecast_tab_shows_the_monthly_history_per_category_too(app):
 def test_list_rule_names_the_target_and_cross_sell_moves_off_total(app):
     reply = app.customer_list("top", 5, "grocery")
     assert "'grocery'" in reply["rule"] and "`target`" not in reply["rule"]
-    assert app._target_for_kind("cross_sell", "total") == app.MODEL.categories[0]
-    assert app._target_for_kind("cross_sell", "home") == "home"
-    assert app._target_for_kind("top", "total") == "total"
+    assert lists_tab._target_for_kind(app.STATE, "cross_sell", "total") == app.MODEL.categories[0]
+    assert lists_tab._target_for_kind(app.STATE, "cross_sell", "home") == "home"
+    assert lists_tab._target_for_kind(app.STATE, "top", "total") == "total"
 
 
 def test_forecast_table_puts_each_groups_total_first_and_says_the_breakdown(app):
     reply = app.forecast("segment")
-    headline, table = app.show_forecast(reply, None, None)[:2]
+    headline, table = forecast_tab.show_forecast(app.STATE, reply, None, None)[:2]
     assert "breaks it down by **segment**" in headline
     for _, rows in table[table["group"] != "all"].groupby("group", sort=False):
-        assert list(rows["target"]) == app.SPEND_TARGETS
+        assert list(rows["target"]) == app.STATE.spend_targets
+
+
+# ------------------------------------------------------------------ the package's pieces
+
+
+def test_library_errors_become_gr_error_and_are_logged(caplog):
+    import gradio as gr
+
+    from clvapp.errors import reported
+
+    @reported
+    def refuse(kind: str) -> None:
+        if kind == "input":
+            raise ValueError("n must be >= 1; got 0")
+        raise KeyError("a bug")
+
+    with caplog.at_level("INFO", logger="clvapp"):
+        with pytest.raises(gr.Error, match=r"n must be >= 1; got 0"):
+            refuse("input")
+        with pytest.raises(KeyError):
+            refuse("bug")
+    input_error, bug = caplog.records
+    assert input_error.levelname == "INFO" and input_error.exc_info is None
+    assert input_error.getMessage() == "refuse refused: n must be >= 1; got 0"
+    assert bug.levelname == "ERROR" and bug.exc_info is not None
+
+
+def test_handlers_reach_the_state_through_the_served_accessor(app):
+    import inspect
+
+    from clvapp.state import Served
+    from clvapp.tabs import lookup
+
+    bound = app.SERVED.bind(lookup.predict_customer)
+    assert list(inspect.signature(bound).parameters) == ["customer_id", "as_of", "progress"]
+    assert bound.__doc__ == lookup.predict_customer.__doc__
+    served = Served(app.STATE)
+    assert served.bind(lookup.scale)("purchase") == "log-odds of buying"
+    assert app.STATE.interval_key == f"interval_{round(app.STATE.model.interval * 100)}"

@@ -196,8 +196,8 @@ def test_batch_upload_scores_good_rows_and_reports_the_unknown_one(page, app, ex
 def test_explanations_tab_shows_the_model_comparison(page, app, expect):
     tab = _open_tab(page, "Explanations & model")
 
-    expect(tab.get_by_text(f"Model {app.VERSION}").first).to_be_visible()
-    chosen = app.METRICS.targets["total"].chosen
+    expect(tab.get_by_text(f"Model {app.STATE.version}").first).to_be_visible()
+    chosen = app.STATE.model.report_.targets["total"].chosen
     expect(tab.get_by_role("gridcell", name=chosen, exact=True).first).to_be_visible()
     expect(tab.get_by_role("gridcell", name="baseline", exact=True).first).to_be_visible()
     tab.get_by_role("button", name="Model info and health check").click()

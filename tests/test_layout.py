@@ -14,7 +14,7 @@ import pytest
 grimp = pytest.importorskip("grimp", reason="grimp comes with import-linter (requirements.txt)")
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ["clvmodel"]
+PACKAGES = ["clvmodel", "clvapp"]
 MAX_FUNCTION_LINES = 80
 MAX_CLASS_LINES = {"CLVModel": 300}
 # Functions still over the limit, to be split (the list only shrinks).
@@ -79,7 +79,7 @@ def test_no_import_circle(package):
 
 def _long_definitions() -> dict[str, int]:
     found = {}
-    files = [*sorted((ROOT / "clvmodel").rglob("*.py"))]
+    files = [path for package in PACKAGES for path in sorted((ROOT / package).rglob("*.py"))]
     for path in files:
         tree = ast.parse(path.read_text(), filename=str(path))
         for node in ast.walk(tree):
