@@ -15,10 +15,7 @@ import sys
 from huggingface_hub.errors import HfHubHTTPError, OfflineModeIsEnabled
 
 from clvmodel import hub
-
-
-def _one_line(exc: BaseException) -> str:
-    return " ".join(str(exc).split())
+from clvmodel.cli import one_line
 
 
 def format_parser(parser: argparse.ArgumentParser | None = None) -> argparse.ArgumentParser:
@@ -50,10 +47,10 @@ def main(argv: list[str] | None = None) -> int:
             args.repo_id, plan, space=args.space, token=token, commit_message=args.message
         )
     except ValueError as exc:
-        print(f"error: {_one_line(exc)}", file=sys.stderr)
+        print(f"error: {one_line(exc)}", file=sys.stderr)
         return 1
     except (HfHubHTTPError, OfflineModeIsEnabled, OSError) as exc:
-        print(f"error: the push to {args.repo_id} failed: {_one_line(exc)}", file=sys.stderr)
+        print(f"error: the push to {args.repo_id} failed: {one_line(exc)}", file=sys.stderr)
         return 1
     total = sum(f.size_bytes for f in plan)
     url = getattr(info, "commit_url", None) or args.repo_id

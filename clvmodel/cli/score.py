@@ -36,46 +36,17 @@ from pathlib import Path
 import pandas as pd
 
 from clvmodel.batch import FORMATS, write_scores
-from clvmodel.dataset import RetailData, load_data
+from clvmodel.cli import one_line
+from clvmodel.cli.common import add_source_options, read_source_options
+from clvmodel.dataset import RetailData
 from clvmodel.engine import ENGINES
-from clvmodel.features import as_of_data
 from clvmodel.model import CLVModel
-from clvmodel.partitions import PartitionedData, is_partitioned, open_partitioned
+from clvmodel.partitions import PartitionedData, is_partitioned
 from clvmodel.score_folder import is_folder_output, write_folder
-from clvmodel.transactions import (
-    MAX_BAD_SHARE,
-    describe_rejected,
-    parse_mapping,
-    read_transactions,
-)
 
 __all__ = ["add_engine_options", "add_source_options", "format_parser", "main"]
 
 log = logging.getLogger("clvmodel.score")
-
-
-def add_source_options(parser: argparse.ArgumentParser) -> None:
-    """``--map``, ``--max-bad-share`` and ``--as-of``; ``train.py`` shares them."""
-    parser.add_argument(
-        "--map",
-        action="append",
-        default=[],
-        metavar="SRC=DST",
-        help="read the log's column SRC as DST (e.g. --map cust=customer_id); repeatable",
-    )
-    parser.add_argument(
-        "--max-bad-share",
-        type=float,
-        default=MAX_BAD_SHARE,
-        metavar="SHARE",
-        help="largest share of unreadable log rows left out before the file is refused "
-        f"(default: {MAX_BAD_SHARE})",
-    )
-    parser.add_argument(
-        "--as-of",
-        metavar="DATE",
-        help="use only data dated before this day (YYYY-MM-DD), as if it were that day",
-    )
 
 
 class _Parser(argparse.ArgumentParser):
@@ -139,35 +110,14 @@ def add_engine_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _load(args: argparse.Namespace) -> RetailData | PartitionedData:
-    if args.data and is_partitioned(args.data):
-        if args.map:
-            raise ValueError("--map applies to --transactions only.")
-        return open_partitioned(args.data)
-    if args.engine != "local":
+    """The data to score, cut before ``--as-of`` (partitioned data: as each part is read)."""
+    if args.engine != "local" and not (args.data and is_partitioned(args.data)):
         raise ValueError(
             f"--engine {args.engine} scores partitioned data; {args.data or args.transactions} "
             "is read whole. Write it in the partitioned layout (clvmodel.partitions) or use "
             "--engine local."
         )
-    if args.transactions:
-        reading = read_transactions(
-            args.transactions, columns=parse_mapping(args.map), max_bad_share=args.max_bad_share
-        )
-        data, rejected, n_rows = reading
-        if reading.anonymous:
-            log.info(
-                "%d of %d rows have no customer_id (anonymous purchases): not scored",
-                reading.anonymous, n_rows,
-            )  # fmt: skip
-        if len(rejected):
-            log.warning(
-                "%d of %d rows of %s cannot be read and were left out; first: %s",
-                len(rejected), n_rows, Path(args.transactions).name, describe_rejected(rejected),
-            )  # fmt: skip
-        return data
-    if args.map:
-        raise ValueError("--map applies to --transactions only.")
-    return load_data(args.data)
+    return read_source_options(args, log, left_out="not scored").data
 
 
 def run(args: argparse.Namespace) -> Path:
@@ -193,8 +143,6 @@ def run(args: argparse.Namespace) -> Path:
             write_scores(counted, output)
             rows = counted.rows
     else:
-        if args.as_of:
-            data = as_of_data(data, args.as_of)
         results = model.predict(data, as_of=args.as_of)
         if folder:
             write_folder(results, args.output)
@@ -224,8 +172,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         run(args)
     except (ValueError, FileNotFoundError, OSError) as exc:  # SchemaError is a ValueError
-        message = " ".join(str(exc).split())
-        print(f"error: {message}", file=sys.stderr)
+        print(f"error: {one_line(exc)}", file=sys.stderr)
         return 1
     return 0
 

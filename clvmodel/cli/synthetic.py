@@ -12,11 +12,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from clvmodel.cli import one_line
 from clvmodel.synthetic import SyntheticConfig, write_dataset
-
-
-def _one_line(exc: BaseException) -> str:
-    return " ".join(str(exc).split())
 
 
 def format_parser(parser: argparse.ArgumentParser | None = None) -> argparse.ArgumentParser:
@@ -85,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
             n_jobs=args.jobs,
         )
     except (ValueError, OSError) as exc:
-        print(f"error: {_one_line(exc)}", file=sys.stderr)
+        print(f"error: {one_line(exc)}", file=sys.stderr)
         return 1
     print(f"wrote {cfg.n_customers} customers over {cfg.days} days to {folder}")
     return 0
