@@ -59,6 +59,11 @@ def _check_columns(table: pd.DataFrame, required: Iterable[str], name: str) -> N
         )
 
 
+def _in(label: str, currency: str) -> str:
+    """An axis label with its currency, or without one when no currency is named ("")."""
+    return f"{label} ({currency})" if currency else label
+
+
 def _set_title(ax, title: str, width: float) -> None:
     """A title wrapped to the figure's width (about 11 characters an inch), never cut."""
     ax.set_title(textwrap.fill(title, max(20, int(width * 11))))
@@ -113,7 +118,7 @@ def decile_plot(table: pd.DataFrame, *, title: str, currency: str) -> Figure:
     ax.bar(x + width / 2, table["mean_actual"], width, label="actual", color=_ACTUAL_COLOR)
     ax.set_xticks(x, [str(int(b) + 1) for b in table["bin"]])
     ax.set_xlabel("Bin of predicted spend (1 = lowest)")
-    ax.set_ylabel(f"Mean spend per customer ({currency})")
+    ax.set_ylabel(_in("Mean spend per customer", currency))
     ax.yaxis.set_major_formatter(_MONEY_FORMAT)
     ax.axhline(0, color="black", linewidth=0.8)
     ax.legend()
@@ -276,7 +281,7 @@ def history_plot(history: pd.DataFrame, *, title: str, currency: str) -> Figure:
     ax.set_xticks(
         x[::step], [p.strftime("%b %Y") for p in spend.index[::step]], rotation=45, ha="right"
     )
-    ax.set_ylabel(f"Net spend ({currency})")
+    ax.set_ylabel(_in("Net spend", currency))
     ax.yaxis.set_major_formatter(_MONEY_FORMAT)
     ax.axhline(0, color="black", linewidth=0.8)
     return fig
@@ -310,7 +315,7 @@ def forecast_plot(
     fig, ax = _new_axes(7.0, 3.5)
     _set_title(ax, title, fig.get_figwidth())
     _forecast_bars(ax, history, forecast, horizon_label=horizon_label)
-    ax.set_ylabel(f"Net revenue ({currency})")
+    ax.set_ylabel(_in("Net revenue", currency))
     ax.legend(loc="upper left", fontsize=8)
     return fig
 
@@ -374,7 +379,7 @@ def category_forecast_plot(
         ax.set_title(name, fontsize=10)
     for ax in axes[len(names) :]:
         ax.set_visible(False)
-    axes[0].set_ylabel(f"Net revenue ({currency})")
+    axes[0].set_ylabel(_in("Net revenue", currency))
     axes[0].legend(loc="upper left", fontsize=7)
     fig.suptitle(textwrap.fill(title, 110))
     return fig

@@ -107,6 +107,7 @@ def test_as_of_reads_nothing_from_that_day(models):
     assert wild_meta["default_as_of"] == AS_OF
     assert wild_meta["cutoffs"]["test"] == "2025-09-01"  # its 30 days end before AS_OF
     assert wild_meta["data"]["format"] == "transaction log"
+    assert wild_meta["currency"] == "" == wild["currency"]  # a log names no currency unless told
 
 
 def test_log_model_lists_absent_feature_groups(models):
@@ -245,7 +246,7 @@ def test_log_without_category_trains_and_scores_total_only(logs, tmp_path, capsy
     artifacts, output = tmp_path / "artifacts", tmp_path / "scores.csv"
     assert train.main(
         ["--transactions", str(logs["no_category"]), "--as-of", AS_OF, "--out", str(artifacts),
-         "--card", str(tmp_path / "model_card.md"), *QUICK]
+         "--card", str(tmp_path / "model_card.md"), "--currency", " EUR ", *QUICK]
     ) == 0  # fmt: skip
 
     code, err = _run(capsys, "--artifacts", artifacts, "--transactions", logs["no_category"],
@@ -255,8 +256,28 @@ def test_log_without_category_trains_and_scores_total_only(logs, tmp_path, capsy
     meta = _json(artifacts / "metadata.json")
     assert set(meta["targets"]) >= {"total", "purchase"}
     assert meta["feature_config"]["categories"] == []
+    assert meta["currency"] == "EUR" == _json(artifacts / "metrics.json")["currency"]
     assert "categories" in [g["group"] for g in meta["absent_feature_groups"]]
     columns = _read(output).columns.tolist()
     assert columns[:2] == ["customer_id", "as_of"]
     assert [c for c in columns if c.startswith("predicted_") and "total" not in c] == []
     assert set(prediction_columns(())) <= set(columns)
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--data", "no/such/folder"], "no/such/folder"),
+        (["--transactions", "no_such.csv"], "no_such.csv"),
+        (["--data", "no/such/folder", "--map", "a=customer_id"], "--map"),
+        (["--cutoffs", "0"], "n_cutoffs"),
+    ],
+    ids=["missing-folder", "missing-log", "map-for-tables", "bad-option"],
+)
+def test_train_user_errors_exit_1_with_one_line(argv, message, tmp_path, caplog):
+    code = train.main([*argv, "--out", str(tmp_path / "a"), "--card", str(tmp_path / "c.md")])
+
+    assert code == 1
+    errors = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
+    assert len(errors) == 1 and "\n" not in errors[0] and message in errors[0], errors
+    assert not (tmp_path / "a").exists()
