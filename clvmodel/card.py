@@ -20,7 +20,7 @@ from typing import Any
 
 from huggingface_hub import ModelCard, ModelCardData
 
-from clvmodel.backtest import group_totals_lines
+from clvmodel.backtest_report import group_totals_lines
 from clvmodel.persistence import load_json
 from clvmodel.report import DistributionReport, FitReport, IntervalReport, TargetReport
 
