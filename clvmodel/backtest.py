@@ -364,87 +364,19 @@ def run_backtest(
     """
     started = time.perf_counter()
     cfg = estimator._config()  # refuse bad parameters before any work
-    comparators = tuple(comparators)
-    unknown = sorted(set(comparators) - set(COMPARATORS))
-    if unknown:
-        raise ValueError(
-            f"The 'comparators' parameter must name items of {sorted(COMPARATORS)}; "
-            f"got {list(comparators)} (unknown: {unknown})."
-        )
-    if "bgnbd" in comparators:  # fail before the panel and the first training, not after
-        check_installed()
+    comparators = _checked_comparators(comparators)
     cutoffs, test_cutoffs = backtest_cutoffs(
         data, origins=origins, n_cutoffs=cfg.n_cutoffs, horizon=fcfg.horizon
     )
-    if panel is None:
-        log.info("building the panel over %d cutoffs", len(cutoffs))
-        panel = build_panel(data, cutoffs, fcfg)
+    panel = _panel_over(data, cutoffs, fcfg, panel)
     panel_s = time.perf_counter() - started
-    panel_cutoffs = sorted(panel.index.get_level_values("cutoff").unique())
-    missing = [_day(c) for c in cutoffs if pd.Timestamp(c) not in set(panel_cutoffs)]
-    if missing:
-        raise ValueError(f"the panel lacks the cutoffs {missing}; build it over all of them.")
-
-    per_origin, cold = [], []
-    pooled: dict[str, dict[str, list[np.ndarray]]] = {}
-    for i, origin in enumerate(test_cutoffs, 1):
-        t0 = time.perf_counter()
-        key = next(c for c in panel_cutoffs if c == pd.Timestamp(origin))  # panel's own dtype
-        log.info("origin %d/%d: %s", i, len(test_cutoffs), _day(key))
-        sub = _restrict(panel, key, cfg.n_cutoffs, fcfg.horizon)
-        rows = panel[panel.index.get_level_values("cutoff") == key]
-        truths = dict(oracle_fn(key)) if oracle_fn is not None else {}
-        model = CLVModel(**(estimator.get_params() | {"cold_start": cold_start}))
-        model.fit_panel(sub, fcfg, data=data)
-        split = time_split(sub)
-        train_s = time.perf_counter() - t0
-        extra = dict(truths)
-        info = {}
-        customers = rows.index.get_level_values("customer_id")
-        for comp in comparators:
-            t1 = time.perf_counter()
-            frame, info[COMPARATORS[comp]] = _comparator_predictions(comp, data, key, fcfg)
-            extra[COMPARATORS[comp]] = frame
-            info[COMPARATORS[comp]]["seconds"] = round(time.perf_counter() - t1, 1)
-            info[COMPARATORS[comp]]["test_rows_without_prediction"] = int(
-                (~customers.isin(frame.index)).sum()
-            )
-        targets, arrays = _score_origin(model, rows, extra)
-        aggregate = aggregate_origin(model, rows)
-        if cold_start:
-            cold.append(_cold_start_origin(data, model, key, truths))
-        for target, named in arrays.items():
-            for name, arr in named.items():
-                pooled.setdefault(target, {}).setdefault(name, []).append(arr)
-        per_origin.append(
-            {
-                "origin": _day(key),
-                "cutoffs": split.cutoffs,
-                "n_train": len(split.train),
-                "n_test": len(rows),
-                "train_seconds": round(train_s, 1),
-                "seconds": round(time.perf_counter() - t0, 1),
-                "comparators": info,
-                "targets": targets,
-                "aggregate": aggregate,
-            }
-        )
-        log.info("origin %s done in %.0f s", _day(key), time.perf_counter() - t0)
-
+    per_origin, cold, pooled = _run_origins(
+        data, fcfg, estimator, panel, test_cutoffs,
+        n_cutoffs=cfg.n_cutoffs, oracle_fn=oracle_fn, comparators=comparators,
+        cold_start=cold_start,
+    )  # fmt: skip
     out = {
-        "config": {
-            "origins": len(test_cutoffs),
-            "n_cutoffs": cfg.n_cutoffs,
-            "horizon_days": fcfg.horizon,
-            "spend_models": list(cfg.spend_models),
-            "probability_models": list(cfg.probability_models),
-            "comparators": [COMPARATORS[c] for c in comparators],
-            "oracle": oracle_fn is not None,
-            "quick": cfg.quick,
-            "seed": cfg.random_state,
-            "n_jobs": cfg.n_jobs,
-            "interval": cfg.interval,
-        },
+        "config": _run_config(cfg, fcfg, len(test_cutoffs), comparators, oracle_fn is not None),
         "cutoffs": {
             "panel": [_day(c) for c in cutoffs],
             "origins": [_day(c) for c in test_cutoffs],
@@ -453,22 +385,163 @@ def run_backtest(
         "summary": _summarise(per_origin),
         "aggregate": aggregate_summary(per_origin),
         "cold_start": _cold_summary(cold) if cold_start else None,
-        "pooled_reliability": {
-            target: {
-                name: reliability_table(np.concatenate(named["y"]), np.concatenate(arr)).to_dict(
-                    orient="records"
-                )
-                for name, arr in named.items()
-                if name != "y"
-            }
-            for target, named in pooled.items()
-        },
-        "seconds": {
-            "panel": round(panel_s, 1),
-            "total": round(time.perf_counter() - started, 1),
-        },
+        "pooled_reliability": _pooled_reliability(pooled),
+        "seconds": {"panel": round(panel_s, 1), "total": round(time.perf_counter() - started, 1)},
     }
     return _jsonable(out)
+
+
+def _checked_comparators(comparators: Iterable[str]) -> tuple[str, ...]:
+    """The comparators as a tuple; unknown ones refused, BG/NBD's library checked (before
+    the panel and the first training, not after)."""
+    comparators = tuple(comparators)
+    unknown = sorted(set(comparators) - set(COMPARATORS))
+    if unknown:
+        raise ValueError(
+            f"The 'comparators' parameter must name items of {sorted(COMPARATORS)}; "
+            f"got {list(comparators)} (unknown: {unknown})."
+        )
+    if "bgnbd" in comparators:
+        check_installed()
+    return comparators
+
+
+def _panel_over(
+    data: RetailData,
+    cutoffs: Sequence[pd.Timestamp],
+    fcfg: FeatureConfig,
+    panel: pd.DataFrame | None,
+) -> pd.DataFrame:
+    """The given panel, or one built over `cutoffs`; refused if it lacks any of them."""
+    if panel is None:
+        log.info("building the panel over %d cutoffs", len(cutoffs))
+        panel = build_panel(data, cutoffs, fcfg)
+    have = set(panel.index.get_level_values("cutoff").unique())
+    missing = [_day(c) for c in cutoffs if pd.Timestamp(c) not in have]
+    if missing:
+        raise ValueError(f"the panel lacks the cutoffs {missing}; build it over all of them.")
+    return panel
+
+
+def _run_origins(
+    data: RetailData,
+    fcfg: FeatureConfig,
+    estimator: CLVModel,
+    panel: pd.DataFrame,
+    test_cutoffs: Sequence[pd.Timestamp],
+    **options,
+) -> tuple[list[dict], list[dict], dict[str, dict[str, list[np.ndarray]]]]:
+    """:func:`_run_origin` at each origin, in turn: the origins' entries, the cold-start
+    entries and, per probability target and model, the arrays of every origin."""
+    panel_cutoffs = sorted(panel.index.get_level_values("cutoff").unique())
+    per_origin, cold, pooled = [], [], {}
+    for i, origin in enumerate(test_cutoffs, 1):
+        key = next(c for c in panel_cutoffs if c == pd.Timestamp(origin))  # panel's own dtype
+        log.info("origin %d/%d: %s", i, len(test_cutoffs), _day(key))
+        entry, cold_entry, arrays = _run_origin(data, fcfg, estimator, panel, key, **options)
+        per_origin.append(entry)
+        cold += [cold_entry] if cold_entry is not None else []
+        for target, named in arrays.items():
+            for name, arr in named.items():
+                pooled.setdefault(target, {}).setdefault(name, []).append(arr)
+    return per_origin, cold, pooled
+
+
+def _run_origin(
+    data: RetailData,
+    fcfg: FeatureConfig,
+    estimator: CLVModel,
+    panel: pd.DataFrame,
+    key: pd.Timestamp,
+    *,
+    n_cutoffs: int,
+    oracle_fn: OracleFn | None,
+    comparators: tuple[str, ...],
+    cold_start: bool,
+) -> tuple[dict, dict | None, dict]:
+    """Fit on the cutoffs before origin `key`, score it: the origin's entry, its cold-start
+    entry (None when not run) and the pooled arrays of the probability targets."""
+    t0 = time.perf_counter()
+    sub = _restrict(panel, key, n_cutoffs, fcfg.horizon)
+    rows = panel[panel.index.get_level_values("cutoff") == key]
+    truths = dict(oracle_fn(key)) if oracle_fn is not None else {}
+    model = CLVModel(**(estimator.get_params() | {"cold_start": cold_start}))
+    model.fit_panel(sub, fcfg, data=data)
+    split = time_split(sub)
+    train_s = time.perf_counter() - t0
+    customers = rows.index.get_level_values("customer_id")
+    frames, info = _comparators_at(comparators, data, key, fcfg, customers)
+    targets, arrays = _score_origin(model, rows, truths | frames)
+    aggregate = aggregate_origin(model, rows)
+    cold = _cold_start_origin(data, model, key, truths) if cold_start else None
+    entry = {
+        "origin": _day(key),
+        "cutoffs": split.cutoffs,
+        "n_train": len(split.train),
+        "n_test": len(rows),
+        "train_seconds": round(train_s, 1),
+        "seconds": round(time.perf_counter() - t0, 1),
+        "comparators": info,
+        "targets": targets,
+        "aggregate": aggregate,
+    }
+    log.info("origin %s done in %.0f s", _day(key), time.perf_counter() - t0)
+    return entry, cold, arrays
+
+
+def _comparators_at(
+    comparators: tuple[str, ...],
+    data: RetailData,
+    key: pd.Timestamp,
+    fcfg: FeatureConfig,
+    customers: pd.Index,
+) -> tuple[dict[str, pd.DataFrame], dict[str, dict]]:
+    """Each comparator's expectations as of `key` (by its model name) and what it reports:
+    its fit, its time and how many test customers it has no prediction for."""
+    frames, info = {}, {}
+    for comp in comparators:
+        t1 = time.perf_counter()
+        name = COMPARATORS[comp]
+        frames[name], info[name] = _comparator_predictions(comp, data, key, fcfg)
+        info[name]["seconds"] = round(time.perf_counter() - t1, 1)
+        info[name]["test_rows_without_prediction"] = int(
+            (~customers.isin(frames[name].index)).sum()
+        )
+    return frames, info
+
+
+def _run_config(
+    cfg, fcfg: FeatureConfig, n_origins: int, comparators: tuple[str, ...], oracle: bool
+) -> dict:
+    """The backtest's settings, as the results report them (`cfg`: the model's checked
+    parameters)."""
+    return {
+        "origins": n_origins,
+        "n_cutoffs": cfg.n_cutoffs,
+        "horizon_days": fcfg.horizon,
+        "spend_models": list(cfg.spend_models),
+        "probability_models": list(cfg.probability_models),
+        "comparators": [COMPARATORS[c] for c in comparators],
+        "oracle": oracle,
+        "quick": cfg.quick,
+        "seed": cfg.random_state,
+        "n_jobs": cfg.n_jobs,
+        "interval": cfg.interval,
+    }
+
+
+def _pooled_reliability(pooled: Mapping[str, Mapping[str, list[np.ndarray]]]) -> dict:
+    """Per probability target and model, the reliability table over all origins' rows."""
+    return {
+        target: {
+            name: reliability_table(np.concatenate(named["y"]), np.concatenate(arr)).to_dict(
+                orient="records"
+            )
+            for name, arr in named.items()
+            if name != "y"
+        }
+        for target, named in pooled.items()
+    }
 
 
 def _summarise(per_origin: list[dict]) -> dict:

@@ -19,8 +19,6 @@ MAX_FUNCTION_LINES = 80
 MAX_CLASS_LINES = {"CLVModel": 300}
 # Functions still over the limit, to be split (the list only shrinks).
 TOO_LONG_FOR_NOW: set[str] = {
-    "clvmodel/backtest.py:run_backtest",
-    "clvmodel/backtest.py:target_checks",
     "clvmodel/bgnbd.py:predict_bgnbd_gg",
     "clvmodel/card.py:make_card",
     "clvmodel/dataset.py:from_tables",
