@@ -20,8 +20,6 @@ MAX_CLASS_LINES = {"CLVModel": 300}
 # Functions still over the limit, to be split (the list only shrinks).
 TOO_LONG_FOR_NOW: set[str] = {
     "clvmodel/bgnbd.py:predict_bgnbd_gg",
-    "clvmodel/card.py:make_card",
-    "clvmodel/dataset.py:from_tables",
     "clvmodel/features.py:build_features",
     "clvmodel/lists.py:customer_list",
     "clvmodel/model.py:CLVModel",
