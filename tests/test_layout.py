@@ -24,7 +24,6 @@ TOO_LONG_FOR_NOW: set[str] = {
     "clvmodel/lists.py:customer_list",
     "clvmodel/model.py:CLVModel",
     "clvmodel/model.py:fit_panel",
-    "clvmodel/synthetic.py:_draw_block",
     "clvmodel/transactions.py:_parse",
     "clvmodel/transactions.py:_to_retail_data",
     "clvmodel/transactions.py:read_transactions",
