@@ -19,14 +19,10 @@ MAX_FUNCTION_LINES = 80
 MAX_CLASS_LINES = {"CLVModel": 300}
 # Functions still over the limit, to be split (the list only shrinks).
 TOO_LONG_FOR_NOW: set[str] = {
-    "clvmodel/bgnbd.py:predict_bgnbd_gg",
     "clvmodel/features.py:build_features",
     "clvmodel/lists.py:customer_list",
     "clvmodel/model.py:CLVModel",
     "clvmodel/model.py:fit_panel",
-    "clvmodel/transactions.py:_parse",
-    "clvmodel/transactions.py:_to_retail_data",
-    "clvmodel/transactions.py:read_transactions",
 }
 # Circles still to break (the list only shrinks).
 CIRCLES_FOR_NOW = [
