@@ -86,8 +86,9 @@ def aggregate_metrics(per_origin: Sequence[Mapping[str, float]]) -> dict[str, di
 
     Examples
     --------
-    >>> aggregate_metrics([{"r2": 0.5}, {"r2": 0.7}])["r2"]
-    {'mean': 0.6, 'std': 0.1414213562373095, 'n': 2}
+    >>> r2 = aggregate_metrics([{"r2": 0.5}, {"r2": 0.7}])["r2"]
+    >>> r2["mean"], round(r2["std"], 4), r2["n"]
+    (0.6, 0.1414, 2)
     """
     keys: list[str] = []
     for metrics in per_origin:
