@@ -45,13 +45,13 @@ sys.path.insert(0, str(ROOT))
 # Before LightGBM and XGBoost load their OpenMP runtime (see the module docstring).
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-from clvmodel.backtest import (  # noqa: E402
+from clvmodel.backtest import run_backtest  # noqa: E402
+from clvmodel.backtest_report import (  # noqa: E402
     COMPARATORS,
     backtest_table,
     group_totals_lines,
     interval_table,
     markdown_table,
-    run_backtest,
     target_checks,
 )
 from clvmodel.card import refresh_card  # noqa: E402

@@ -14,7 +14,7 @@ whether they buy), for every customer with a purchase before the origin:
 - ``lightgbm_rfm``: LightGBM with a Tweedie loss (and a classifier for P(buy)) on RFM
   features, trained on the same stacked monthly cutoffs before the origin.
 
-Metrics are those of ``benchmarks/accuracy.py`` (``clvmodel.backtest.spend_report`` and
+Metrics are those of ``benchmarks/accuracy.py`` (``clvmodel.evaluation.spend_report`` and
 ``probability_report``), per origin and as mean ± std over origins.
 
 Data: Daqing Chen, Sai Liang Sain and Kun Guo (2012), UCI Machine Learning Repository
@@ -42,17 +42,15 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from clvmodel.aggregate import customer_profiles  # noqa: E402
-from clvmodel.backtest import (  # noqa: E402
-    aggregate_metrics,
-    aggregate_origin,
+from clvmodel.backtest import aggregate_metrics, aggregate_origin  # noqa: E402
+from clvmodel.backtest_report import (  # noqa: E402
     aggregate_summary,
     group_totals_lines,
     markdown_table,
-    probability_report,
-    spend_report,
 )
 from clvmodel.bgnbd import bgnbd_gg_expectations, check_installed  # noqa: E402
 from clvmodel.dataset import RetailData  # noqa: E402
+from clvmodel.evaluation import probability_report, spend_report  # noqa: E402
 from clvmodel.features import (  # noqa: E402
     FeatureConfig,
     as_of_data,

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import logging
 import math
-import re
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
@@ -27,76 +26,30 @@ import numpy as np
 import pandas as pd
 
 from clvmodel.aggregate import group_cells, sum_interval
+from clvmodel.backtest_report import COMPARATORS, ORACLE, OURS, aggregate_summary
 from clvmodel.bgnbd import bgnbd_gg_expectations, check_installed
 from clvmodel.coldstart import build_cold_features
 from clvmodel.dataset import RetailData
 from clvmodel.evaluation import (
-    decile_table,
     interval_metrics,
-    probability_metrics,
+    oracle_share,
+    probability_report,
     reliability_table,
-    spend_metrics,
+    spend_report,
     top_decile_coverage,
-    top_share,
 )
 from clvmodel.features import FeatureConfig, build_panel, build_targets, cutoff_dates
 from clvmodel.model import PROBABILITY, CLVModel
 from clvmodel.training import spend_baselines, time_split
 
 __all__ = [
-    "COMPARATORS",
     "aggregate_metrics",
     "aggregate_origin",
-    "aggregate_summary",
     "backtest_cutoffs",
-    "backtest_table",
-    "base_total_table",
-    "decile_mape",
-    "group_totals_lines",
-    "interval_table",
-    "markdown_table",
-    "probability_report",
     "run_backtest",
-    "spend_report",
-    "target_checks",
 ]
 
 log = logging.getLogger(__name__)
-
-#: Comparators the backtest knows, by name, and the model name they get in the results.
-COMPARATORS = {"bgnbd": "bgnbd_gg"}
-
-#: Name of the row holding, per origin, the prediction training ships.
-OURS = "ours"
-
-#: Names of quantile predictions (``p10``, ``p50``, ``p90``): not scored as means.
-QUANTILE_NAME = re.compile(r"^p(\d{1,2})$")
-
-#: Oracle names, strictest last; shares are taken of ``ORACLE``.
-ORACLE = "oracle"
-
-#: Columns of :func:`backtest_table`, per kind of target.
-SPEND_COLUMNS = (
-    "mae",
-    "rmse",
-    "r2",
-    "gini",
-    "spearman",
-    "sum_ratio",
-    "decile_mape",
-    "top10_share",
-    "r2_of_oracle",
-    "gini_of_oracle",
-)
-PROBABILITY_COLUMNS = (
-    "auc",
-    "brier",
-    "log_loss",
-    "reliability_max",
-    "brier_of_oracle",
-    "mean_predicted",
-    "observed_rate",
-)
 
 OracleFn = Callable[[pd.Timestamp], Mapping[str, pd.DataFrame]]
 
@@ -104,59 +57,15 @@ OracleFn = Callable[[pd.Timestamp], Mapping[str, pd.DataFrame]]
 # --------------------------------------------------------------------------- metrics
 
 
-def decile_mape(y_true, y_pred, *, n_bins: int = 10) -> float:
-    """Mean of |mean predicted - mean actual| / mean actual over prediction deciles.
-
-    Deciles whose mean actual spend is not positive are left out (a ratio to zero or to a
-    net refund means nothing); NaN if none is left.
-    """
-    table = decile_table(y_true, y_pred, n_bins=n_bins)
-    table = table[table["mean_actual"] > 0]
-    if table.empty:
-        return math.nan
-    err = (table["mean_predicted"] - table["mean_actual"]).abs() / table["mean_actual"]
-    return float(err.mean())
-
-
-def spend_report(y_true, y_pred) -> dict[str, float]:
-    """Every spend metric of one model on one test cutoff.
-
-    :func:`clvmodel.evaluation.spend_metrics` (mae, rmse, r2, gini, spearman, sum_ratio),
-    plus ``decile_mape`` (:func:`decile_mape`) and ``top10_share`` (share of actual spend
-    captured by the top 10 % of customers by prediction).
-    """
-    out = spend_metrics(y_true, y_pred)
-    out["decile_mape"] = decile_mape(y_true, y_pred)
-    out["top10_share"] = top_share(y_true, y_pred, fraction=0.1)
-    return out
-
-
-def probability_report(y_true, p_pred) -> dict[str, float]:
-    """:func:`probability_metrics` plus ``reliability_max``.
-
-    ``reliability_max`` is the largest |observed rate - mean predicted| over the deciles of
-    the predicted probability (:func:`clvmodel.evaluation.reliability_table`), a fraction
-    (0.03 = 3 points).
-    """
-    out = probability_metrics(y_true, p_pred)
-    table = reliability_table(y_true, p_pred)
-    out["reliability_max"] = float((table["observed_rate"] - table["mean_predicted"]).abs().max())
-    return out
-
-
 def _oracle_shares(models: dict[str, dict], kind: str) -> None:
     """Add each model's share of the oracle's score, in place (nothing without an oracle)."""
     oracle = models.get(ORACLE)
     if oracle is None:
         return
+    keys = ("r2", "gini") if kind == "spend" else ("brier",)
     for metrics in models.values():
-        if kind == "spend":
-            for key in ("r2", "gini"):
-                ref = oracle[key]
-                metrics[f"{key}_of_oracle"] = metrics[key] / ref if ref > 0 else math.nan
-        else:
-            ref = oracle["brier"]
-            metrics["brier_of_oracle"] = metrics["brier"] / ref if ref > 0 else math.nan
+        shares = oracle_share(metrics, oracle, keys=keys)
+        metrics |= {f"{key}_of_oracle": share for key, share in shares.items()}
 
 
 def aggregate_metrics(per_origin: Sequence[Mapping[str, float]]) -> dict[str, dict[str, float]]:
@@ -177,8 +86,9 @@ def aggregate_metrics(per_origin: Sequence[Mapping[str, float]]) -> dict[str, di
 
     Examples
     --------
-    >>> aggregate_metrics([{"r2": 0.5}, {"r2": 0.7}])["r2"]
-    {'mean': 0.6, 'std': 0.1414213562373095, 'n': 2}
+    >>> r2 = aggregate_metrics([{"r2": 0.5}, {"r2": 0.7}])["r2"]
+    >>> r2["mean"], round(r2["std"], 4), r2["n"]
+    (0.6, 0.1414, 2)
     """
     keys: list[str] = []
     for metrics in per_origin:
@@ -349,86 +259,6 @@ def aggregate_origin(
     return {"shared_error": model.shared_error_, "cells": cells.to_dict(orient="records")}
 
 
-def _cells(per_origin: Sequence[Mapping]) -> pd.DataFrame:
-    return pd.DataFrame(
-        [{"origin": o["origin"], **c} for o in per_origin for c in o["aggregate"]["cells"]]
-    )
-
-
-def aggregate_summary(per_origin: Sequence[Mapping]) -> dict:
-    """Over origins: the error of the base's total and the coverage of the sums' intervals.
-
-    ``base_total_error``: mean |predicted / actual − 1| of the whole base's total spend;
-    ``coverage``: share of all cells (everyone and each group, every target, every
-    origin) whose actual total fell in its interval; ``coverage_segments``: of the cells
-    of groups (not everyone).
-    """
-    return _summary_of(_cells(per_origin))
-
-
-def _summary_of(cells: pd.DataFrame) -> dict:
-    if cells.empty:
-        return {}
-    base = cells[(cells["group"] == "all") & (cells["target"] == "total")]
-    ratio = base["expected"] / base["actual"]
-    groups = cells["group"] != "all"
-    return {
-        "base_total_ratio": [float(r) for r in ratio],
-        "base_total_error": float((ratio - 1).abs().mean()),
-        "coverage": float(cells["covered"].mean()),
-        "coverage_segments": float(cells.loc[groups, "covered"].mean()) if groups.any() else None,
-        "cells": len(cells),
-    }
-
-
-def base_total_table(per_origin: Sequence[Mapping], *, target: str = "total") -> pd.DataFrame:
-    """Per origin, the whole base's predicted and actual `target` total, their ratio and the
-    80% interval of the sum (formatted for a report)."""
-    cells = _cells(per_origin)
-    base = cells[(cells["group"] == "all") & (cells["target"] == target)]
-    return pd.DataFrame(
-        {
-            "origin": base["origin"],
-            "predicted": base["expected"].map("{:,.0f}".format),
-            "actual": base["actual"].map("{:,.0f}".format),
-            "predicted / actual": (base["expected"] / base["actual"]).map("{:.3f}".format),
-            "80% interval": [
-                f"{lo:,.0f} to {hi:,.0f}" for lo, hi in zip(base["low"], base["high"], strict=True)
-            ],
-            "covered": base["covered"].map({True: "yes", False: "no"}),
-        }
-    ).set_index("origin")
-
-
-def group_totals_lines(per_origin: Sequence[Mapping], *, groups: str) -> list[str]:
-    """The "Totals of groups" report (markdown lines) of a backtest's per-origin cells, for
-    ``benchmarks/accuracy.py``, ``benchmarks/real_data.py`` and the model card; `groups`
-    says in words which groups the cells hold."""
-    cells = _cells(per_origin)
-    agg = _summary_of(cells)
-    if not agg:
-        return []
-    lines = [
-        "The whole base's next-30-day net spend against the actual total at each origin, "
-        "with the 80% interval of the sum (`clvmodel.aggregate`: the customers' predictive "
-        "distributions plus the shared error the fit measured):",
-        "",
-        markdown_table(base_total_table(per_origin)),
-        "",
-        f"- mean absolute error of the base total: {agg['base_total_error']:.1%}",
-        f"- the 80% intervals of the sums cover {agg['coverage']:.1%} of {agg['cells']} cells "
-        f"({groups}, every target, every origin)",
-    ]
-    if agg["coverage_segments"] is not None:
-        group_cells = cells[cells["group"] != "all"]
-        error = (group_cells["expected"] / group_cells["actual"] - 1).abs()
-        lines.append(
-            f"- cells of groups only: {agg['coverage_segments']:.1%} covered; median absolute "
-            f"error of a group's sum {error.median():.1%}"
-        )
-    return lines
-
-
 def _cold_start_origin(
     data: RetailData,
     model: CLVModel,
@@ -535,87 +365,19 @@ def run_backtest(
     """
     started = time.perf_counter()
     cfg = estimator.check_params()  # refuse bad parameters before any work
-    comparators = tuple(comparators)
-    unknown = sorted(set(comparators) - set(COMPARATORS))
-    if unknown:
-        raise ValueError(
-            f"The 'comparators' parameter must name items of {sorted(COMPARATORS)}; "
-            f"got {list(comparators)} (unknown: {unknown})."
-        )
-    if "bgnbd" in comparators:  # fail before the panel and the first training, not after
-        check_installed()
+    comparators = _checked_comparators(comparators)
     cutoffs, test_cutoffs = backtest_cutoffs(
         data, origins=origins, n_cutoffs=cfg.n_cutoffs, horizon=fcfg.horizon
     )
-    if panel is None:
-        log.info("building the panel over %d cutoffs", len(cutoffs))
-        panel = build_panel(data, cutoffs, fcfg)
+    panel = _panel_over(data, cutoffs, fcfg, panel)
     panel_s = time.perf_counter() - started
-    panel_cutoffs = sorted(panel.index.get_level_values("cutoff").unique())
-    missing = [_day(c) for c in cutoffs if pd.Timestamp(c) not in set(panel_cutoffs)]
-    if missing:
-        raise ValueError(f"the panel lacks the cutoffs {missing}; build it over all of them.")
-
-    per_origin, cold = [], []
-    pooled: dict[str, dict[str, list[np.ndarray]]] = {}
-    for i, origin in enumerate(test_cutoffs, 1):
-        t0 = time.perf_counter()
-        key = next(c for c in panel_cutoffs if c == pd.Timestamp(origin))  # panel's own dtype
-        log.info("origin %d/%d: %s", i, len(test_cutoffs), _day(key))
-        sub = _restrict(panel, key, cfg.n_cutoffs, fcfg.horizon)
-        rows = panel[panel.index.get_level_values("cutoff") == key]
-        truths = dict(oracle_fn(key)) if oracle_fn is not None else {}
-        model = CLVModel(**(estimator.get_params() | {"cold_start": cold_start}))
-        model.fit_panel(sub, fcfg, data=data)
-        split = time_split(sub)
-        train_s = time.perf_counter() - t0
-        extra = dict(truths)
-        info = {}
-        customers = rows.index.get_level_values("customer_id")
-        for comp in comparators:
-            t1 = time.perf_counter()
-            frame, info[COMPARATORS[comp]] = _comparator_predictions(comp, data, key, fcfg)
-            extra[COMPARATORS[comp]] = frame
-            info[COMPARATORS[comp]]["seconds"] = round(time.perf_counter() - t1, 1)
-            info[COMPARATORS[comp]]["test_rows_without_prediction"] = int(
-                (~customers.isin(frame.index)).sum()
-            )
-        targets, arrays = _score_origin(model, rows, extra)
-        aggregate = aggregate_origin(model, rows)
-        if cold_start:
-            cold.append(_cold_start_origin(data, model, key, truths))
-        for target, named in arrays.items():
-            for name, arr in named.items():
-                pooled.setdefault(target, {}).setdefault(name, []).append(arr)
-        per_origin.append(
-            {
-                "origin": _day(key),
-                "cutoffs": split.cutoffs,
-                "n_train": len(split.train),
-                "n_test": len(rows),
-                "train_seconds": round(train_s, 1),
-                "seconds": round(time.perf_counter() - t0, 1),
-                "comparators": info,
-                "targets": targets,
-                "aggregate": aggregate,
-            }
-        )
-        log.info("origin %s done in %.0f s", _day(key), time.perf_counter() - t0)
-
+    per_origin, cold, pooled = _run_origins(
+        data, fcfg, estimator, panel, test_cutoffs,
+        n_cutoffs=cfg.n_cutoffs, oracle_fn=oracle_fn, comparators=comparators,
+        cold_start=cold_start,
+    )  # fmt: skip
     out = {
-        "config": {
-            "origins": len(test_cutoffs),
-            "n_cutoffs": cfg.n_cutoffs,
-            "horizon_days": fcfg.horizon,
-            "spend_models": list(cfg.spend_models),
-            "probability_models": list(cfg.probability_models),
-            "comparators": [COMPARATORS[c] for c in comparators],
-            "oracle": oracle_fn is not None,
-            "quick": cfg.quick,
-            "seed": cfg.random_state,
-            "n_jobs": cfg.n_jobs,
-            "interval": cfg.interval,
-        },
+        "config": _run_config(cfg, fcfg, len(test_cutoffs), comparators, oracle_fn is not None),
         "cutoffs": {
             "panel": [_day(c) for c in cutoffs],
             "origins": [_day(c) for c in test_cutoffs],
@@ -624,22 +386,163 @@ def run_backtest(
         "summary": _summarise(per_origin),
         "aggregate": aggregate_summary(per_origin),
         "cold_start": _cold_summary(cold) if cold_start else None,
-        "pooled_reliability": {
-            target: {
-                name: reliability_table(np.concatenate(named["y"]), np.concatenate(arr)).to_dict(
-                    orient="records"
-                )
-                for name, arr in named.items()
-                if name != "y"
-            }
-            for target, named in pooled.items()
-        },
-        "seconds": {
-            "panel": round(panel_s, 1),
-            "total": round(time.perf_counter() - started, 1),
-        },
+        "pooled_reliability": _pooled_reliability(pooled),
+        "seconds": {"panel": round(panel_s, 1), "total": round(time.perf_counter() - started, 1)},
     }
     return _jsonable(out)
+
+
+def _checked_comparators(comparators: Iterable[str]) -> tuple[str, ...]:
+    """The comparators as a tuple; unknown ones refused, BG/NBD's library checked (before
+    the panel and the first training, not after)."""
+    comparators = tuple(comparators)
+    unknown = sorted(set(comparators) - set(COMPARATORS))
+    if unknown:
+        raise ValueError(
+            f"The 'comparators' parameter must name items of {sorted(COMPARATORS)}; "
+            f"got {list(comparators)} (unknown: {unknown})."
+        )
+    if "bgnbd" in comparators:
+        check_installed()
+    return comparators
+
+
+def _panel_over(
+    data: RetailData,
+    cutoffs: Sequence[pd.Timestamp],
+    fcfg: FeatureConfig,
+    panel: pd.DataFrame | None,
+) -> pd.DataFrame:
+    """The given panel, or one built over `cutoffs`; refused if it lacks any of them."""
+    if panel is None:
+        log.info("building the panel over %d cutoffs", len(cutoffs))
+        panel = build_panel(data, cutoffs, fcfg)
+    have = set(panel.index.get_level_values("cutoff").unique())
+    missing = [_day(c) for c in cutoffs if pd.Timestamp(c) not in have]
+    if missing:
+        raise ValueError(f"the panel lacks the cutoffs {missing}; build it over all of them.")
+    return panel
+
+
+def _run_origins(
+    data: RetailData,
+    fcfg: FeatureConfig,
+    estimator: CLVModel,
+    panel: pd.DataFrame,
+    test_cutoffs: Sequence[pd.Timestamp],
+    **options,
+) -> tuple[list[dict], list[dict], dict[str, dict[str, list[np.ndarray]]]]:
+    """:func:`_run_origin` at each origin, in turn: the origins' entries, the cold-start
+    entries and, per probability target and model, the arrays of every origin."""
+    panel_cutoffs = sorted(panel.index.get_level_values("cutoff").unique())
+    per_origin, cold, pooled = [], [], {}
+    for i, origin in enumerate(test_cutoffs, 1):
+        key = next(c for c in panel_cutoffs if c == pd.Timestamp(origin))  # panel's own dtype
+        log.info("origin %d/%d: %s", i, len(test_cutoffs), _day(key))
+        entry, cold_entry, arrays = _run_origin(data, fcfg, estimator, panel, key, **options)
+        per_origin.append(entry)
+        cold += [cold_entry] if cold_entry is not None else []
+        for target, named in arrays.items():
+            for name, arr in named.items():
+                pooled.setdefault(target, {}).setdefault(name, []).append(arr)
+    return per_origin, cold, pooled
+
+
+def _run_origin(
+    data: RetailData,
+    fcfg: FeatureConfig,
+    estimator: CLVModel,
+    panel: pd.DataFrame,
+    key: pd.Timestamp,
+    *,
+    n_cutoffs: int,
+    oracle_fn: OracleFn | None,
+    comparators: tuple[str, ...],
+    cold_start: bool,
+) -> tuple[dict, dict | None, dict]:
+    """Fit on the cutoffs before origin `key`, score it: the origin's entry, its cold-start
+    entry (None when not run) and the pooled arrays of the probability targets."""
+    t0 = time.perf_counter()
+    sub = _restrict(panel, key, n_cutoffs, fcfg.horizon)
+    rows = panel[panel.index.get_level_values("cutoff") == key]
+    truths = dict(oracle_fn(key)) if oracle_fn is not None else {}
+    model = CLVModel(**(estimator.get_params() | {"cold_start": cold_start}))
+    model.fit_panel(sub, fcfg, data=data)
+    split = time_split(sub)
+    train_s = time.perf_counter() - t0
+    customers = rows.index.get_level_values("customer_id")
+    frames, info = _comparators_at(comparators, data, key, fcfg, customers)
+    targets, arrays = _score_origin(model, rows, truths | frames)
+    aggregate = aggregate_origin(model, rows)
+    cold = _cold_start_origin(data, model, key, truths) if cold_start else None
+    entry = {
+        "origin": _day(key),
+        "cutoffs": split.cutoffs,
+        "n_train": len(split.train),
+        "n_test": len(rows),
+        "train_seconds": round(train_s, 1),
+        "seconds": round(time.perf_counter() - t0, 1),
+        "comparators": info,
+        "targets": targets,
+        "aggregate": aggregate,
+    }
+    log.info("origin %s done in %.0f s", _day(key), time.perf_counter() - t0)
+    return entry, cold, arrays
+
+
+def _comparators_at(
+    comparators: tuple[str, ...],
+    data: RetailData,
+    key: pd.Timestamp,
+    fcfg: FeatureConfig,
+    customers: pd.Index,
+) -> tuple[dict[str, pd.DataFrame], dict[str, dict]]:
+    """Each comparator's expectations as of `key` (by its model name) and what it reports:
+    its fit, its time and how many test customers it has no prediction for."""
+    frames, info = {}, {}
+    for comp in comparators:
+        t1 = time.perf_counter()
+        name = COMPARATORS[comp]
+        frames[name], info[name] = _comparator_predictions(comp, data, key, fcfg)
+        info[name]["seconds"] = round(time.perf_counter() - t1, 1)
+        info[name]["test_rows_without_prediction"] = int(
+            (~customers.isin(frames[name].index)).sum()
+        )
+    return frames, info
+
+
+def _run_config(
+    cfg, fcfg: FeatureConfig, n_origins: int, comparators: tuple[str, ...], oracle: bool
+) -> dict:
+    """The backtest's settings, as the results report them (`cfg`: the model's checked
+    parameters)."""
+    return {
+        "origins": n_origins,
+        "n_cutoffs": cfg.n_cutoffs,
+        "horizon_days": fcfg.horizon,
+        "spend_models": list(cfg.spend_models),
+        "probability_models": list(cfg.probability_models),
+        "comparators": [COMPARATORS[c] for c in comparators],
+        "oracle": oracle,
+        "quick": cfg.quick,
+        "seed": cfg.random_state,
+        "n_jobs": cfg.n_jobs,
+        "interval": cfg.interval,
+    }
+
+
+def _pooled_reliability(pooled: Mapping[str, Mapping[str, list[np.ndarray]]]) -> dict:
+    """Per probability target and model, the reliability table over all origins' rows."""
+    return {
+        target: {
+            name: reliability_table(np.concatenate(named["y"]), np.concatenate(arr)).to_dict(
+                orient="records"
+            )
+            for name, arr in named.items()
+            if name != "y"
+        }
+        for target, named in pooled.items()
+    }
 
 
 def _summarise(per_origin: list[dict]) -> dict:
@@ -678,274 +581,3 @@ def _jsonable(value):
     if isinstance(value, float | np.floating):
         return float(value) if math.isfinite(value) else None
     return value
-
-
-# --------------------------------------------------------------------------- tables
-
-
-def _model_order(names: Iterable[str]) -> list[str]:
-    """ours, the compared models and baselines, comparators, oracles."""
-    names = list(names)
-    comps = [n for n in names if n in COMPARATORS.values()]
-    oracles = [n for n in names if n.startswith(ORACLE)]
-    rest = [n for n in names if n not in comps + oracles + [OURS]]
-    return [n for n in [OURS] if n in names] + rest + comps + oracles
-
-
-def backtest_table(
-    results: dict, target: str, *, digits: int = 3, cold_start: bool = False
-) -> pd.DataFrame:
-    """One target's models × metrics, each cell ``mean ± std`` across origins.
-
-    Parameters
-    ----------
-    results : dict
-        From :func:`run_backtest` (or its JSON read back).
-    target : str
-        ``"total"``, a category or ``"purchase"``.
-    digits : int, default=3
-        Significant digits of the mean and std (currency values are rounded to units).
-    cold_start : bool, default=False
-        The table of the never-bought customers (cold-start models) instead.
-
-    Returns
-    -------
-    DataFrame
-        Indexed by model (``ours`` first, oracles last), columns from
-        :data:`SPEND_COLUMNS` or :data:`PROBABILITY_COLUMNS` that some model has; empty
-        cells where a model lacks the metric (e.g. shares without an oracle). Use
-        :func:`markdown_table` to print.
-    """
-    summary = (results.get("cold_start") or {}).get("summary", {}) if cold_start else None
-    summary = results["summary"] if summary is None else summary
-    if target not in summary:
-        raise ValueError(f"target must be one of {list(summary)}; got {target!r}.")
-    entry = summary[target]
-    columns = SPEND_COLUMNS if entry["kind"] == "spend" else PROBABILITY_COLUMNS
-    rows = {}
-    for name in _model_order(entry["models"]):
-        metrics = entry["models"][name]
-        rows[name] = {c: _cell(metrics.get(c), c, digits) for c in columns}
-    table = pd.DataFrame.from_dict(rows, orient="index", columns=list(columns))
-    table = table.loc[:, (table != "").any(axis=0)]
-    table.index.name = "model"
-    return table
-
-
-def interval_table(results: dict, *, digits: int = 3) -> pd.DataFrame:
-    """Coverage and width of the shipped intervals (and of [P10, P90]), per spend target.
-
-    Returns
-    -------
-    DataFrame
-        One row per target and interval (``interval``: the target's 80 % interval as
-        shipped; ``p10-p90``: the predictive distribution's quantiles, with the share of
-        outcomes at or below each quantile), then the cold-start ones, cells ``mean ± std``
-        across origins.
-    """
-    rows = {}
-    cold = (results.get("cold_start") or {}).get("summary", {})
-    for summary, suffix in ((results["summary"], ""), (cold, " (cold start)")):
-        for target, entry in summary.items():
-            if entry["kind"] != "spend":
-                continue
-            for key, label in (("interval", "interval"), ("quantiles", "p10-p90")):
-                stats = entry.get(key)
-                if not stats:
-                    continue
-                renamed = {("width" if k == "mean_width" else k): v for k, v in stats.items()}
-                cells = {k: _cell(v, k, digits) for k, v in renamed.items()}
-                rows[f"{target} {label}{suffix}"] = cells
-    columns = ["coverage", "width", "below_p10", "below_p50", "below_p90"]
-    table = pd.DataFrame.from_dict(rows, orient="index")
-    table = table.reindex(columns=[c for c in columns if c in table]).fillna("")
-    table.index.name = "interval"
-    return table
-
-
-def _cell(stat: Mapping | None, column: str, digits: int) -> str:
-    if not stat or stat.get("mean") is None:
-        return ""
-    mean, std = stat["mean"], stat.get("std")
-    currency = column in ("mae", "rmse", "width")
-    fmt = (lambda v: f"{v:,.0f}") if currency else (lambda v: f"{v:.{digits}f}")
-    return fmt(mean) if std is None else f"{fmt(mean)} ± {fmt(std)}"
-
-
-def markdown_table(table: pd.DataFrame) -> str:
-    """A GitHub markdown table of :func:`backtest_table` (no tabulate needed)."""
-    header = [table.index.name or "", *table.columns]
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    for name, row in table.iterrows():
-        lines.append("| " + " | ".join([str(name), *[str(v) for v in row]]) + " |")
-    return "\n".join(lines)
-
-
-# --------------------------------------------------------------------------- targets
-
-
-def _mean(metrics: Mapping | None, key: str) -> float:
-    stat = (metrics or {}).get(key) or {}
-    value = stat.get("mean")
-    return math.nan if value is None else float(value)
-
-
-def _check(name: str, ok: bool | None, detail: str) -> dict:
-    status = "SKIP" if ok is None else ("PASS" if ok else "FAIL")
-    return {"target": name, "status": status, "detail": detail}
-
-
-def target_checks(results: dict) -> list[dict]:
-    """The accuracy targets of issue 5, judged on the backtest's means across origins.
-
-    Our model is the ``ours`` row (what training ships at each origin). Each check is
-    ``{"target", "status" ("PASS", "FAIL" or "SKIP"), "detail"}``; checks against the
-    oracle are skipped without one, checks against BG/NBD without that comparator.
-
-    - total: R² ≥ 90 % and Gini ≥ 95 % of the oracle's (mean of the per-origin shares, the
-      ``r2_of_oracle`` / ``gini_of_oracle`` columns of :func:`backtest_table`),
-      |mean sum ratio - 1| ≤ 3 %;
-    - each category: R² ≥ 85 % of the oracle's;
-    - purchase: Brier ≤ 1.05 × the oracle's (mean of per-origin ratios); reliability: the
-      largest |observed - predicted| over the deciles ≤ 3 points (mean over origins of the
-      per-origin largest);
-    - each spend target: 80 % interval coverage in [77 %, 83 %] (mean over origins), and
-      the same for [P10, P90] where training gives quantiles;
-    - against BG/NBD + Gamma-Gamma on total spend: lower RMSE, higher R² and Gini, with our
-      |sum ratio - 1| ≤ 5 %; on purchase: higher AUC.
-    """
-    summary = results["summary"]
-    per_origin = results["per_origin"]
-    spend_targets = [t for t, e in summary.items() if e["kind"] == "spend"]
-    checks = []
-    total = summary["total"]["models"]
-    ours = total[OURS]
-    oracle = total.get(ORACLE)
-    no_oracle = "no oracle (the data have no latent parameters)"
-    for key, floor, label in (("r2", 0.90, "R²"), ("gini", 0.95, "Gini")):
-        name = f"total {label} ≥ {floor:.0%} of the oracle's"
-        if oracle is None:
-            checks.append(_check(name, None, no_oracle))
-            continue
-        share = _mean(ours, f"{key}_of_oracle")
-        checks.append(
-            _check(
-                name,
-                share >= floor,
-                f"{share:.1%} (mean of per-origin shares; mean {label} "
-                f"{_mean(ours, key):.3f} vs oracle {_mean(oracle, key):.3f})",
-            )
-        )
-    ratios = [o["targets"]["total"]["models"][OURS]["sum_ratio"] for o in per_origin]
-    ratios = [r for r in ratios if r is not None]
-    ratio = _mean(ours, "sum_ratio")
-    spread = f" (origins {min(ratios):.3f} to {max(ratios):.3f})" if ratios else ""
-    checks.append(
-        _check(
-            "total |sum ratio − 1| ≤ 3%",
-            abs(ratio - 1) <= 0.03,
-            f"sum ratio {ratio:.3f}{spread}",
-        )
-    )
-    for target in spend_targets:
-        if target == "total":
-            continue
-        name = f"{target} R² ≥ 85% of the oracle's"
-        models = summary[target]["models"]
-        if ORACLE not in models:
-            checks.append(_check(name, None, no_oracle))
-            continue
-        share = _mean(models[OURS], "r2_of_oracle")
-        detail = (
-            f"{share:.1%} (mean of per-origin shares; mean R² {_mean(models[OURS], 'r2'):.3f} "
-            f"vs oracle {_mean(models[ORACLE], 'r2'):.3f})"
-        )
-        checks.append(_check(name, share >= 0.85, detail))
-    purchase = summary.get("purchase", {}).get("models", {})
-    if purchase:
-        mine = purchase[OURS]
-        name = "purchase Brier within 5% of the oracle's"
-        if ORACLE in purchase:
-            ratio = _mean(mine, "brier_of_oracle")
-            detail = (
-                f"{ratio:.3f} × the oracle's (mean of per-origin ratios; mean Brier "
-                f"{_mean(mine, 'brier'):.4f} vs {_mean(purchase[ORACLE], 'brier'):.4f})"
-            )
-            checks.append(_check(name, ratio <= 1.05, detail))
-        else:
-            checks.append(_check(name, None, no_oracle))
-        dev = _mean(mine, "reliability_max")
-        detail = f"largest decile gap {dev * 100:.1f} points (mean over origins)"
-        pooled = results.get("pooled_reliability", {}).get("purchase", {}).get(OURS)
-        if pooled:
-            gap = max(abs(r["observed_rate"] - r["mean_predicted"]) for r in pooled)
-            detail += f"; {gap * 100:.1f} with all origins pooled"
-        if ORACLE in purchase:
-            detail += f"; the oracle's {_mean(purchase[ORACLE], 'reliability_max') * 100:.1f}"
-        checks.append(
-            _check("purchase reliability within ±3 points per decile", dev <= 0.03, detail)
-        )
-    for target in spend_targets:
-        cov = _mean(summary[target].get("interval"), "coverage")
-        name = f"{target} 80% interval coverage in 77–83%"
-        if math.isnan(cov):
-            checks.append(_check(name, None, "no interval"))
-        else:
-            zeros = _mean(summary[target].get("interval"), "zero_share")
-            detail = f"coverage {cov:.1%}"
-            if not math.isnan(zeros):
-                detail += f"; {zeros:.1%} of outcomes are 0, which any interval holding 0 covers"
-            checks.append(_check(name, 0.77 <= cov <= 0.83, detail))
-        quantiles = summary[target].get("quantiles")
-        if quantiles and "coverage" in quantiles:
-            # With an atom at zero a calibrated tau-quantile q has P(y < q) <= tau <= P(y <= q):
-            # [P10, P90] then covers ~90%, not 80%, so the quantiles are checked one by one.
-            taus = {
-                k[len("below_") :]: int(k[len("below_p") :]) / 100
-                for k in quantiles
-                if k.startswith("below_p")
-            }
-            misses = [
-                f"{name.upper()}: {_mean(quantiles, 'strictly_below_' + name):.1%} below, "
-                f"{_mean(quantiles, 'below_' + name):.1%} at or below"
-                for name, tau in taus.items()
-            ]
-            ok = all(
-                _mean(quantiles, f"strictly_below_{name}") <= tau + 0.03
-                and _mean(quantiles, f"below_{name}") >= tau - 0.03
-                for name, tau in taus.items()
-            )
-            checks.append(
-                _check(
-                    f"{target} P10/P50/P90 calibrated (share below ≤ τ + 3 pts ≤ share at or "
-                    "below + 6 pts)",
-                    ok,
-                    "; ".join(misses) + f"; [P10, P90] covers {_mean(quantiles, 'coverage'):.1%}",
-                )
-            )
-    bg_name = COMPARATORS["bgnbd"]
-    bg = total.get(bg_name)
-    for key, label, better in (
-        ("rmse", "RMSE", lambda a, b: a < b),
-        ("r2", "R²", lambda a, b: a > b),
-        ("gini", "Gini", lambda a, b: a > b),
-    ):
-        name = f"total {label} better than BG/NBD + Gamma-Gamma"
-        if bg is None:
-            checks.append(_check(name, None, "BG/NBD not run"))
-            continue
-        a, b = _mean(ours, key), _mean(bg, key)
-        fmt = "{:,.0f}" if key == "rmse" else "{:.3f}"
-        checks.append(_check(name, better(a, b), f"{fmt.format(a)} vs {fmt.format(b)}"))
-    ratio = _mean(ours, "sum_ratio")
-    checks.append(
-        _check("total |sum ratio − 1| ≤ 5% (vs BG/NBD)", abs(ratio - 1) <= 0.05, f"{ratio:.3f}")
-    )
-    if purchase:
-        name = "purchase AUC better than BG/NBD"
-        if bg_name in purchase:
-            a, b = _mean(purchase[OURS], "auc"), _mean(purchase[bg_name], "auc")
-            checks.append(_check(name, a > b, f"{a:.4f} vs {b:.4f}"))
-        else:
-            checks.append(_check(name, None, "BG/NBD not run"))
-    return checks

@@ -297,10 +297,7 @@ def predict_bgnbd_gg(
         ``expected_purchases, expected_basket, expected_spend, p_alive, p_purchase``.
     """
     _check_summary(summary)
-    if isinstance(horizon_days, bool) or not isinstance(horizon_days, int | np.integer):
-        raise ValueError(f"horizon_days must be a whole number of days; got {horizon_days!r}.")
-    if horizon_days < 1:
-        raise ValueError(f"horizon_days must be at least 1; got {horizon_days}.")
+    _check_horizon(horizon_days)
     frame = _model_frame(summary)
     bg, gg = models.bgnbd, models.gamma_gamma
     with warnings.catch_warnings():
@@ -311,19 +308,13 @@ def predict_bgnbd_gg(
         population = float(np.asarray(gg.expected_new_customer_spend()).squeeze())
     repeat = (frame["frequency"] > 0).to_numpy() & (frame["monetary_value"] > 0).to_numpy()
     basket = np.where(repeat, basket, population)
-    params = models.params
-    r, alpha = params["r"], params["alpha"]
-    t_obs = frame["T"].to_numpy()
-    stays_silent = ((alpha + t_obs) / (alpha + t_obs + horizon_days)) ** (
-        r + frame["frequency"].to_numpy()
-    )
     out = pd.DataFrame(
         {
             "expected_purchases": purchases,
             "expected_basket": basket,
             "expected_spend": purchases * basket,
             "p_alive": p_alive,
-            "p_purchase": np.clip(p_alive * (1.0 - stays_silent), 0.0, 1.0),
+            "p_purchase": _p_purchase(models.params, frame, p_alive, horizon_days),
         },
         index=summary.index.copy(),
     )
@@ -333,6 +324,27 @@ def predict_bgnbd_gg(
             [pd.DatetimeIndex([day] * len(out)), out.index], names=["cutoff", "customer_id"]
         )
     return out
+
+
+def _check_horizon(horizon_days: int) -> None:
+    if isinstance(horizon_days, bool) or not isinstance(horizon_days, int | np.integer):
+        raise ValueError(f"horizon_days must be a whole number of days; got {horizon_days!r}.")
+    if horizon_days < 1:
+        raise ValueError(f"horizon_days must be at least 1; got {horizon_days}.")
+
+
+def _p_purchase(
+    params: dict[str, float], frame: pd.DataFrame, p_alive: np.ndarray, horizon_days: int
+) -> np.ndarray:
+    """P(at least one purchase in the window), Fader & Hardie 2019, eq. 34 (see
+    :func:`predict_bgnbd_gg`): P(alive) × P(a purchase | alive, rate Gamma(r + x, alpha + T)).
+    """
+    r, alpha = params["r"], params["alpha"]
+    t_obs = frame["T"].to_numpy()
+    stays_silent = ((alpha + t_obs) / (alpha + t_obs + horizon_days)) ** (
+        r + frame["frequency"].to_numpy()
+    )
+    return np.clip(p_alive * (1.0 - stays_silent), 0.0, 1.0)
 
 
 def bgnbd_gg_expectations(

@@ -19,7 +19,7 @@ from typing import Any
 
 from huggingface_hub import ModelCard, ModelCardData
 
-from clvmodel.backtest import group_totals_lines
+from clvmodel.backtest_report import group_totals_lines
 from clvmodel.catalogue import group_features
 from clvmodel.persistence import load_json
 from clvmodel.report import DistributionReport, FitReport, IntervalReport, TargetReport
@@ -1051,6 +1051,23 @@ def make_card(
     >>> "| **ridge** | 520 | 2,011 | 0.290 |" in card
     True
     """
+    _check_report(report)
+    data = ModelCardData(
+        library_name="sklearn",
+        license="mit",
+        tags=list(CARD_TAGS),
+        model_name="clvmodel",
+    )
+    sections = _sections(
+        report, metadata, artifacts_dir=artifacts_dir, backtest=backtest, real_data=real_data
+    )
+    body = "\n\n".join(s for s in sections if s)
+    # ModelCard parses the header back, so a malformed one fails here, not on the Hub.
+    return str(ModelCard(f"---\n{data.to_yaml()}\n---\n\n{body}\n"))
+
+
+def _check_report(report: Any) -> None:
+    """Refuse what is not a fit report with targets, saying what to pass instead."""
     if not isinstance(report, FitReport):
         raise TypeError(
             f"make_card takes a FitReport (CLVModel.report_); got {type(report).__name__}. "
@@ -1058,13 +1075,18 @@ def make_card(
         )
     if not report.targets:
         raise ValueError("the report has no targets: there is nothing to put in the card.")
-    data = ModelCardData(
-        library_name="sklearn",
-        license="mit",
-        tags=list(CARD_TAGS),
-        model_name="clvmodel",
-    )
-    sections = [
+
+
+def _sections(
+    report: FitReport,
+    metadata: Mapping,
+    *,
+    artifacts_dir: str,
+    backtest: Mapping | None,
+    real_data: Mapping | None,
+) -> list[str | None]:
+    """The card's sections in order; None for a part whose input is missing."""
+    return [
         _header(report, metadata),
         _intended_use(report),
         _data(report, metadata),
@@ -1083,9 +1105,6 @@ def make_card(
         _limitations(report, metadata),
         _reproduce(report, metadata),
     ]
-    body = "\n\n".join(s for s in sections if s)
-    # ModelCard parses the header back, so a malformed one fails here, not on the Hub.
-    return str(ModelCard(f"---\n{data.to_yaml()}\n---\n\n{body}\n"))
 
 
 def write_card(

@@ -11,6 +11,8 @@ error number says little. The functions here look at it from several sides:
 * ``decile_table`` and ``top_share``: what a marketer sees when targeting the top of the list.
 * ``interval_metrics``: whether prediction intervals cover as often as they claim.
 * ``oracle_share``: how much of the attainable score a model reaches, relative to an oracle.
+* ``spend_report`` and ``probability_report``: every metric the backtest reports of one
+  model on one test cutoff, with ``decile_mape`` and ``reliability_max``.
 
 Every function accepts array-likes (lists, NumPy arrays, pandas Series), converts them to
 1-D float arrays and refuses NaN, infinite values, empty input and mismatched lengths with a
@@ -29,13 +31,17 @@ import pandas as pd
 from numpy.typing import ArrayLike
 
 __all__ = [
+    "decile_mape",
     "decile_table",
     "interval_metrics",
     "normalized_gini",
     "oracle_share",
     "probability_metrics",
+    "probability_report",
+    "reliability_max",
     "reliability_table",
     "spend_metrics",
+    "spend_report",
     "top_decile_coverage",
     "top_share",
 ]
@@ -47,7 +53,7 @@ _PROB_EPS = 1e-6
 #: How many offending indexes an error message lists before it stops.
 _MAX_INDEXES_SHOWN = 5
 
-#: Keys of ``spend_metrics`` that ``oracle_share`` compares.
+#: Keys of ``spend_metrics`` that ``oracle_share`` compares by default.
 _ORACLE_KEYS = ("r2", "gini")
 
 
@@ -408,6 +414,39 @@ def decile_table(y_true: ArrayLike, y_pred: ArrayLike, *, n_bins: int = 10) -> p
     return table.reset_index()
 
 
+def decile_mape(y_true: ArrayLike, y_pred: ArrayLike, *, n_bins: int = 10) -> float:
+    """Mean of |mean predicted - mean actual| / mean actual over prediction deciles
+    (:func:`decile_table`).
+
+    Deciles whose mean actual spend is not positive are left out (a ratio to zero or to a
+    net refund means nothing); NaN if none is left.
+
+    Examples
+    --------
+    >>> round(decile_mape([0, 10, 20, 40], [1, 2, 3, 4], n_bins=2), 4)
+    0.7917
+    """
+    table = decile_table(y_true, y_pred, n_bins=n_bins)
+    table = table[table["mean_actual"] > 0]
+    if table.empty:
+        return math.nan
+    err = (table["mean_predicted"] - table["mean_actual"]).abs() / table["mean_actual"]
+    return float(err.mean())
+
+
+def spend_report(y_true: ArrayLike, y_pred: ArrayLike) -> dict[str, float]:
+    """Every spend metric of one model on one test cutoff, as the backtest reports it.
+
+    :func:`spend_metrics` (mae, rmse, r2, gini, spearman, sum_ratio), plus
+    ``decile_mape`` (:func:`decile_mape`) and ``top10_share`` (share of actual spend
+    captured by the top 10 % of customers by prediction, :func:`top_share`).
+    """
+    out = spend_metrics(y_true, y_pred)
+    out["decile_mape"] = decile_mape(y_true, y_pred)
+    out["top10_share"] = top_share(y_true, y_pred, fraction=0.1)
+    return out
+
+
 # --------------------------------------------------------------------------- probability
 
 
@@ -514,6 +553,27 @@ def reliability_table(y_true: ArrayLike, p_pred: ArrayLike, *, n_bins: int = 10)
     return table.reset_index()
 
 
+def reliability_max(y_true: ArrayLike, p_pred: ArrayLike, *, n_bins: int = 10) -> float:
+    """The largest |observed rate - mean predicted| over the bins of :func:`reliability_table`,
+    a fraction (0.03 = 3 points).
+
+    Examples
+    --------
+    >>> round(reliability_max([0, 0, 1, 1], [0.1, 0.3, 0.6, 0.8], n_bins=2), 6)
+    0.3
+    """
+    table = reliability_table(y_true, p_pred, n_bins=n_bins)
+    return float((table["observed_rate"] - table["mean_predicted"]).abs().max())
+
+
+def probability_report(y_true: ArrayLike, p_pred: ArrayLike) -> dict[str, float]:
+    """:func:`probability_metrics` plus ``reliability_max`` (:func:`reliability_max` over
+    deciles), as the backtest reports them."""
+    out = probability_metrics(y_true, p_pred)
+    out["reliability_max"] = reliability_max(y_true, p_pred)
+    return out
+
+
 # --------------------------------------------------------------------------- intervals
 
 
@@ -569,8 +629,13 @@ def interval_metrics(y_true: ArrayLike, lower: ArrayLike, upper: ArrayLike) -> d
 # --------------------------------------------------------------------------- comparison
 
 
-def oracle_share(model: Mapping[str, float], oracle: Mapping[str, float]) -> dict[str, float]:
-    """Share of an oracle's R2 and Gini that a model reaches.
+def oracle_share(
+    model: Mapping[str, float],
+    oracle: Mapping[str, float],
+    *,
+    keys: tuple[str, ...] = _ORACLE_KEYS,
+) -> dict[str, float]:
+    """Share of an oracle's R2 and Gini (or other `keys`) that a model reaches.
 
     Next-month spend is mostly noise, so an R2 of 0.2 can be poor or near the best
     possible. Dividing by the score of an oracle (e.g. a model given the true purchase
@@ -579,7 +644,10 @@ def oracle_share(model: Mapping[str, float], oracle: Mapping[str, float]) -> dic
     Parameters
     ----------
     model, oracle : mapping of str to float
-        Outputs of :func:`spend_metrics`; only the ``r2`` and ``gini`` keys are used.
+        Outputs of :func:`spend_metrics` (or :func:`probability_metrics`); only `keys` are
+        used.
+    keys : tuple of str, default=("r2", "gini")
+        The scores to compare, e.g. ``("brier",)`` for probabilities.
 
     Returns
     -------
@@ -590,7 +658,7 @@ def oracle_share(model: Mapping[str, float], oracle: Mapping[str, float]) -> dic
     Raises
     ------
     ValueError
-        If either mapping lacks ``r2`` or ``gini``.
+        If either mapping lacks one of `keys`.
 
     Examples
     --------
@@ -598,13 +666,14 @@ def oracle_share(model: Mapping[str, float], oracle: Mapping[str, float]) -> dic
     {'r2': 0.5, 'gini': 0.8}
     """
     for name, metrics in (("model", model), ("oracle", oracle)):
-        missing = [key for key in _ORACLE_KEYS if key not in metrics]
+        missing = [key for key in keys if key not in metrics]
         if missing:
             raise ValueError(
-                f"{name} lacks the keys {missing}; pass the dict returned by spend_metrics()."
+                f"{name} lacks the keys {missing}; pass the dict returned by spend_metrics() "
+                "(or probability_metrics())."
             )
     shares = {}
-    for key in _ORACLE_KEYS:
+    for key in keys:
         ref = float(oracle[key])
         shares[key] = float(model[key]) / ref if ref > 0 else math.nan  # NaN > 0 is False
     return shares

@@ -330,7 +330,10 @@ def _forecast_bars(
     ax.bar(x[:-1], spend, color=_ACTUAL_COLOR, label="actual")
     expected, low, high = forecast
     ax.bar(x[-1], expected, color=_PREDICTED_COLOR, label=f"forecast, {horizon_label}")
-    ax.errorbar(x[-1], expected, yerr=[[expected - low], [high - expected]], color="black",
+    # The interval is drawn on its own, low to high: the expected spend may lie outside it
+    # (a customer who probably buys nothing has [0, 0] and a positive mean; see README).
+    low, high = min(low, high), max(low, high)
+    ax.errorbar(x[-1], (low + high) / 2, yerr=(high - low) / 2, fmt="none", color="black",
                 capsize=6, label="80% interval")  # fmt: skip
     step = max(1, int(np.ceil(len(x) / 12)))
     ticks = [*labels, horizon_label]

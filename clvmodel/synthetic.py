@@ -341,61 +341,31 @@ def _draw_block(
     first_tx: int,
     first_line: int,
 ) -> Block:
-    """Transactions, lines and customer details of the customers of `latent`."""
+    """Transactions, lines and customer details of the customers of `latent`.
+
+    The draws from `rng` come in a fixed order (transactions, lines, stores, customer
+    details): one seed gives one data set.
+    """
     stores, products = shared["stores"], shared["products"]
     promotions = shared["promotion_details"]
     start = pd.Timestamp(cfg.start)
     dates = pd.date_range(start, periods=cfg.days, freq="D")
     cat_names = tuple(c.name for c in cfg.categories)
     promo = promotion_calendar(promotions, dates, cat_names)
-
-    day = np.arange(cfg.days)
-    alive = (day[None, :] >= latent["signup_day"].to_numpy()[:, None]) & (
-        day[None, :] < latent["death_day"].to_numpy()[:, None]
-    )
-    rate = _daily_rate(latent, calendar_multiplier(dates), promo.max(axis=1) > 0) * alive
-    buys = rng.poisson(rate)
-    returns = rng.poisson(rate * cfg.return_rate)
-    cust_b, day_b = np.nonzero(buys)
-    cust_b, day_b = np.repeat(cust_b, buys[cust_b, day_b]), np.repeat(day_b, buys[cust_b, day_b])
-    cust_r, day_r = np.nonzero(returns)
-    del buys, returns, rate, alive
-    cust = np.concatenate([cust_b, cust_r])
-    tday = np.concatenate([day_b, day_r])
-    is_return = np.r_[np.zeros(len(cust_b), bool), np.ones(len(cust_r), bool)]
-    order = np.lexsort((is_return, tday, cust))
-    cust, tday, is_return = cust[order], tday[order], is_return[order]
+    cust, tday, is_return = _draw_transactions(cfg, latent, dates, promo, rng)
     n_tx = len(cust)
-
-    # Lines: purchases get 1 + Poisson(κ_i) lines, returns exactly one.
-    n_lines = np.where(is_return, 1, 1 + rng.poisson(latent["extra_lines"].to_numpy()[cust]))
-    line_tx = np.repeat(np.arange(n_tx), n_lines)
-    line_cust, line_day = cust[line_tx], tday[line_tx]
-    prefs = latent[[f"pref_{c}" for c in cat_names]].to_numpy()
-    cum = prefs.cumsum(axis=1)[line_cust]
-    line_cat = (rng.random(len(line_tx))[:, None] > cum[:, :-1]).sum(axis=1)
-    k = cfg.products_per_category
-    product_idx = line_cat * k + rng.integers(0, k, size=len(line_tx))
-    extra = np.array([c.extra_units for c in cfg.categories])[line_cat]
-    line_return = is_return[line_tx]
-    quantity = np.where(line_return, 1, 1 + rng.poisson(extra))
-    discount = np.where(line_return, 0.0, promo[line_day, line_cat])
+    line_tx, line_cat, product_idx, quantity, discount = _draw_lines(
+        cfg, latent, promo, cust, tday, is_return, rng
+    )
     price = products["unit_price"].to_numpy()[product_idx]
-    level = latent["spend_level"].to_numpy()[line_cust]
+    level = latent["spend_level"].to_numpy()[cust[line_tx]]
+    line_return = is_return[line_tx]
     amount = price * quantity * level * (1 - discount) * np.where(line_return, -1.0, 1.0)
     amount = np.round(amount, 2)
-
     # Which promotion gave the discount: the running one on that category with that percentage.
-    promo_id = _promotion_ids(promotions, dates[line_day], np.array(cat_names)[line_cat], discount)
-
-    online = rng.random(n_tx) < latent["online_share"].to_numpy()[cust]
-    region_idx = pd.Index(cfg.regions).get_indexer(latent["region"].to_numpy()[cust])
-    away = rng.random(n_tx) < 0.1
-    region_idx = np.where(away, rng.integers(0, len(cfg.regions), n_tx), region_idx)
-    physical = region_idx * cfg.stores_per_region + rng.integers(0, cfg.stores_per_region, n_tx)
-    n_physical = len(cfg.regions) * cfg.stores_per_region
-    web_or_mobile = n_physical + rng.integers(0, 2, size=n_tx)
-    store_idx = np.where(online, web_or_mobile, physical)
+    line_dates = dates[tday[line_tx]]
+    promo_id = _promotion_ids(promotions, line_dates, np.array(cat_names)[line_cat], discount)
+    store_idx = _draw_stores(cfg, latent, cust, rng)
 
     tx_ids = np.char.add("T", np.char.zfill(np.arange(first_tx, first_tx + n_tx).astype(str), 7))
     tx_total = np.bincount(line_tx, weights=amount, minlength=n_tx)
@@ -430,6 +400,76 @@ def _draw_block(
         "store_sales_line_items": line_items,
     }
     return Block(tables, latent, first_tx + n_tx, first_line + len(line_tx))
+
+
+def _draw_transactions(
+    cfg: SyntheticConfig,
+    latent: pd.DataFrame,
+    dates: pd.DatetimeIndex,
+    promo: np.ndarray,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Purchases and returns of each living customer per day (Poisson): their customer
+    (row of `latent`), day and whether each is a return, by customer, day, purchases first."""
+    day = np.arange(cfg.days)
+    alive = (day[None, :] >= latent["signup_day"].to_numpy()[:, None]) & (
+        day[None, :] < latent["death_day"].to_numpy()[:, None]
+    )
+    rate = _daily_rate(latent, calendar_multiplier(dates), promo.max(axis=1) > 0) * alive
+    buys = rng.poisson(rate)
+    returns = rng.poisson(rate * cfg.return_rate)
+    cust_b, day_b = np.nonzero(buys)
+    cust_b, day_b = np.repeat(cust_b, buys[cust_b, day_b]), np.repeat(day_b, buys[cust_b, day_b])
+    cust_r, day_r = np.nonzero(returns)
+    del buys, returns, rate, alive
+    cust = np.concatenate([cust_b, cust_r])
+    tday = np.concatenate([day_b, day_r])
+    is_return = np.r_[np.zeros(len(cust_b), bool), np.ones(len(cust_r), bool)]
+    order = np.lexsort((is_return, tday, cust))
+    return cust[order], tday[order], is_return[order]
+
+
+def _draw_lines(
+    cfg: SyntheticConfig,
+    latent: pd.DataFrame,
+    promo: np.ndarray,
+    cust: np.ndarray,
+    tday: np.ndarray,
+    is_return: np.ndarray,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, ...]:
+    """The lines of the transactions: purchases get 1 + Poisson(κ_i) lines, returns exactly
+    one. Per line: its transaction, category, product (row of the products), quantity and
+    the promotion's discount (a fraction)."""
+    n_lines = np.where(is_return, 1, 1 + rng.poisson(latent["extra_lines"].to_numpy()[cust]))
+    line_tx = np.repeat(np.arange(len(cust)), n_lines)
+    line_cust, line_day = cust[line_tx], tday[line_tx]
+    prefs = latent[[f"pref_{c.name}" for c in cfg.categories]].to_numpy()
+    cum = prefs.cumsum(axis=1)[line_cust]
+    line_cat = (rng.random(len(line_tx))[:, None] > cum[:, :-1]).sum(axis=1)
+    k = cfg.products_per_category
+    product_idx = line_cat * k + rng.integers(0, k, size=len(line_tx))
+    extra = np.array([c.extra_units for c in cfg.categories])[line_cat]
+    line_return = is_return[line_tx]
+    quantity = np.where(line_return, 1, 1 + rng.poisson(extra))
+    discount = np.where(line_return, 0.0, promo[line_day, line_cat])
+    return line_tx, line_cat, product_idx, quantity, discount
+
+
+def _draw_stores(
+    cfg: SyntheticConfig, latent: pd.DataFrame, cust: np.ndarray, rng: np.random.Generator
+) -> np.ndarray:
+    """The store of each transaction (row of the stores): online (web or mobile) by the
+    customer's online share, else a store of the home region, one visit in ten elsewhere."""
+    n_tx = len(cust)
+    online = rng.random(n_tx) < latent["online_share"].to_numpy()[cust]
+    region_idx = pd.Index(cfg.regions).get_indexer(latent["region"].to_numpy()[cust])
+    away = rng.random(n_tx) < 0.1
+    region_idx = np.where(away, rng.integers(0, len(cfg.regions), n_tx), region_idx)
+    physical = region_idx * cfg.stores_per_region + rng.integers(0, cfg.stores_per_region, n_tx)
+    n_physical = len(cfg.regions) * cfg.stores_per_region
+    web_or_mobile = n_physical + rng.integers(0, 2, size=n_tx)
+    return np.where(online, web_or_mobile, physical)
 
 
 def _promotion_ids(

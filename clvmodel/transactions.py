@@ -468,16 +468,27 @@ def _parse(text: pd.DataFrame, lines: pd.Series) -> tuple[pd.DataFrame, pd.Serie
 
     out = pd.DataFrame(index=text.index)
     out["customer_id"] = text["customer_id"]
+    out["date"] = _parse_dates(text["transaction_date"], flag)
+    out = _parse_numbers(text, out, flag)
+    out = _optional_columns(text, out)
+    out["transaction_id"] = _baskets(text, out, lines, flag, ok=(reasons == "") & ~anonymous)
+    return out, reasons, anonymous
 
-    date = _per_value(text["transaction_date"], parse_days)
-    out["date"] = date
-    empty = text["transaction_date"] == ""
+
+def _parse_dates(text: pd.Series, flag) -> pd.Series:
+    """The days of `text`; empty and unreadable ones flagged."""
+    date = _per_value(text, parse_days)
+    empty = text == ""
     flag(empty, "empty transaction_date")
     bad = date.isna() & ~empty
-    shown = _quote(text["transaction_date"][bad])
-    flag(bad, "transaction_date " + shown + " is not a date (expected YYYY-MM-DD)")
+    flag(bad, "transaction_date " + _quote(text[bad]) + " is not a date (expected YYYY-MM-DD)")
+    return date
 
-    # Without amount, quantity and unit_price are required: amount = quantity × unit_price.
+
+def _parse_numbers(text: pd.DataFrame, out: pd.DataFrame, flag) -> pd.DataFrame:
+    """`out` with the amount (and quantity) as numbers; empty required and unreadable ones
+    flagged. Without amount, quantity and unit_price are required: amount = quantity ×
+    unit_price."""
     from_price = "amount" not in text
     if from_price:
         numbers = (("quantity", True), ("unit_price", True))  # (column, required)
@@ -496,7 +507,12 @@ def _parse(text: pd.DataFrame, lines: pd.Series) -> tuple[pd.DataFrame, pd.Serie
     if from_price:
         amount = out["quantity"] * out.pop("unit_price")
         out["amount"] = amount.where(np.isfinite(amount))
+    return out
 
+
+def _optional_columns(text: pd.DataFrame, out: pd.DataFrame) -> pd.DataFrame:
+    """`out` with the optional columns the log has: category, product, store, channel
+    (as ``online``) and region."""
     if "category" in text:
         out["category"] = _category_names(text["category"])
     if "product_id" in text:
@@ -508,20 +524,26 @@ def _parse(text: pd.DataFrame, lines: pd.Series) -> tuple[pd.DataFrame, pd.Serie
     if "region" in text:
         region = _slug(text["region"])
         out["region"] = region.where(region != "")
+    return out
 
-    # Baskets: the given transaction_id, else the customer's day.
-    given = text["transaction_id"] if "transaction_id" in text else None
-    if given is None:
-        out["transaction_id"] = out["customer_id"] + "@" + _day_text(out["date"])
-        return out, reasons, anonymous
+
+def _baskets(
+    text: pd.DataFrame, out: pd.DataFrame, lines: pd.Series, flag, *, ok: pd.Series
+) -> pd.Series:
+    """The basket of each row: the given transaction_id, else the customer's day.
+
+    A basket belongs to one customer and one day: the first good row (`ok`: named and
+    without a reason so far) using an id owns it, later rows that disagree are flagged.
+    Anonymous rows own nothing.
+    """
+    if "transaction_id" not in text:
+        return out["customer_id"] + "@" + _day_text(out["date"])
+    given = text["transaction_id"]
     no_id = given == ""
     tx_id = given.copy()
     if no_id.any():
         tx_id[no_id] = out["customer_id"][no_id] + "@" + _day_text(out["date"][no_id])
-    out["transaction_id"] = tx_id
-    # A basket belongs to one customer and one day: the first good row using an id owns
-    # it, later rows that disagree are rejected. Anonymous rows own nothing.
-    ok = (reasons == "") & ~no_id & ~anonymous
+    ok = ok & ~no_id
     good = pd.DataFrame({"customer_id": out["customer_id"], "date": out["date"]})[ok]
     owners = good.assign(line=lines[ok]).groupby(tx_id[ok], sort=False).first()
     owner = owners.reindex(tx_id).set_axis(out.index)
@@ -539,7 +561,7 @@ def _parse(text: pd.DataFrame, lines: pd.Series) -> tuple[pd.DataFrame, pd.Serie
             + owner["line"][conflict].astype("int64").astype(str)
             + ")",
         )
-    return out, reasons, anonymous
+    return tx_id
 
 
 def describe_rejected(rejected: pd.DataFrame, *, n: int = _SHOW) -> str:
@@ -562,11 +584,30 @@ def _text_or_missing(rows: pd.DataFrame, col: str) -> pd.Series:
 
 def _to_retail_data(rows: pd.DataFrame) -> RetailData:
     """Lines and transactions from parsed rows; what a log lacks is left all missing."""
-    n = len(rows)
-    na_bool = pd.array([pd.NA] * n, dtype="boolean")
-    amount = rows["amount"]
     quantity = rows["quantity"] if "quantity" in rows else pd.Series(np.nan, index=rows.index)
-    lines = pd.DataFrame(
+    lines = _log_lines(rows, quantity)
+    ids = pd.Index(sorted(lines["customer_id"].unique()), name="customer_id", dtype="str")
+    customers = pd.DataFrame(
+        {
+            "loyalty_status": "unknown",
+            "segment_id": "unknown",
+            "customer_since": pd.Series(pd.NaT, index=ids, dtype=lines["date"].dtype),
+        },
+        index=ids,
+    )
+    promotions, rules = _no_promotions_or_rules(lines["date"].dtype)
+    return RetailData(
+        lines=lines.sort_values(["customer_id", "date"], kind="stable").reset_index(drop=True),
+        transactions=_log_transactions(rows, quantity).reset_index(drop=True),
+        customers=customers,
+        promotions=promotions,
+        loyalty_rules=rules,
+    )
+
+
+def _log_lines(rows: pd.DataFrame, quantity: pd.Series) -> pd.DataFrame:
+    """One line per parsed row, in the rows' order; no promotions, no discount."""
+    return pd.DataFrame(
         {
             "customer_id": rows["customer_id"].astype("str"),
             "transaction_id": rows["transaction_id"].astype("str"),
@@ -576,13 +617,19 @@ def _to_retail_data(rows: pd.DataFrame) -> RetailData:
             if "category" in rows
             else pd.Series(np.nan, index=rows.index, dtype="str"),
             "quantity": quantity.astype("float64"),
-            "amount": amount,
-            "promoted": na_bool,
+            "amount": rows["amount"],
+            "promoted": pd.array([pd.NA] * len(rows), dtype="boolean"),
             "discount": 0.0,
         }
     )
+
+
+def _log_transactions(rows: pd.DataFrame, quantity: pd.Series) -> pd.DataFrame:
+    """One row per basket: its customer, day, store, channel and region (its first row's)
+    and its sums, sorted by customer, day and basket."""
+    na_bool = pd.array([pd.NA] * len(rows), dtype="boolean")
     per_tx = rows.assign(
-        items=quantity.clip(lower=0).where(amount >= 0, 0.0),
+        items=quantity.clip(lower=0).where(rows["amount"] >= 0, 0.0),
         store_id=rows["store_id"] if "store_id" in rows else np.nan,
         online=rows["online"].astype("boolean") if "online" in rows else na_bool,
         region=rows["region"] if "region" in rows else np.nan,
@@ -614,17 +661,12 @@ def _to_retail_data(rows: pd.DataFrame) -> RetailData:
             "promoted": pd.array([pd.NA] * len(tx), dtype="boolean"),
         }
     )
-    tx = tx.sort_values(["customer_id", "date", "transaction_id"], kind="stable")
-    ids = pd.Index(sorted(lines["customer_id"].unique()), name="customer_id", dtype="str")
-    customers = pd.DataFrame(
-        {
-            "loyalty_status": "unknown",
-            "segment_id": "unknown",
-            "customer_since": pd.Series(pd.NaT, index=ids, dtype=lines["date"].dtype),
-        },
-        index=ids,
-    )
-    day = lines["date"].dtype
+    return tx.sort_values(["customer_id", "date", "transaction_id"], kind="stable")
+
+
+def _no_promotions_or_rules(day: np.dtype) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Empty promotions and loyalty rules, typed as the tables' (dates of type `day`): a
+    log has neither."""
     promotions = pd.DataFrame(
         {
             "promotion_id": pd.Series(dtype="str"),
@@ -643,13 +685,7 @@ def _to_retail_data(rows: pd.DataFrame) -> RetailData:
             "bonus_points": pd.Series(dtype="float64"),
         }
     )
-    return RetailData(
-        lines=lines.sort_values(["customer_id", "date"], kind="stable").reset_index(drop=True),
-        transactions=tx.reset_index(drop=True),
-        customers=customers,
-        promotions=promotions,
-        loyalty_rules=rules,
-    )
+    return promotions, rules
 
 
 # --------------------------------------------------------------------------- public
@@ -708,9 +744,30 @@ def read_transactions(
     """
     if not 0 <= max_bad_share < 1:
         raise ValueError(f"max_bad_share must be in [0, 1); got {max_bad_share!r}.")
-    path = Path(path)
-    name = path.name
-    raw = _apply_mapping(_read_text_table(path), columns, name)
+    name = Path(path).name
+    raw, text, lines = _read_rows(Path(path), columns)
+    rows, reasons, anonymous = _parse(text, lines)
+    bad = reasons != ""
+    rejected = pd.concat(
+        [pd.DataFrame({"line": lines[bad], "reason": reasons[bad]}), raw[bad]], axis=1
+    ).reset_index(drop=True)
+    n_rows, n_anonymous = len(raw), int(anonymous.sum())
+    _check_bad_share(name, n_rows, n_anonymous, rejected, max_bad_share)
+    if n_anonymous:
+        log.info(
+            "%s: %d of %d rows have no customer_id (anonymous purchases) and were left out",
+            name, n_anonymous, n_rows,
+        )  # fmt: skip
+    data = _to_retail_data(rows[~bad & ~anonymous])
+    return LogReading(data, rejected, n_rows, anonymous=n_anonymous)
+
+
+def _read_rows(
+    path: Path, columns: dict[str, str] | None
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.Series]:
+    """The log's rows as read (log columns named), the same trimmed, and their file line
+    numbers; rows blank in every column left out. SchemaError for a log without rows."""
+    raw = _apply_mapping(_read_text_table(path), columns, path.name)
     raw = raw.reset_index(drop=True)
     lines = pd.Series(raw.index + 2, index=raw.index)
     text = raw.apply(lambda c: c.str.strip())
@@ -718,20 +775,22 @@ def read_transactions(
     if blank.any():
         raw, text, lines = raw[~blank], text[~blank], lines[~blank]
     if raw.empty:
-        raise SchemaError(f"{name}: has a header but no data rows.")
-    rows, reasons, anonymous = _parse(text, lines)
-    bad = reasons != ""
-    rejected = pd.concat(
-        [pd.DataFrame({"line": lines[bad], "reason": reasons[bad]}), raw[bad]], axis=1
-    ).reset_index(drop=True)
-    n_rows, n_anonymous, shown = len(raw), int(anonymous.sum()), describe_rejected(rejected)
-    named = n_rows - n_anonymous
+        raise SchemaError(f"{path.name}: has a header but no data rows.")
+    return raw, text, lines
+
+
+def _check_bad_share(
+    name: str, n_rows: int, n_anonymous: int, rejected: pd.DataFrame, max_bad_share: float
+) -> None:
+    """Refuse a log without named rows, without a usable one, or with more than
+    `max_bad_share` of its named rows `rejected`, quoting the first of them."""
+    named, n_bad = n_rows - n_anonymous, len(rejected)
+    shown = describe_rejected(rejected)
     if named == 0:
         raise SchemaError(
             f"{name}: none of the {n_rows} rows has a customer_id; a log of anonymous "
             "purchases says nothing about customers."
         )
-    n_bad = int(bad.sum())
     if n_bad == named:
         raise SchemaError(f"{name}: none of the {n_rows} rows can be used: {shown}.")
     if n_bad > max_bad_share * named:
@@ -742,10 +801,3 @@ def read_transactions(
             "raise the limit (max_bad_share; command line: --max-bad-share) to leave these "
             "rows out."
         )
-    if n_anonymous:
-        log.info(
-            "%s: %d of %d rows have no customer_id (anonymous purchases) and were left out",
-            name, n_anonymous, n_rows,
-        )  # fmt: skip
-    data = _to_retail_data(rows[~bad & ~anonymous])
-    return LogReading(data, rejected, n_rows, anonymous=n_anonymous)

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from clvmodel import backtest, synthetic
+from clvmodel import backtest, backtest_report, synthetic
 from clvmodel.aggregate import customer_profiles
 from clvmodel.features import FeatureConfig, as_of_data, build_features, build_panel, build_targets
 from clvmodel.model import CLVModel
@@ -165,8 +165,8 @@ def test_ours_is_what_the_model_serves_and_quantiles_are_not_means(small_data, f
     assert not {"p10", "p50", "p90"} & set(summary["total"]["models"])
     quantiles = summary["total"]["quantiles"]
     assert 0 <= quantiles["coverage"]["mean"] <= 1
-    assert {"total interval", "total p10-p90"} <= set(backtest.interval_table(results).index)
-    checks = {c["target"]: c for c in backtest.target_checks(results)}
+    assert {"total interval", "total p10-p90"} <= set(backtest_report.interval_table(results).index)
+    checks = {c["target"]: c for c in backtest_report.target_checks(results)}
     quantile_check = next(c for n, c in checks.items() if n.startswith("total P10/P50/P90"))
     assert "P50:" in quantile_check["detail"] and "[P10, P90] covers" in quantile_check["detail"]
 
@@ -194,20 +194,6 @@ def test_aggregate_of_one_origin_has_no_spread():
     assert math.isnan(out["r2"]["std"])
 
 
-def test_decile_mape_by_hand():
-    # Two bins: predictions {1, 2} -> mean 1.5 vs actual 5; {3, 4} -> 3.5 vs 30.
-    mape = backtest.decile_mape([0, 10, 20, 40], [1, 2, 3, 4], n_bins=2)
-    assert mape == pytest.approx((3.5 / 5 + 26.5 / 30) / 2)
-    # A bin whose actual mean is zero is left out.
-    assert backtest.decile_mape([0, 0, 20, 40], [1, 2, 3, 4], n_bins=2) == pytest.approx(26.5 / 30)
-
-
-def test_reliability_max_is_the_largest_decile_gap():
-    report = backtest.probability_report([0, 0, 1, 1], [0.1, 0.3, 0.6, 0.8])
-    assert report["reliability_max"] == pytest.approx(0.4)
-    assert report["auc"] == 1.0
-
-
 def test_end_to_end_with_oracle_is_json_and_tabulates(small_data, small_tables_latent, fcfg):
     tables, latent = small_tables_latent
     cfg_syn = synthetic.SyntheticConfig(n_customers=400, days=400)
@@ -232,25 +218,25 @@ def test_end_to_end_with_oracle_is_json_and_tabulates(small_data, small_tables_l
     # The oracle was aligned with the test rows (not all zero after reindexing).
     assert total["models"]["oracle"]["sum_ratio"]["mean"] > 0.5
     assert total["interval"]["coverage"]["n"] == 2
-    table = backtest.backtest_table(results, "total")
+    table = backtest_report.backtest_table(results, "total")
     assert table.index[0] == "ours" and table.index[-1] == "oracle"
     assert {"rmse", "r2", "gini", "sum_ratio", "decile_mape", "top10_share"} <= set(table)
     assert "±" in table.loc["ours", "r2"]
-    assert "total interval" in backtest.interval_table(results).index
-    purchase = backtest.backtest_table(results, "purchase")
+    assert "total interval" in backtest_report.interval_table(results).index
+    purchase = backtest_report.backtest_table(results, "purchase")
     assert {"auc", "brier", "reliability_max", "brier_of_oracle"} <= set(purchase)
-    assert backtest.markdown_table(table).startswith("| model | mae |")
-    checks = backtest.target_checks(results)
+    assert backtest_report.markdown_table(table).startswith("| model | mae |")
+    checks = backtest_report.target_checks(results)
     assert {c["status"] for c in checks} <= {"PASS", "FAIL", "SKIP"}
     assert [c["status"] for c in checks if "BG/NBD" in c["target"] and "sum" not in c["target"]]
     assert all(c["status"] == "SKIP" for c in checks if "better than BG/NBD" in c["target"])
     with pytest.raises(ValueError, match="target must be one of"):
-        backtest.backtest_table(results, "toys")
+        backtest_report.backtest_table(results, "toys")
     # Never-bought customers are scored apart (or skipped, with the reason, if too few).
     cold = results["cold_start"]
     assert len(cold["per_origin"]) == 2
     if cold["summary"]:
-        table = backtest.backtest_table(results, "total", cold_start=True)
+        table = backtest_report.backtest_table(results, "total", cold_start=True)
         assert list(table.index) == ["ours", "oracle"]
     else:
         assert all("skipped" in o for o in cold["per_origin"])
@@ -278,9 +264,9 @@ def test_group_totals_of_given_groups_pool_the_small_ones_and_tabulate(
         assert mine["actual"].sum() == pytest.approx(everyone["actual"].sum())
     assert ((cells["low"] <= cells["expected"]) & (cells["expected"] <= cells["high"])).all()
     per_origin = [{"origin": f"{origin:%Y-%m-%d}", "aggregate": agg}]
-    table = backtest.base_total_table(per_origin)
+    table = backtest_report.base_total_table(per_origin)
     assert list(table.index) == [f"{origin:%Y-%m-%d}"]
     assert table.iloc[0]["covered"] in {"yes", "no"}
-    lines = backtest.group_totals_lines(per_origin, groups="everyone and each region")
+    lines = backtest_report.group_totals_lines(per_origin, groups="everyone and each region")
     assert any(line.startswith("| origin | predicted | actual |") for line in lines)
     assert any(f"of {len(cells)} cells (everyone and each region" in line for line in lines)

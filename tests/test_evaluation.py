@@ -9,13 +9,16 @@ import pandas as pd
 import pytest
 
 from clvmodel.evaluation import (
+    decile_mape,
     decile_table,
     interval_metrics,
     normalized_gini,
     oracle_share,
     probability_metrics,
+    probability_report,
     reliability_table,
     spend_metrics,
+    spend_report,
     top_share,
 )
 
@@ -307,6 +310,10 @@ def test_oracle_share_is_nan_for_non_positive_oracle(oracle_r2):
     assert shares["gini"] == pytest.approx(0.75)
 
 
+def test_oracle_share_of_other_keys():
+    assert oracle_share({"brier": 0.2}, {"brier": 0.16}, keys=("brier",)) == {"brier": 1.25}
+
+
 def test_oracle_share_names_missing_key():
     with pytest.raises(ValueError, match=r"oracle lacks the keys \['gini'\]"):
         oracle_share({"r2": 0.3, "gini": 0.6}, {"r2": 0.6})
@@ -373,3 +380,28 @@ def test_two_dimensional_input_is_rejected():
 def test_non_numeric_input_is_a_type_error():
     with pytest.raises(TypeError, match="y_pred must contain numbers only"):
         spend_metrics([1, 2], ["a", "b"])
+
+
+# --------------------------------------------------------------------------- reports
+
+
+def test_decile_mape_by_hand():
+    # Two bins: predictions {1, 2} -> mean 1.5 vs actual 5; {3, 4} -> 3.5 vs 30.
+    mape = decile_mape([0, 10, 20, 40], [1, 2, 3, 4], n_bins=2)
+    assert mape == pytest.approx((3.5 / 5 + 26.5 / 30) / 2)
+    # A bin whose actual mean is zero is left out.
+    assert decile_mape([0, 0, 20, 40], [1, 2, 3, 4], n_bins=2) == pytest.approx(26.5 / 30)
+
+
+def test_reliability_max_is_the_largest_decile_gap():
+    report = probability_report([0, 0, 1, 1], [0.1, 0.3, 0.6, 0.8])
+    assert report["reliability_max"] == pytest.approx(0.4)
+    assert report["auc"] == 1.0
+
+
+def test_spend_report_adds_decile_mape_and_top10_share_to_the_spend_metrics():
+    report = spend_report(SPEND, SPEND[::-1])
+    assert report == spend_metrics(SPEND, SPEND[::-1]) | {
+        "decile_mape": decile_mape(SPEND, SPEND[::-1]),
+        "top10_share": top_share(SPEND, SPEND[::-1], fraction=0.1),
+    }

@@ -19,16 +19,7 @@ MAX_FUNCTION_LINES = 80
 MAX_CLASS_LINES = {"CLVModel": 300}
 # Functions still over the limit, to be split (the list only shrinks).
 TOO_LONG_FOR_NOW: set[str] = {
-    "clvmodel/backtest.py:run_backtest",
-    "clvmodel/backtest.py:target_checks",
-    "clvmodel/bgnbd.py:predict_bgnbd_gg",
-    "clvmodel/card.py:make_card",
-    "clvmodel/dataset.py:from_tables",
     "clvmodel/model.py:CLVModel",
-    "clvmodel/synthetic.py:_draw_block",
-    "clvmodel/transactions.py:_parse",
-    "clvmodel/transactions.py:_to_retail_data",
-    "clvmodel/transactions.py:read_transactions",
 }
 # Circles still to break (the list only shrinks).
 CIRCLES_FOR_NOW = []

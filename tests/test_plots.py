@@ -9,6 +9,7 @@ from matplotlib.figure import Figure
 from clvmodel.evaluation import decile_table, reliability_table
 from clvmodel.plots import (
     decile_plot,
+    forecast_plot,
     history_plot,
     importance_plot,
     reliability_plot,
@@ -191,3 +192,39 @@ def test_save_figure_closes_pyplot_figure(tmp_path):
     save_figure(fig, tmp_path / "line.png")
     assert plt.get_fignums() == before
     assert (tmp_path / "line.png").read_bytes().startswith(PNG_MAGIC)
+
+
+# --------------------------------------------------------------------------- forecast_plot
+
+
+def test_forecast_plot_draws_an_interval_that_leaves_out_the_expected_spend(history):
+    # A customer who probably buys nothing: the 80% interval is [0, 0], the mean positive.
+    fig = forecast_plot(history, (120.0, 0.0, 0.0), title="C1", currency="INR")
+    ax = fig.axes[0]
+    assert _heights(ax)[-1] == pytest.approx(120.0)  # the expected spend's bar
+    (line,) = ax.collections  # the interval, from low to high
+    assert np.asarray(line.get_segments()[0])[:, 1].tolist() == [0.0, 0.0]
+    plt.close(fig)
+
+
+def test_the_lookup_chart_renders_for_every_customer_of_a_fitted_model(
+    small_data, trained_artifacts
+):
+    """What the customer lookup draws (its history and forecast), for every customer: a
+    probably-buys-nothing customer (expected spend outside its interval) must not fail."""
+    from clvmodel.dataset import monthly_spend
+    from clvmodel.dates import day_after
+    from clvmodel.model import CLVModel
+
+    model = CLVModel.load(trained_artifacts)
+    scores = model.predict(small_data, reasons=False).set_index("customer_id")
+    total = scores[["predicted_total", "predicted_total_low", "predicted_total_high"]]
+    outside = (total.iloc[:, 0] < total.iloc[:, 1]) | (total.iloc[:, 0] > total.iloc[:, 2])
+    assert outside.any()  # the case the lookup failed on is among them
+    day = day_after(small_data.last_date)
+    before = plt.get_fignums()
+    for cid, (expected, low, high) in total.iterrows():
+        history = monthly_spend(small_data, cid, before=day)
+        fig = forecast_plot(history, (expected, low, high), title=cid, currency="INR")
+        plt.close(fig)
+    assert plt.get_fignums() == before
