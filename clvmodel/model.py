@@ -19,7 +19,6 @@ import hashlib
 import json
 import logging
 import os
-import time
 from collections.abc import Iterable, Iterator, Sequence
 from numbers import Integral, Real
 from pathlib import Path
@@ -34,46 +33,28 @@ from sklearn.utils._param_validation import (
     StrOptions,
 )
 
-from clvmodel import forecast, parts, scoring
-from clvmodel.aggregate import month_to_month_error, shared_error
-from clvmodel.coldstart import cold_start_models, predict_cold, refit_cold_start
+from clvmodel import estimates, explanation, fitting, forecast, parts, scoring
 from clvmodel.columns import (
-    COLD_START_REASON,
     MEDIAN,
     PROBABILITY,
     REASONS,
     prediction_columns,
 )
-from clvmodel.contributions import contributions, explainable, unwrap
+from clvmodel.contributions import explainable
 from clvmodel.dataset import RetailData
-from clvmodel.dates import as_day, check_as_of, day_after
-from clvmodel.distribution import fit_sigma, interval_quantiles, score_quantiles, served_numbers
+from clvmodel.distribution import interval_quantiles, score_quantiles
 from clvmodel.engine import ENGINES, require_dask
 from clvmodel.features import (
     FeatureConfig,
-    as_of_data,
-    build_features,
-    build_panel,
     check_compatible,
-    cutoff_dates,
 )
 from clvmodel.partitions import PartitionedData
 from clvmodel.parts import combine_part_scores, predict_part, score_part
 from clvmodel.persistence import load_fitted, save_fitted
-from clvmodel.reasons import reason_codes
-from clvmodel.report import cold_start_served, fit_report
-from clvmodel.sample import training_data
 from clvmodel.training import (
     PROBABILITY_MODELS,
     SPEND_MODELS,
-    Split,
-    TargetResult,
     TrainConfig,
-    point_prediction,
-    predict_probability,
-    recent_levels,
-    refit_target,
-    train_all,
 )
 
 __all__ = [
@@ -321,24 +302,7 @@ class CLVModel(BaseEstimator):
             Synthetic data only: true expectations at the test cutoff, indexed by
             ``(cutoff, customer_id)``, reported beside the models.
         """
-        cfg = self.check_params()
-        started = time.perf_counter()
-        end_of_data = day_after(data.last_date)
-        data, sample = training_data(data, self.max_customers, engine=self.engine,
-                                     scheduler=self.scheduler, n_workers=self.n_jobs)  # fmt: skip
-        if as_of is None and sample is not None:
-            as_of = end_of_data  # the whole data's end, not the sample's last purchase
-        if as_of is not None:
-            data = as_of_data(data, as_of)
-        fcfg = FeatureConfig.from_data(data, horizon=cfg.horizon)
-        cutoffs = cutoff_dates(data, horizon=cfg.horizon, n_cutoffs=cfg.n_cutoffs, end=as_of)
-        panel = build_panel(data, cutoffs, fcfg)
-        self.fit_panel(panel, fcfg, data=data, oracles=oracles)
-        end = as_day(as_of) if as_of is not None else day_after(data.last_date)
-        self.info_["default_as_of"] = f"{end:%Y-%m-%d}"
-        self.info_["training_sample"] = sample.to_dict() if sample is not None else None
-        self.report_.train_seconds = round(time.perf_counter() - started, 1)
-        return self
+        return fitting.fit(self, data, as_of=as_of, oracles=oracles)
 
     def fit_panel(
         self,
@@ -354,29 +318,7 @@ class CLVModel(BaseEstimator):
         `data` is needed for the cold-start part (customers without purchases are not in
         the panel); without it there is none.
         """
-        cfg = self.check_params()
-        started = time.perf_counter()
-        results, split = train_all(panel, feature_config, cfg, oracles=oracles)
-        features = feature_config.feature_names
-        self.feature_config_ = feature_config
-        self.feature_names_ = list(features)
-        self.n_features_in_ = len(features)
-        self.bundles_ = {t: r.bundle for t, r in results.items()}
-        self.typical_ = split.train[features].median()
-        validation = self._expected(split.validation[features])
-        y = split.validation["target_total"].to_numpy(dtype=float)
-        self.sigma_ = fit_sigma(y, validation["total"], validation["purchase"], self._levels())
-        cold_report, cold_split = _fit_cold(self, panel, data, cfg, oracles)
-        self.info_ = _fit_info(split, data)
-        test = self.predict_features(split.test[features], reasons=False)
-        self.report_ = fit_report(self, results, split, test, cold_report)
-        self.test_scores_ = test
-        self.shared_error_ = _shared_errors(self, split.test, test, panel)
-        if self.refit:
-            _refit(self, results, split, validation, panel, cfg, cold_split)
-        self.report_.train_seconds = round(time.perf_counter() - started, 1)
-        self.test_predictions_ = {t: r.test_predictions for t, r in results.items()}
-        return self
+        return fitting.fit_panel(self, panel, feature_config, data=data, oracles=oracles)
 
     # ------------------------------------------------------------------ serving
     def _check_fitted(self) -> None:
@@ -397,30 +339,6 @@ class CLVModel(BaseEstimator):
 
     def _levels(self, interval: float | None = None) -> tuple[float, float]:
         return interval_quantiles(self.interval if interval is None else interval)
-
-    def _matrix(self, features: pd.DataFrame) -> pd.DataFrame:
-        """The features the models read, as one float block, in their order."""
-        missing = [f for f in self.feature_names_ if f not in features.columns]
-        if missing:
-            raise ValueError(
-                f"missing feature column(s): {missing[:10]}"
-                + (f" and {len(missing) - 10} more" if len(missing) > 10 else "")
-            )
-        # One float block, built once: column-wise astype costs more than predicting a row.
-        arr = features[self.feature_names_].to_numpy(dtype="float64")
-        return pd.DataFrame(arr, index=features.index, columns=self.feature_names_)
-
-    def _expected(self, features: pd.DataFrame) -> dict[str, np.ndarray]:
-        """Expected spend per spend target (before reconciliation) and P(buy)."""
-        x = self._matrix(features)
-        arr = x.to_numpy()  # columns checked once here: every model reads the array
-        horizon = self.feature_config_.horizon
-        out = {
-            t: point_prediction(self.bundles_[t], x, t, horizon, arr)
-            for t in self.feature_config_.spend_targets
-        }
-        out["purchase"] = predict_probability(self.bundles_["purchase"]["model"], arr)
-        return out
 
     def predict_features(
         self,
@@ -447,27 +365,12 @@ class CLVModel(BaseEstimator):
             Same index, columns :func:`prediction_columns`.
         """
         self._check_fitted()
-        x = self._matrix(features)
-        expected = self._expected(x)
-        fallback = x[[f"share_{c}" for c in self.categories]].to_numpy()
-        out = served_numbers(expected, self.sigma_, fallback, self.categories, self._levels())
-        if reasons:
-            codes = self._reasons(x, given)
-            out |= {r: codes[r].to_numpy() for r in REASONS}
-        else:
-            out |= dict.fromkeys(REASONS, "")
-        return pd.DataFrame(out, index=features.index, columns=self.columns)
+        return estimates.served_rows(self, features, reasons=reasons, given=given)
 
     def predict_cold_features(self, features: pd.DataFrame) -> pd.DataFrame:
         """Predictions for customers without purchases, from their attributes only."""
         self._check_fitted()
-        if self.cold_ is None:
-            raise ValueError("this model has no cold-start part; fit it with cold_start=True.")
-        expected = predict_cold(self.cold_, features, self.feature_config_)
-        out = served_numbers(expected, self.cold_sigma_, None, self.categories, self._levels())
-        out[REASONS[0]] = np.full(len(features), COLD_START_REASON, dtype=object)
-        out |= {r: np.full(len(features), "", dtype=object) for r in REASONS[1:]}
-        return pd.DataFrame(out, index=features.index, columns=self.columns)
+        return estimates.cold_rows(self, features)
 
     def quantiles_of(self, scores: pd.DataFrame, q: Sequence[float]) -> dict[str, pd.DataFrame]:
         """Quantiles of every spend target from rows :meth:`predict_features` returned
@@ -556,19 +459,11 @@ class CLVModel(BaseEstimator):
         scores = scores.set_index("customer_id")
         return self.quantiles_of(scores, q)[target]
 
-    def _reasons(self, x: pd.DataFrame, given=None) -> pd.DataFrame:
-        if not self.explainable("total") or x.empty:
-            return pd.DataFrame("", index=x.index, columns=REASONS)
-        raw = contributions(self.bundles_["total"]["model"], x.to_numpy(), exact=False)
-        contrib = pd.DataFrame(raw[:, : len(self.feature_names_)], index=x.index)
-        contrib.columns = self.feature_names_
-        return reason_codes(contrib, x, self.typical_, top=len(REASONS), given=given)
-
     def reasons(self, features: pd.DataFrame, *, given=None) -> pd.DataFrame:
         """The three strongest drivers of each row's total prediction, in plain words
         (path contributions, fast enough for 100,000 rows)."""
         self._check_fitted()
-        return self._reasons(self._matrix(features), given)
+        return explanation.reasons_of(self, estimates.matrix(self, features), given)
 
     def explainable(self, target: str) -> bool:
         """Whether :meth:`explain_features` supports the model of `target`."""
@@ -585,19 +480,8 @@ class CLVModel(BaseEstimator):
         ``exact`` gives TreeSHAP; otherwise path contributions, a hundred times faster.
         """
         self._check_fitted()
-        targets = self.feature_config_.targets
-        if target not in targets:
-            raise ValueError(f"unknown target {target!r}; choose one of {targets}.")
-        if not self.explainable(target):
-            model = unwrap(self.bundles_[target]["model"])
-            raise ValueError(
-                f"explanations are not available for the {type(model).__name__} model of "
-                f"target {target!r}."
-            )
-        x = self._matrix(features).to_numpy()
-        raw = contributions(self.bundles_[target]["model"], x, exact=exact)
-        cols = [*self.feature_names_, "base_value"]
-        return pd.DataFrame(np.asarray(raw)[:, : len(cols)], index=features.index, columns=cols)
+        x = estimates.matrix(self, features)
+        return explanation.explain_features(self, x, target, exact=exact)
 
     def explain(
         self,
@@ -610,15 +494,9 @@ class CLVModel(BaseEstimator):
     ) -> pd.DataFrame:
         """:meth:`explain_features` of these customers' features as of a day."""
         self._check_fitted()
-        day = check_as_of(as_of, day_after(data.last_date))
-        ids = [str(c) for c in customer_ids]
-        x = build_features(data, day, self.feature_config_, customer_ids=ids)
-        unknown = [c for c in ids if c not in x.index]
-        if unknown:
-            raise ValueError(
-                f"no purchase history before {day:%Y-%m-%d} for customer(s) {unknown[:5]}."
-            )
-        return self.explain_features(x.loc[ids], target, exact=exact)
+        return explanation.explain(
+            self, data, customer_ids, target=target, as_of=as_of, exact=exact
+        )
 
     def check_data(self, data: RetailData) -> None:
         """Raise ValueError if this model cannot score `data` faithfully."""
@@ -644,81 +522,3 @@ class CLVModel(BaseEstimator):
             features, lack a target's model, or do not match their configuration id.
         """
         return load_fitted(cls, folder)
-
-
-def _fit_cold(
-    model: CLVModel,
-    panel: pd.DataFrame,
-    data: RetailData | None,
-    cfg: TrainConfig,
-    oracles: dict[str, pd.DataFrame] | None,
-) -> tuple[dict | None, Split | None]:
-    """Fit the cold-start part of `model` (``cold_``, ``cold_sigma_``; None without one)
-    and measure it; its report and split."""
-    model.cold_, model.cold_sigma_ = None, None
-    if not model.cold_start or data is None:
-        return None, None
-    config = model.feature_config_
-    cutoffs = sorted(panel.index.get_level_values("cutoff").unique())
-    trained = cold_start_models(data, cutoffs, config, cfg, oracles=oracles)
-    if trained is None:
-        return None, None
-    model.cold_, cold_report, cold_split = trained
-    served = predict_cold(model.cold_, cold_split.validation, config)
-    y = cold_split.validation["target_total"].to_numpy(dtype=float)
-    model.cold_sigma_ = fit_sigma(y, served["total"], served["purchase"], model._levels())
-    cold_start_served(model, cold_report, cold_split)
-    return cold_report, cold_split
-
-
-def _fit_info(split: Split, data: RetailData | None) -> dict:
-    """What ``info_`` records of the data a model was fitted on."""
-    info = {
-        "cutoffs": split.cutoffs,
-        "n_rows": {k: len(getattr(split, k)) for k in ("train", "validation", "test")},
-    }
-    if data is not None:
-        info |= {
-            "first_date": f"{data.first_date:%Y-%m-%d}",
-            "last_date": f"{data.last_date:%Y-%m-%d}",
-            "n_customers": len(data.customers),
-            "n_transactions": len(data.transactions),
-            "default_as_of": f"{day_after(data.last_date):%Y-%m-%d}",
-        }
-    return info
-
-
-def _shared_errors(
-    model: CLVModel, rows: pd.DataFrame, served: pd.DataFrame, panel: pd.DataFrame
-) -> dict[str, float]:
-    """Per spend target, the larger of the error the test month's group totals share and
-    how much a month's spend per customer moves from the month before."""
-    cells = model.group_cells(rows, served)
-    out = {}
-    for t in model.feature_config_.spend_targets:
-        mine = cells.loc[cells["target"] == t]
-        shared = shared_error(mine["actual"], mine["expected"], mine["variance"])
-        out[t] = max(shared, month_to_month_error(panel, t))
-    return out
-
-
-def _refit(
-    model: CLVModel,
-    results: dict[str, TargetResult],
-    split: Split,
-    validation: dict[str, np.ndarray],
-    panel: pd.DataFrame,
-    cfg: TrainConfig,
-    cold_split: Split | None,
-) -> None:
-    """The chosen recipes fitted again on every cutoff, with the level of the latest two
-    months (:func:`clvmodel.training.recent_levels`)."""
-    features = model.feature_names_
-    test = model._expected(split.test[features])
-    levels = recent_levels(split, validation, test, model.bundles_)
-    model.bundles_ = {t: refit_target(r, panel, t, features, cfg) for t, r in results.items()}
-    for t, level in levels.items():
-        model.bundles_[t]["level"] = level
-    if model.cold_ is not None:
-        whole = pd.concat([cold_split.train, cold_split.validation, cold_split.test])
-        model.cold_ = refit_cold_start(model.cold_, whole, model.feature_config_, cfg)
