@@ -15,47 +15,25 @@ that serves, so the metrics it reports are those of the code users call.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import os
 from collections.abc import Iterable, Iterator, Sequence
-from numbers import Integral, Real
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
-from sklearn.utils._param_validation import (
-    Interval,
-    InvalidParameterError,
-    Options,
-    StrOptions,
-)
 
-from clvmodel import estimates, explanation, fitting, forecast, parts, scoring
-from clvmodel.columns import (
-    MEDIAN,
-    PROBABILITY,
-    REASONS,
-    prediction_columns,
-)
+from clvmodel import estimates, explanation, fitting, forecast, params, parts, scoring
+from clvmodel.columns import MEDIAN, PROBABILITY, REASONS, prediction_columns
 from clvmodel.contributions import explainable
 from clvmodel.dataset import RetailData
 from clvmodel.distribution import interval_quantiles, score_quantiles
-from clvmodel.engine import ENGINES, require_dask
-from clvmodel.features import (
-    FeatureConfig,
-    check_compatible,
-)
+from clvmodel.features import FeatureConfig, check_compatible
 from clvmodel.partitions import PartitionedData
 from clvmodel.parts import combine_part_scores, predict_part, score_part
 from clvmodel.persistence import load_fitted, save_fitted
-from clvmodel.training import (
-    PROBABILITY_MODELS,
-    SPEND_MODELS,
-    TrainConfig,
-)
+from clvmodel.training import TrainConfig
 
 __all__ = [
     "MEDIAN",
@@ -71,34 +49,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-#: Parameters of how the model runs, not of what it is: left out of its identity.
-_RUNTIME = ("engine", "scheduler")
-
-
-class _Int(Interval):
-    """An int in a range, never a bool (scikit-learn's Interval lets True pass as 1)."""
-
-    def is_satisfied_by(self, val: object) -> bool:
-        return not isinstance(val, bool | np.bool_) and super().is_satisfied_by(val)
-
-
-class _Names(Options):
-    """A non-empty list (or tuple) of names from `allowed`; a name alone is refused."""
-
-    def __init__(self, allowed: Sequence[str]) -> None:
-        super().__init__(str, set(allowed))
-        self.allowed = tuple(allowed)
-
-    def is_satisfied_by(self, val: object) -> bool:
-        return (
-            isinstance(val, list | tuple)
-            and len(val) > 0
-            and all(isinstance(v, str) and v in self.allowed for v in val)
-        )
-
-    def __str__(self) -> str:
-        return f"a non-empty list of names from {list(self.allowed)}"
-
 
 class NotFittedError(ValueError, AttributeError):
     """A method that needs a fitted model was called before ``fit`` (or ``load``)."""
@@ -112,48 +62,34 @@ class CLVModel(BaseEstimator):
     horizon : int, default=30
         Days ahead to predict.
     n_cutoffs : int, default=12
-        Monthly cutoffs stacked for training: the latest is the test month, the one
-        before it validation (model choice, level, spread), the rest train.
+        Monthly cutoffs stacked for training: the latest tests, the one before validates
+        (model choice, level, spread), the rest train.
     spend_models, probability_models : sequence of str
-        Candidates compared per target on the validation cutoff, from
-        :data:`clvmodel.training.SPEND_MODELS` and ``PROBABILITY_MODELS``. Each spend
-        target also compares BG/NBD and the hybrid of the best candidate with it. The
-        defaults are LightGBM with a Tweedie loss for spend: on Online Retail, choosing
-        among squared-error boosters too on one validation month picked them at three
-        origins of four and lost 0.05 of R² on the months after, and XGBoost's Tweedie
-        model added nothing but time (``benchmarks/real_data.py``).
+        Candidates compared per target on the validation cutoff
+        (:data:`clvmodel.training.SPEND_MODELS`, ``PROBABILITY_MODELS``); each spend target
+        also compares BG/NBD and its hybrid with the best candidate. Why these defaults:
+        ``benchmarks/real_data.py`` and the README.
     interval : float, default=0.8
         Central probability of the prediction interval: [P10, P90] for 0.8.
     cold_start : bool, default=True
-        Also learn to predict customers who signed up but never bought (needs
-        customer attributes).
+        Also predict customers who signed up but never bought (from their attributes).
     refit : bool, default=True
-        After choosing and measuring on the validation and test months, fit the chosen
-        recipe again on every cutoff, those two months included, and serve that. The
-        report's test figures are those of the recipe fitted without them (the served
-        code, :meth:`predict_features`, on the test month); the backtests measure the
-        refitted model on months it never saw.
+        Serve the chosen recipe fitted again on every cutoff, validation and test
+        included; the report's test figures are those of the recipe fitted without them.
     quick : bool, default=False
         Ten times fewer trees, for smoke tests.
     random_state : int, default=0
     n_jobs : int, default=2
-        Threads of the boosters; with ``engine="dask"`` and no scheduler, also the
-        workers of the local cluster.
+        Threads of the boosters (and workers of a local Dask cluster).
     max_customers : int or None, default=50_000
-        Most customers the training panel is built from (one row per customer and
-        cutoff); past it, a reproducible hash sample of customers (:mod:`clvmodel.sample`).
-        Scoring is always for everyone. None: train on all.
+        Most customers the training panel is built from; past it, a reproducible hash
+        sample (:mod:`clvmodel.sample`). Scoring is always for everyone. None: all.
     engine : {"local", "dask"}, default="local"
-        Where a partitioned data set (:class:`clvmodel.partitions.PartitionedData`) is
-        read and scored, part by part: in this process, or on Dask (:mod:`clvmodel.engine`).
-        :meth:`fit` has the parts read and filtered to the training sample where they
-        are and trains on the sample gathered here (the boosters train on one machine);
-        :meth:`predict` scores each part where it is read. The numbers are the same.
-        How the model runs, not what it is: not part of :meth:`config_id` nor of the
-        saved parameters.
+        Where the parts of a :class:`clvmodel.partitions.PartitionedData` are read and
+        scored (:mod:`clvmodel.engine`); the numbers are the same. Not part of the
+        model's identity (:meth:`config_id`) nor of its saved parameters.
     scheduler : str, optional
-        Address of a Dask scheduler (``tcp://host:8786``) for ``engine="dask"``; without
-        one, a local cluster is started and stopped around the work.
+        A Dask scheduler's address for ``engine="dask"``; without one, a local cluster.
 
     Attributes
     ----------
@@ -162,17 +98,14 @@ class CLVModel(BaseEstimator):
     bundles_ : dict
         Target -> the fitted model and what serving it needs.
     sigma_, cold_sigma_ : float
-        Spread of log spend of the predictive distribution (customers with history, and
-        cold-start customers).
+        Spread of log spend of the predictive distribution (with history, cold start).
     shared_error_ : dict
-        Per spend target, the relative error that customers share in a month (a weak or
-        strong month for everyone): the larger of what the test month's group totals show
-        and how much a month's spend per customer moves from the month before; widens
+        Per spend target, the relative error customers share in a month; widens the
         intervals of sums (:mod:`clvmodel.aggregate`).
     typical_ : Series
         Median training value of each feature: the reference reasons quote.
     report_ : FitReport
-        Every metric of the fit (:mod:`clvmodel.report`; ``metrics.json`` is its JSON).
+        Every metric of the fit (:mod:`clvmodel.report`; ``metrics.json``).
     test_scores_, test_predictions_ : DataFrame, dict
         After ``fit`` only (not saved): the test cutoff as served before the refit, and
         every compared candidate's predictions there.
@@ -211,113 +144,45 @@ class CLVModel(BaseEstimator):
         self.engine = engine
         self.scheduler = scheduler
 
-    #: Every parameter's allowed values, declared once (scikit-learn's machinery): checked
-    #: by :meth:`check_params` before any work, with scikit-learn's messages.
-    _parameter_constraints: dict = {  # noqa: RUF012 (scikit-learn's convention)
-        "horizon": [_Int(Integral, 1, None, closed="left")],
-        "n_cutoffs": [_Int(Integral, 3, None, closed="left")],  # train, validation, test
-        "spend_models": [_Names(SPEND_MODELS)],
-        "probability_models": [_Names(PROBABILITY_MODELS)],
-        "interval": [Interval(Real, 0, 1, closed="neither")],
-        "cold_start": ["boolean"],
-        "refit": ["boolean"],
-        "quick": ["boolean"],
-        "random_state": [_Int(Integral, None, None, closed="neither")],
-        "n_jobs": [_Int(Integral, 1, None, closed="left")],
-        "max_customers": [_Int(Integral, 1, None, closed="left"), None],
-        "engine": [StrOptions(set(ENGINES))],
-        "scheduler": [str, None],
-    }
+    #: Every parameter's allowed values, declared once (:data:`clvmodel.params.CONSTRAINTS`).
+    _parameter_constraints: dict = params.CONSTRAINTS
 
     # ------------------------------------------------------------------ parameters
     def check_params(self) -> TrainConfig:
-        """The parameters checked against :attr:`_parameter_constraints` (and the engine
-        against what is installed), as the training functions read them.
-
-        ``fit`` calls it before any work; ``train.py`` and the backtest call it before
-        reading data.
-
-        Raises
-        ------
-        ValueError
-            ``The 'x' parameter of CLVModel must be ... Got ... instead.`` (scikit-learn's
-            ``InvalidParameterError``, a ValueError and a TypeError).
-        """
-        self._validate_params()
-        if self.scheduler is not None and self.engine != "dask":
-            raise InvalidParameterError(
-                "The 'scheduler' parameter of CLVModel needs engine='dask'. "
-                f"Got engine={self.engine!r} instead."
-            )
-        if self.engine == "dask":
-            require_dask()
-        return TrainConfig(
-            horizon=int(self.horizon),
-            n_cutoffs=int(self.n_cutoffs),
-            spend_models=tuple(self.spend_models),
-            probability_models=tuple(self.probability_models),
-            interval=float(self.interval),
-            quick=bool(self.quick),
-            random_state=int(self.random_state),
-            n_jobs=int(self.n_jobs),
-        )
+        """The parameters checked (:func:`clvmodel.params.check`), as training reads them:
+        ``fit``, ``train.py`` and the backtest call it before any work. Raises scikit-learn's
+        ``InvalidParameterError`` (a ValueError): ``The 'x' parameter of CLVModel must be ...``."""
+        return params.check(self)
 
     def model_params(self) -> dict:
-        """The parameters that define the model, as JSON (the engine only says where it
-        runs): saved, and hashed by :meth:`config_id`."""
-        params = self.get_params()
-        return {k: list(v) if isinstance(v, tuple | list) else v
-                for k, v in params.items() if k not in _RUNTIME}  # fmt: skip
+        """The parameters that define the model, as JSON: saved, and hashed by config_id."""
+        return params.model_params(self)
 
     def config_id(self) -> str:
-        """A short hash of the parameters and the feature list: the identity of the model's
-        configuration, checked on :meth:`load`."""
-        spec = {"params": self.model_params()}
-        if hasattr(self, "feature_names_"):
-            spec["features"] = list(self.feature_names_)
-        text = json.dumps(spec, sort_keys=True)
-        return hashlib.sha256(text.encode()).hexdigest()[:16]
+        """A short hash of the parameters and feature list, checked on :meth:`load`."""
+        return params.config_id(self)
 
     # ------------------------------------------------------------------ fitting
     def fit(
-        self,
-        data: RetailData | PartitionedData,
-        *,
-        as_of: str | pd.Timestamp | None = None,
+        self, data: RetailData | PartitionedData, *, as_of: str | pd.Timestamp | None = None,
         oracles: dict[str, pd.DataFrame] | None = None,
-    ) -> CLVModel:
+    ) -> CLVModel:  # fmt: skip
         """Build as-of features on monthly cutoffs of `data`, train, choose, calibrate.
 
-        Parameters
-        ----------
-        data : RetailData or PartitionedData
-            From :func:`clvmodel.load_data`, :func:`clvmodel.read_transactions` or
-            :func:`clvmodel.partitions.open_partitioned`. With more than `max_customers`
-            customers, the panel is built from a reproducible sample of them
-            (:mod:`clvmodel.sample`, recorded in ``info_["training_sample"]``); only the
-            sample's parts of a partitioned data set are read.
-        as_of : date, optional
-            Use only what is dated before this day, as if fitted then.
-        oracles : dict of DataFrame, optional
-            Synthetic data only: true expectations at the test cutoff, indexed by
-            ``(cutoff, customer_id)``, reported beside the models.
+        `data` comes from :func:`clvmodel.load_data`, :func:`clvmodel.read_transactions` or
+        :func:`clvmodel.partitions.open_partitioned` (only the training sample's parts are
+        read). `as_of`: use only what is dated before this day. `oracles` (synthetic data
+        only): true expectations at the test cutoff, by ``(cutoff, customer_id)``, reported
+        beside the models.
         """
         return fitting.fit(self, data, as_of=as_of, oracles=oracles)
 
     def fit_panel(
-        self,
-        panel: pd.DataFrame,
-        feature_config: FeatureConfig,
-        *,
-        data: RetailData | None = None,
-        oracles: dict[str, pd.DataFrame] | None = None,
-    ) -> CLVModel:
-        """:meth:`fit` on a panel already built (:func:`clvmodel.features.build_panel`).
-
-        The backtest builds one panel over all its origins and fits on slices of it.
-        `data` is needed for the cold-start part (customers without purchases are not in
-        the panel); without it there is none.
-        """
+        self, panel: pd.DataFrame, feature_config: FeatureConfig, *,
+        data: RetailData | None = None, oracles: dict[str, pd.DataFrame] | None = None,
+    ) -> CLVModel:  # fmt: skip
+        """:meth:`fit` on a panel already built (:func:`clvmodel.features.build_panel`), as
+        the backtest does over its origins; without `data` there is no cold-start part."""
         return fitting.fit_panel(self, panel, feature_config, data=data, oracles=oracles)
 
     # ------------------------------------------------------------------ serving
@@ -341,29 +206,13 @@ class CLVModel(BaseEstimator):
         return interval_quantiles(self.interval if interval is None else interval)
 
     def predict_features(
-        self,
-        features: pd.DataFrame,
-        *,
-        reasons: bool = True,
+        self, features: pd.DataFrame, *, reasons: bool = True,
         given: pd.DataFrame | np.ndarray | None = None,
-    ) -> pd.DataFrame:
-        """Predictions for each row of a feature table (extra columns are ignored).
-
-        Parameters
-        ----------
-        features : DataFrame
-            At least :attr:`feature_names_`, e.g. from :func:`clvmodel.build_features`.
-        reasons : bool, default=True
-            Fill ``reason_1..3``; False leaves them empty and is faster.
-        given : boolean DataFrame or array, optional
-            Where the caller gave a feature's value (True) rather than filling it in:
-            only given values are cited as reasons.
-
-        Returns
-        -------
-        DataFrame
-            Same index, columns :func:`prediction_columns`.
-        """
+    ) -> pd.DataFrame:  # fmt: skip
+        """Predictions (:func:`prediction_columns`, same index) for each row of a feature
+        table with at least :attr:`feature_names_`. ``reasons=False`` leaves ``reason_1..3``
+        empty (faster); `given` marks the values the caller gave (True) rather than filled
+        in: only those are cited as reasons."""
         self._check_fitted()
         return estimates.served_rows(self, features, reasons=reasons, given=given)
 
@@ -384,13 +233,9 @@ class CLVModel(BaseEstimator):
         return forecast.model_group_cells(self, rows, served)
 
     def predict(
-        self,
-        data: RetailData | PartitionedData,
-        *,
-        as_of: str | pd.Timestamp | None = None,
-        customer_ids: Iterable[object] | None = None,
-        reasons: bool = True,
-    ) -> pd.DataFrame:
+        self, data: RetailData | PartitionedData, *, as_of: str | pd.Timestamp | None = None,
+        customer_ids: Iterable[object] | None = None, reasons: bool = True,
+    ) -> pd.DataFrame:  # fmt: skip
         """One row per customer: ``customer_id``, ``as_of``, :func:`prediction_columns`,
         ``cold_start``; with `customer_ids`, one row per ID given, in order, with an
         ``error`` column (empty, unknown or no history).
@@ -441,23 +286,15 @@ class CLVModel(BaseEstimator):
         return forecast.forecast(self, data, as_of=as_of, by=by, where=where)
 
     def predict_quantiles(
-        self,
-        data: RetailData,
-        q: Sequence[float] = (0.1, 0.5, 0.9),
-        *,
-        target: str = "total",
-        as_of: str | pd.Timestamp | None = None,
-        customer_ids: Iterable[object] | None = None,
-    ) -> pd.DataFrame:
+        self, data: RetailData, q: Sequence[float] = (0.1, 0.5, 0.9), *, target: str = "total",
+        as_of: str | pd.Timestamp | None = None, customer_ids: Iterable[object] | None = None,
+    ) -> pd.DataFrame:  # fmt: skip
         """Quantiles `q` of each customer's spend on `target` (the predictive distribution
         whose mean, P(buy) and interval :meth:`predict` returns), indexed by customer."""
-        if target not in ["total", *self.categories]:
-            raise ValueError(
-                f"unknown target {target!r}; choose one of {['total', *self.categories]}."
-            )
+        if target not in (targets := ["total", *self.categories]):
+            raise ValueError(f"unknown target {target!r}; choose one of {targets}.")
         scores = self.predict(data, as_of=as_of, customer_ids=customer_ids, reasons=False)
-        scores = scores.set_index("customer_id")
-        return self.quantiles_of(scores, q)[target]
+        return self.quantiles_of(scores.set_index("customer_id"), q)[target]
 
     def reasons(self, features: pd.DataFrame, *, given=None) -> pd.DataFrame:
         """The three strongest drivers of each row's total prediction, in plain words
@@ -473,30 +310,21 @@ class CLVModel(BaseEstimator):
     def explain_features(
         self, features: pd.DataFrame, target: str = "total", *, exact: bool = True
     ) -> pd.DataFrame:
-        """Each feature's additive contribution to `target`'s model output, per row.
-
-        Contributions add up, with ``base_value``, to the model's raw output: spend for
-        squared-error models, log spend for Tweedie, log-odds for the purchase model.
-        ``exact`` gives TreeSHAP; otherwise path contributions, a hundred times faster.
-        """
+        """Each feature's additive contribution to `target`'s model output, per row: with
+        ``base_value`` they add up to the raw output (spend, log spend for Tweedie, log-odds
+        for purchase). ``exact``: TreeSHAP; otherwise path contributions, 100 times faster."""
         self._check_fitted()
         x = estimates.matrix(self, features)
         return explanation.explain_features(self, x, target, exact=exact)
 
     def explain(
-        self,
-        data: RetailData,
-        customer_ids: Iterable[object],
-        *,
-        target: str = "total",
-        as_of: str | pd.Timestamp | None = None,
-        exact: bool = True,
-    ) -> pd.DataFrame:
+        self, data: RetailData, customer_ids: Iterable[object], *, target: str = "total",
+        as_of: str | pd.Timestamp | None = None, exact: bool = True,
+    ) -> pd.DataFrame:  # fmt: skip
         """:meth:`explain_features` of these customers' features as of a day."""
         self._check_fitted()
-        return explanation.explain(
-            self, data, customer_ids, target=target, as_of=as_of, exact=exact
-        )
+        return explanation.explain(self, data, customer_ids, target=target, as_of=as_of,
+                                   exact=exact)  # fmt: skip
 
     def check_data(self, data: RetailData) -> None:
         """Raise ValueError if this model cannot score `data` faithfully."""
@@ -513,12 +341,7 @@ class CLVModel(BaseEstimator):
 
     @classmethod
     def load(cls, folder: str | os.PathLike[str]) -> CLVModel:
-        """A model saved by :meth:`save` (skops, reviewed trusted types only).
-
-        Raises
-        ------
-        ValueError
-            If the artifacts were made by a version of clvmodel that builds other
-            features, lack a target's model, or do not match their configuration id.
-        """
+        """A model saved by :meth:`save` (skops, reviewed trusted types only). Raises
+        ValueError if the artifacts build other features than this version, lack a
+        target's model, or do not match their configuration id."""
         return load_fitted(cls, folder)

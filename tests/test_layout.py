@@ -18,9 +18,7 @@ PACKAGES = ["clvmodel", "clvapp"]
 MAX_FUNCTION_LINES = 80
 MAX_CLASS_LINES = {"CLVModel": 300}
 # Functions still over the limit, to be split (the list only shrinks).
-TOO_LONG_FOR_NOW: set[str] = {
-    "clvmodel/model.py:CLVModel",
-}
+TOO_LONG_FOR_NOW: set[str] = set()
 # Circles still to break (the list only shrinks).
 CIRCLES_FOR_NOW = []
 
