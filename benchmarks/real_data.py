@@ -1,11 +1,13 @@
-"""Real-data benchmark: rolling origins over the UCI Online Retail log.
+"""Real-data benchmark: rolling origins over real logs (UCI Online Retail, Complete Journey).
 
-python benchmarks/real_data.py            # -> benchmarks/results/real_data.md and .json
+python benchmarks/real_data.py                       # both logs -> benchmarks/results/real_data.*
+python benchmarks/real_data.py --logs online_retail  # one of them
+python benchmarks/real_data.py --log FILE            # any other log
 
-Every 30 days back from the end of the log, the last ``--origins`` windows whose 30 days
-fit in the data are test windows ("origins"). At each origin, every model is fitted only on
-the history before it and predicts each customer's net spend in the next 30 days (and
-whether they buy), for every customer with a purchase before the origin:
+Every 30 days back from the end of a log, the last ``--origins`` windows whose 30 days fit
+in the data are test windows ("origins"). At each origin, every model is fitted only on the
+history before it and predicts each customer's net spend in the next 30 days (and whether
+they buy), for every customer with a purchase before the origin:
 
 - ``ours``: ``clvmodel.CLVModel`` fitted with ``fit(data, as_of=origin)`` and
   ``predict(data, as_of=origin)``, exactly as ``train.py --transactions --as-of`` and the
@@ -14,11 +16,16 @@ whether they buy), for every customer with a purchase before the origin:
 - ``lightgbm_rfm``: LightGBM with a Tweedie loss (and a classifier for P(buy)) on RFM
   features, trained on the same stacked monthly cutoffs before the origin.
 
+Per category (the log's 5 largest by spend before the origin, among the model's targets),
+``ours`` is the model's own category target and each comparator is split the way an analyst
+would: its total × the customer's past share of the category (``share_<category>``).
+
 Metrics are those of ``benchmarks/accuracy.py`` (``clvmodel.evaluation.spend_report`` and
 ``probability_report``), per origin and as mean ± std over origins.
 
-Data: Daqing Chen, Sai Liang Sain and Kun Guo (2012), UCI Machine Learning Repository
-"Online Retail" (id 352), CC BY 4.0.
+Data: UCI Online Retail (Daqing Chen, Sai Liang Sain and Kun Guo, 2012; UCI Machine Learning
+Repository id 352, CC BY 4.0) and dunnhumby / 84.51° "The Complete Journey" (one-year release).
+The folder of the logs: ``CLV_REAL_DATA`` (default ``../shared/data`` beside the repository).
 """
 
 from __future__ import annotations
@@ -63,13 +70,26 @@ from clvmodel.model import PROBABILITY, CLVModel  # noqa: E402
 from clvmodel.transactions import read_transactions  # noqa: E402
 
 log = logging.getLogger("real_data")
-DEFAULT_LOG = ROOT.parent / "shared" / "data" / "online_retail" / "online_retail.csv.gz"
-CITATION = (
+DATA_ROOT = Path(os.environ.get("CLV_REAL_DATA", ROOT.parent / "shared" / "data"))
+OR_CITATION = (
     'Daqing Chen, Sai Liang Sain and Kun Guo, "Data mining for the online retail industry: A '
     'case study of RFM model-based customer segmentation using data mining", Journal of '
     "Database Marketing and Customer Strategy Management 19(3), 2012; UCI Machine Learning "
     'Repository, "Online Retail" (id 352), CC BY 4.0.'
 )
+CJ_CITATION = (
+    'dunnhumby / 84.51°, "The Complete Journey" (2.0 release, one-year slice as distributed '
+    "in the completejourney packages), for research and education."
+)
+#: The logs the benchmark knows: file under DATA_ROOT, citation, currency, title.
+LOGS = {
+    "online_retail": ("online_retail/online_retail.csv.gz", OR_CITATION, "GBP",
+                      "UCI Online Retail"),
+    "completejourney": ("completejourney/transactions.csv.gz", CJ_CITATION, "USD",
+                        "dunnhumby The Complete Journey"),
+}  # fmt: skip
+#: Categories measured one by one: the largest by spend before the origin.
+TOP_CATEGORIES = 5
 #: The RFM features of the boosted comparator: recency, frequency and monetary value over
 #: windows, basket statistics and purchase gaps; nothing else the log would allow.
 RFM_FEATURES = [
@@ -92,7 +112,14 @@ GROUPS_TEXT = f"everyone and each country with at least {MIN_GROUP} customers, t
 
 def format_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--log", default=str(DEFAULT_LOG), help="the transaction log")
+    parser.add_argument(
+        "--logs",
+        nargs="+",
+        choices=sorted(LOGS),
+        default=list(LOGS),
+        help="the known logs to run (default: all)",
+    )
+    parser.add_argument("--log", help="another transaction log instead of the known ones")
     parser.add_argument("--origins", type=int, default=4, help="test windows (default: 4)")
     parser.add_argument("--step", type=int, default=30, help="days between origins")
     parser.add_argument("--horizon", type=int, default=30)
@@ -152,8 +179,10 @@ def run_origin(data: RetailData, origin: pd.Timestamp, args) -> dict:
     # Group totals as the Forecast tab serves them: the base and each country, per target.
     rows = build_features(history, origin, model.feature_config_)
     rows = rows.join(build_targets(data, origin, model.feature_config_, rows.index))
-    countries = customer_profiles(history, origin)["region"]
+    countries = customer_profiles(history, origin).get("region")
     aggregate = aggregate_origin(model, rows, groups=countries, min_customers=MIN_GROUP)
+    shares = rows.reindex(x.index)
+    truths = build_targets(data, origin, model.feature_config_, x.index)
 
     if not args.no_bgnbd:
         t0 = time.perf_counter()
@@ -172,6 +201,14 @@ def run_origin(data: RetailData, origin: pd.Timestamp, args) -> dict:
             **spend_report(y, spend),
             **{f"purchase_{k}": v for k, v in probability_report(bought, p).items()},
         }
+    categories = {}
+    for c in largest_categories(history, model.feature_config_.categories):
+        truth_c = truths[f"target_{c}"].to_numpy()
+        categories[c] = {"ours": spend_report(truth_c, scores[f"predicted_{c}"].to_numpy())}
+        share = shares[f"share_{c}"].fillna(0.0).to_numpy()
+        for name, (spend, _) in preds.items():
+            if name != "ours":
+                categories[c][name] = spend_report(truth_c, spend * share)
     return {
         "origin": f"{origin:%Y-%m-%d}",
         "n_customers": len(x),
@@ -180,8 +217,20 @@ def run_origin(data: RetailData, origin: pd.Timestamp, args) -> dict:
         "chosen": model.report_.targets["total"].chosen,
         "seconds": {k: round(v, 1) for k, v in seconds.items()},
         "models": models,
+        "categories": categories,
         "aggregate": aggregate,
     }
+
+
+def largest_categories(history: RetailData, targets: tuple[str, ...]) -> list[str]:
+    """The :data:`TOP_CATEGORIES` largest of the model's category targets by spend in
+    `history` (a pooled ``other`` is not a category a retailer plans)."""
+    lines = getattr(history, "lines", None)
+    if lines is None or "category" not in lines or not targets:
+        return []
+    spend = lines.groupby("category")["amount"].sum()
+    spend = spend.reindex([t for t in targets if t != "other"]).dropna()
+    return list(spend.sort_values(ascending=False).index[:TOP_CATEGORIES])
 
 
 def summary_table(per_origin: list[dict]) -> pd.DataFrame:
@@ -250,62 +299,74 @@ def per_origin_table(per_origin: list[dict]) -> pd.DataFrame:
     return pd.DataFrame(rows).set_index("origin")
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = format_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
-    logging.getLogger("clvmodel").setLevel(logging.WARNING)
-    if not args.no_bgnbd:
-        check_installed()
+def category_table(per_origin: list[dict]) -> tuple[pd.DataFrame, list[dict]]:
+    """Per category and model, R² and Gini (mean ± std over the origins where the category
+    is among the largest), and the check "ours ≥ the comparators' split" per category."""
+    names = sorted({c for o in per_origin for c in o.get("categories", {})})
+    rows, checks = [], []
+    for c in names:
+        entries = [o["categories"][c] for o in per_origin if c in o.get("categories", {})]
+        means = {}
+        for model in MODELS:
+            runs = [e[model] for e in entries if model in e]
+            if not runs:
+                continue
+            agg = aggregate_metrics(runs)
+            means[model] = agg["r2"]["mean"]
+            rows.append({"category": c, "model": model, "origins": len(runs),
+                         "r2": f"{agg['r2']['mean']:.3f} ± {agg['r2']['std']:.3f}",
+                         "gini": f"{agg['gini']['mean']:.3f} ± {agg['gini']['std']:.3f}",
+                         "sum_ratio": f"{agg['sum_ratio']['mean']:.3f}"})  # fmt: skip
+        others = [v for k, v in means.items() if k != "ours"]
+        if "ours" in means and others:
+            ok = means["ours"] >= max(others)
+            checks.append({"target": f"{c}: R² ≥ the comparators' split", "status":
+                           "PASS" if ok else "FAIL", "detail": f"{means['ours']:.3f} vs "
+                           f"{max(others):.3f}"})  # fmt: skip
+    table = pd.DataFrame(rows).set_index("category") if rows else pd.DataFrame()
+    return table, checks
+
+
+def run_log(path: Path, name: str, args) -> dict:
+    """Every origin of one log, and its summary, checks and data description."""
     started = time.perf_counter()
-    reading = read_transactions(args.log)
+    reading = read_transactions(path)
     data = reading.data
-    log.info("%s: %d customers, %d transactions", args.log, len(data.customers),
+    log.info("%s: %d customers, %d transactions", path, len(data.customers),
              len(data.transactions))  # fmt: skip
     per_origin = []
     for origin in origins_of(data, args.origins, args.step, args.horizon):
         t0 = time.perf_counter()
         per_origin.append(run_origin(data, origin, args))
-        log.info("origin %s done in %.0f s: %s", f"{origin:%Y-%m-%d}", time.perf_counter() - t0,
+        log.info("%s origin %s done in %.0f s: %s", name, f"{origin:%Y-%m-%d}",
+                 time.perf_counter() - t0,
                  {n: round(m["r2"], 3) for n, m in per_origin[-1]["models"].items()})  # fmt: skip
-    table = summary_table(per_origin)
-    checks = target_checks(per_origin)
-    results = {
-        "data": {
-            "log": str(args.log),
-            "citation": CITATION,
-            "rows": reading.n_rows,
-            "rejected": len(reading.rejected),
-            "customers": len(data.customers),
-            "transactions": len(data.transactions),
-        },
-        "config": {
-            "origins": args.origins,
-            "step_days": args.step,
-            "horizon": args.horizon,
-            "quick": args.quick,
-        },
+    categories, category_checks = category_table(per_origin)
+    _, citation, currency, title = LOGS.get(name, (None, "", "", name))
+    return {
+        "data": {"log": str(path), "title": title, "citation": citation, "currency": currency,
+                 "rows": reading.n_rows, "rejected": len(reading.rejected),
+                 "customers": len(data.customers), "transactions": len(data.transactions)},
         "per_origin": per_origin,
-        "summary": table.to_dict(orient="index"),
+        "summary": summary_table(per_origin).to_dict(orient="index"),
+        "categories": categories.reset_index().to_dict(orient="records"),
         "aggregate": aggregate_summary(per_origin),
-        "checks": checks,
-        "run": {
-            "seconds": round(time.perf_counter() - started, 1),
-            "finished": datetime.now().isoformat(timespec="seconds"),
-            "machine": f"{platform.machine()}, {os.cpu_count()} cores",
-            "command": "python benchmarks/real_data.py"
-            + (" " + " ".join(argv or []) if argv else ""),
-        },
-    }
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(results, indent=2, default=float) + "\n")
-    md = [
-        "# Real-data benchmark: UCI Online Retail",
+        "checks": target_checks(per_origin) + category_checks,
+        "seconds": round(time.perf_counter() - started, 1),
+    }  # fmt: skip
+
+
+def log_markdown(name: str, result: dict, horizon: int) -> list[str]:
+    """One log's section of ``real_data.md``."""
+    per_origin = result["per_origin"]
+    table = pd.DataFrame.from_dict(result["summary"], orient="index")
+    table.index.name = "model"
+    lines = [
+        f"## {result['data']['title']}",
         "",
-        f"`{results['run']['command']}`, {results['run']['seconds']:.0f} s on "
-        f"{results['run']['machine']}. Origins: "
+        f"{result['seconds']:.0f} s. Origins: "
         + ", ".join(o["origin"] for o in per_origin)
-        + f"; next {args.horizon} days' net spend of every customer with a purchase before "
+        + f"; next {horizon} days' net spend of every customer with a purchase before "
         "the origin; each model fitted only on the history before it. Mean ± std over origins.",
         "",
         markdown_table(table),
@@ -314,23 +375,68 @@ def main(argv: list[str] | None = None) -> int:
         "",
         markdown_table(per_origin_table(per_origin)),
         "",
+    ]
+    if result["categories"]:
+        categories = pd.DataFrame(result["categories"]).set_index("category")
+        lines += ["Largest categories (comparators: their total × the customer's past share):",
+                  "", markdown_table(categories), ""]  # fmt: skip
+    lines += [
         "Targets:",
         "",
-        *[f"- {c['status']} {c['target']}: {c['detail']}" for c in checks],
+        *[f"- {c['status']} {c['target']}: {c['detail']}" for c in result["checks"]],
         "",
-        "## Totals of groups",
+        "Totals of groups:",
         "",
         *group_totals_lines(per_origin, groups=GROUPS_TEXT),
         "",
         "Fit time of `ours` per origin (s): "
         + ", ".join(str(o["seconds"]["ours_fit"]) for o in per_origin),
         "",
-        f"Data: {CITATION}",
+        f"Data: {result['data']['citation']}",
+        "",
     ]
+    return lines
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = format_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
+    logging.getLogger("clvmodel").setLevel(logging.WARNING)
+    if not args.no_bgnbd:
+        check_installed()
+    started = time.perf_counter()
+    if args.log:
+        logs = {Path(args.log).stem: Path(args.log)}
+    else:
+        logs = {name: DATA_ROOT / LOGS[name][0] for name in args.logs}
+    missing = [str(p) for p in logs.values() if not p.exists()]
+    if missing:
+        raise SystemExit(f"real_data.py: no such log: {', '.join(missing)} (set CLV_REAL_DATA)")
+    results = {"logs": {name: run_log(path, name, args) for name, path in logs.items()}}
+    results["config"] = {"origins": args.origins, "step_days": args.step,
+                         "horizon": args.horizon, "quick": args.quick}  # fmt: skip
+    results["run"] = {
+        "seconds": round(time.perf_counter() - started, 1),
+        "finished": datetime.now().isoformat(timespec="seconds"),
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores",
+        "command": "python benchmarks/real_data.py" + (" " + " ".join(argv) if argv else ""),
+    }
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=2, default=float) + "\n")
+    md = [
+        "# Real-data benchmark",
+        "",
+        f"`{results['run']['command']}`, {results['run']['seconds']:.0f} s on "
+        f"{results['run']['machine']}. `ours` is `clvmodel.CLVModel`, `bgnbd_gg` BG/NBD + "
+        "Gamma-Gamma (pymc-marketing, MAP), `lightgbm_rfm` LightGBM (Tweedie) on RFM features.",
+        "",
+    ]
+    for name, result in results["logs"].items():
+        md += log_markdown(name, result, args.horizon)
     out.with_suffix(".md").write_text("\n".join(md) + "\n")
-    print("\n".join(md))
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))
