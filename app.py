@@ -17,9 +17,10 @@ Environment:
 
 Every action is a named API endpoint (``/forecast``, ``/customer_list``,
 ``/predict_customer``, ``/predict_features``, ``/predict_batch``, ``/explain_customer``,
-``/model_info``, ``/batch_template``); see the README for a ``gradio_client`` snippet per
-endpoint. The app is the package ``clvapp``: what it serves is one state
-(:mod:`clvapp.state`), loaded once, here at import; each tab (:mod:`clvapp.tabs`) lays
+``/model_info``, ``/batch_template``, ``/inspect_log``, ``/train_log``); see the README for
+a ``gradio_client`` snippet per endpoint. The app is the package ``clvapp``: what it serves is
+one state (:mod:`clvapp.state`), loaded once, here at import, and per session its own
+(:mod:`clvapp.sessions`, the Your data tab); each tab (:mod:`clvapp.tabs`) lays
 itself out and wires its handlers, which only convert values, call ``clvmodel`` and format
 the answer. This file assembles the tabs and launches.
 """
@@ -34,7 +35,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from pathlib import Path
 
-from clvapp.state import Served, Startup
+from clvapp.state import Startup
 
 HERE = Path(__file__).resolve().parent
 ARTIFACTS = Path(os.environ.get("CLV_ARTIFACTS") or HERE / "artifacts")
@@ -48,19 +49,21 @@ import logging
 
 import gradio as gr
 
+from clvapp.sessions import Sessions
 from clvapp.tabs import batch as batch_tab
 from clvapp.tabs import forecast as forecast_tab
 from clvapp.tabs import lists as lists_tab
 from clvapp.tabs import lookup as lookup_tab
 from clvapp.tabs import model as model_tab
 from clvapp.tabs import whatif as whatif_tab
-from clvmodel.batch import MAX_UPLOAD_BYTES
+from clvapp.tabs import yourdata as yourdata_tab
+from clvmodel.upload import UploadLimits
 
 STATE = STARTUP.state()
-SERVED = Served(STATE)
+SERVED = Sessions(STATE)
 
 
-def build(served: Served) -> gr.Blocks:
+def build(served: Sessions) -> gr.Blocks:
     """The page: a header, then one tab after another."""
     state = served.current()
     with gr.Blocks(title="clvmodel: 30-day customer spend", delete_cache=(3600, 3600)) as demo:
@@ -71,12 +74,14 @@ def build(served: Served) -> gr.Blocks:
             "probability that they buy at all. Every action here is also an API endpoint: see "
             "*Use via API* at the bottom of the page."
         )
+        top = gr.Markdown(elem_id="served-banner")
         forecast_tab.build(served, demo)
         lists_tab.build(served)
         lookup_tab.build(served)
         whatif_tab.build(served)
         batch_tab.build(served)
         model_tab.build(served, demo, MODEL_CARD)
+        yourdata_tab.build(served, demo, top)
     # Lookups, explanations and templates run up to 4 at a time each; a batch runs alone
     # in its own queue ("batch").
     demo.queue(default_concurrency_limit=4, max_size=100)
@@ -116,4 +121,4 @@ STARTUP.ready()  # every customer scored before the first request
 if __name__ == "__main__":
     logging.basicConfig(format="%(asctime)s %(name)s %(levelname)s: %(message)s")
     logging.getLogger("clvapp").setLevel(logging.INFO)  # one line per refused input
-    demo.launch(auth=_auth_from_env(), max_file_size=MAX_UPLOAD_BYTES)
+    demo.launch(auth=_auth_from_env(), max_file_size=UploadLimits().max_bytes)

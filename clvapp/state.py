@@ -31,7 +31,7 @@ from clvmodel.distribution import interval_quantiles
 from clvmodel.model import CLVModel
 from clvmodel.source import open_source
 
-__all__ = ["AppState", "Served", "Startup", "interval_key", "open_state"]
+__all__ = ["AppState", "Served", "Startup", "interval_key", "open_state", "state_for"]
 
 #: Result files of a request are kept this long, then removed.
 KEEP_RESULTS_SECONDS = 3600
@@ -149,26 +149,32 @@ class Startup:
         # From train.py's saved scores when they were made from this very data (it saves
         # ~2 s of predicting).
         self._scoring = self._pool.submit(source.warm, self.artifacts)
-        examples = source.examples()
         work_dir = Path(tempfile.mkdtemp(prefix="clvmodel_app_"))
         atexit.register(shutil.rmtree, work_dir, ignore_errors=True)
-        kinds = ("customer_id", "features")
-        made = batch.templates(model, work_dir / "templates", example_ids=examples)
-        return AppState(
-            model=model,
-            source=source,
-            scorer=scorer,
-            examples=examples,
-            default_as_of=scorer.default_as_of,
-            work_dir=work_dir,
-            templates=dict(zip(kinds, made, strict=True)),
-        )
+        return state_for(model, source, scorer, work_dir)
 
     def ready(self) -> None:
         """Wait until every customer is scored (before the first request)."""
         if self._scoring is not None:
             self._scoring.result()
         self._pool.shutdown()
+
+
+def state_for(model: CLVModel, source: Any, scorer: Any, work_dir: Path) -> AppState:
+    """The state serving `model` on `source` (through its `scorer`), with its examples and
+    upload templates written under `work_dir` (the state's own folder)."""
+    examples = source.examples()
+    kinds = ("customer_id", "features")
+    made = batch.templates(model, Path(work_dir) / "templates", example_ids=examples)
+    return AppState(
+        model=model,
+        source=source,
+        scorer=scorer,
+        examples=examples,
+        default_as_of=scorer.default_as_of,
+        work_dir=Path(work_dir),
+        templates=dict(zip(kinds, made, strict=True)),
+    )
 
 
 def open_state(data_dir: Path, artifacts: Path) -> AppState:

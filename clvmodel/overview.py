@@ -17,7 +17,7 @@ import pandas as pd
 
 from clvmodel.dataset import RetailData
 
-__all__ = ["PURCHASE_BINS", "LogOverview", "describe_log", "overview_json"]
+__all__ = ["PURCHASE_BINS", "LogOverview", "describe_log", "overview_from_json", "overview_json"]
 
 #: Customers by number of purchases (transactions with positive spend): bin edges, labels.
 PURCHASE_BINS = ((1, 1, "1"), (2, 2, "2"), (3, 5, "3 to 5"), (6, 10, "6 to 10"),
@@ -163,3 +163,23 @@ def overview_json(overview: LogOverview) -> dict:
         },
         "warnings": list(overview.warnings),
     }
+
+
+def overview_from_json(reply: dict) -> LogOverview:
+    """:func:`overview_json`'s reply back as an overview (to draw what an endpoint sent)."""
+    monthly = pd.Series(reply["monthly_revenue"], dtype=float, name="net revenue")
+    monthly.index = pd.to_datetime(monthly.index, format="%Y-%m")
+    monthly.index.name = "month"
+
+    def day(text: str | None) -> pd.Timestamp | None:
+        return None if text is None else pd.Timestamp(text)
+
+    return LogOverview(
+        counts=dict(reply["counts"]),
+        first_date=day(reply["first_date"]),
+        last_date=day(reply["last_date"]),
+        monthly_revenue=monthly,
+        purchases_per_customer=pd.Series(reply["purchases_per_customer"], name="customers"),
+        category_shares=pd.Series(reply["category_shares"], dtype=float, name="share"),
+        warnings=list(reply["warnings"]),
+    )

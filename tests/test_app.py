@@ -30,6 +30,8 @@ ENDPOINTS = {
     "/explain_customer",
     "/model_info",
     "/batch_template",
+    "/inspect_log",
+    "/train_log",
 }
 REPLY_KEYS = {
     "customer_id",
@@ -550,7 +552,8 @@ def test_handlers_reach_the_state_through_the_served_accessor(app):
     from clvapp.tabs import lookup
 
     bound = app.SERVED.bind(lookup.predict_customer)
-    assert list(inspect.signature(bound).parameters) == ["customer_id", "as_of", "progress"]
+    parameters = list(inspect.signature(bound).parameters)
+    assert parameters == ["customer_id", "as_of", "progress", "request"]  # request: the session
     assert bound.__doc__ == lookup.predict_customer.__doc__
     served = Served(app.STATE)
     assert served.bind(lookup.scale)("purchase") == "log-odds of buying"
