@@ -33,17 +33,20 @@ import os
 # ~8x slower. Passive waiting must be set before lightgbm is imported.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
+import sys
 from pathlib import Path
 
+from clvapp.settings import apply_argv, served_paths
 from clvapp.state import Startup
 
 HERE = Path(__file__).resolve().parent
-ARTIFACTS = Path(os.environ.get("CLV_ARTIFACTS") or HERE / "artifacts")
-DATA_DIR = Path(os.environ.get("CLV_DATA") or HERE / "data")
+if __name__ == "__main__":  # python app.py --transactions LOG ...: the same as the variables
+    apply_argv(sys.argv[1:])
+DATA_DIR, ARTIFACTS, LOG = served_paths(HERE)
 MODEL_CARD = HERE / "model_card.md"
 
 # Reading the data starts now, on a thread, and runs while Gradio imports (clvapp.state).
-STARTUP = Startup(DATA_DIR, ARTIFACTS)
+STARTUP = Startup(DATA_DIR, ARTIFACTS, log=LOG)
 
 import logging
 
@@ -60,7 +63,7 @@ from clvapp.tabs import yourdata as yourdata_tab
 from clvmodel.upload import UploadLimits
 
 STATE = STARTUP.state()
-SERVED = Sessions(STATE)
+SERVED = Sessions(STATE, demo_label=f"the log {LOG.path.name}" if LOG else "the demo data")
 
 
 def build(served: Sessions) -> gr.Blocks:
@@ -69,8 +72,13 @@ def build(served: Sessions) -> gr.Blocks:
     with gr.Blocks(title="clvmodel: 30-day customer spend", delete_cache=(3600, 3600)) as demo:
         gr.Markdown(
             "# 30-day customer spend\n"
-            f"Predicted spend of each retail customer over the next 30 days, in total and per "
-            f"category ({', '.join(state.model.categories)}), with an 80% interval, and the "
+            "Predicted spend of each retail customer over the next 30 days, in total"
+            + (
+                f" and per category ({', '.join(state.model.categories)})"
+                if state.model.categories
+                else ""
+            )
+            + ", with an 80% interval, and the "
             "probability that they buy at all. Every action here is also an API endpoint: see "
             "*Use via API* at the bottom of the page."
         )

@@ -40,8 +40,12 @@ class Sessions(Served):
     """The demo state, and the states sessions made for themselves (at most `max_sessions`:
     the least recently used is dropped first)."""
 
-    def __init__(self, demo: AppState, *, ttl_seconds: float = 3600, max_sessions: int = 8):
+    def __init__(
+        self, demo: AppState, *, ttl_seconds: float = 3600, max_sessions: int = 8,
+        demo_label: str = "the demo data",
+    ) -> None:  # fmt: skip
         super().__init__(demo)
+        self.demo_label = demo_label
         self.ttl_seconds, self.max_sessions = ttl_seconds, max_sessions
         self._own: dict[str, _Own] = {}
         self._lock = threading.Lock()

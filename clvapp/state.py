@@ -28,10 +28,12 @@ import pandas as pd
 
 from clvmodel import batch
 from clvmodel.distribution import interval_quantiles
+from clvmodel.loading import read_source
+from clvmodel.log_training import train_log
 from clvmodel.model import CLVModel
-from clvmodel.source import open_source
+from clvmodel.source import MemorySource, open_source
 
-__all__ = ["AppState", "Served", "Startup", "interval_key", "open_state", "state_for"]
+__all__ = ["AppState", "LogOptions", "Served", "Startup", "interval_key", "open_state", "state_for"]
 
 #: Result files of a request are kept this long, then removed.
 KEEP_RESULTS_SECONDS = 3600
@@ -115,6 +117,15 @@ class AppState:
         return Path(tempfile.mkdtemp(prefix="request_", dir=self.work_dir))
 
 
+@dataclass(frozen=True)
+class LogOptions:
+    """A transaction log to serve instead of a data folder (``python app.py --transactions``)."""
+
+    path: Path
+    columns: dict[str, str] | None = None
+    currency: str = ""
+
+
 class Startup:
     """The app's start-up on two threads.
 
@@ -126,11 +137,27 @@ class Startup:
     lookup is as fast as any other.
     """
 
-    def __init__(self, data_dir: Path, artifacts: Path) -> None:
-        self.data_dir, self.artifacts = Path(data_dir), Path(artifacts)
+    def __init__(self, data_dir: Path, artifacts: Path, *, log: LogOptions | None = None) -> None:
+        self.data_dir, self.artifacts, self.log = Path(data_dir), Path(artifacts), log
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="clvmodel-start")
-        self._data = self._pool.submit(open_source, self.data_dir, self.artifacts)
+        if log is None:
+            self._data = self._pool.submit(open_source, self.data_dir, self.artifacts)
+        else:
+            self.data_dir = Path(log.path)
+            self._data = self._pool.submit(self._open_log, log)
         self._scoring = None
+
+    def _open_log(self, log: LogOptions) -> MemorySource:
+        """A log read and, when the artifacts folder holds no model yet, trained on (what
+        ``train.py --transactions`` does), then served from memory."""
+        source = read_source(transactions=log.path, columns=log.columns)
+        if not (self.artifacts / "metadata.json").is_file():
+            self.artifacts.mkdir(parents=True, exist_ok=True)
+            train_log(source, self.artifacts, currency=log.currency, model=CLVModel(n_jobs=2))
+            self.artifacts = self.artifacts / "artifacts"
+        elif (self.artifacts / "artifacts" / "metadata.json").is_file():
+            self.artifacts = self.artifacts / "artifacts"
+        return MemorySource(source.data, self.artifacts)
 
     def state(self) -> AppState:
         """The model loaded and served on the data; every customer's scores on their way.
@@ -140,9 +167,11 @@ class Startup:
         SystemExit
             If the data cannot be served (the message says why and what to run).
         """
-        model = CLVModel.load(self.artifacts)
+        # While the data is read; a log may have to be trained on first.
+        model = CLVModel.load(self.artifacts) if self.log is None else None
         try:
             source = self._data.result()
+            model = model or CLVModel.load(self.artifacts)
             scorer = source.serve(model)
         except ValueError as exc:
             raise SystemExit(f"Cannot serve {self.data_dir}: {exc}") from exc

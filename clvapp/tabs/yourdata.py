@@ -146,8 +146,8 @@ def banner(sessions: Sessions, request: gr.Request | None = None) -> str:
     """Which data this session is served, in one line."""
     label = sessions.label(request)
     if label is None:
-        return ("**Serving the demo data.** Upload your own log in the *Your data* tab: only "
-                "this browser session will see it.")  # fmt: skip
+        return (f"**Serving {sessions.demo_label}.** Upload your own log in the *Your data* "
+                "tab: only this browser session will see it.")  # fmt: skip
     return (f"**Serving your data: {label}.** Only this session sees it; it is deleted when you "
             "leave, go back to the demo, or after an hour without use.")  # fmt: skip
 
@@ -309,7 +309,7 @@ def _wire(sessions: Sessions, demo: gr.Blocks, top: gr.Markdown, c: dict) -> Non
     def back(request: gr.Request) -> tuple:
         sessions.reset(request)
         return (banner(sessions, request), *served_overview(sessions.current(request)),
-                "Back to the demo data.", None)  # fmt: skip
+                f"Back to {sessions.demo_label}.", None)  # fmt: skip
 
     demo.load(session_banner, None, top, **hidden)
     demo.load(sessions.bind(served_overview), None, [c["overview"], c["chart"]], **hidden)
