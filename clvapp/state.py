@@ -219,6 +219,13 @@ class Served:
 
     def __init__(self, state: AppState) -> None:
         self._state = state
+        #: (component, state -> its new value or update): what a tab laid out from the
+        #: state (choices, labels, examples), redone when a session's state changes.
+        self.refreshers: list[tuple[Any, Callable[[AppState], Any]]] = []
+
+    def refreshes(self, component: Any, fn: Callable[[AppState], Any]) -> None:
+        """Redo `component` from the session's state (`fn`) when it changes."""
+        self.refreshers.append((component, fn))
 
     def current(self) -> AppState:
         return self._state

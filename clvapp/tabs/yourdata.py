@@ -303,6 +303,16 @@ def _wire(sessions: Sessions, demo: gr.Blocks, top: gr.Markdown, c: dict) -> Non
     def session_banner(request: gr.Request) -> str:
         return banner(sessions, request)
 
+    refreshed = [component for component, _ in sessions.refreshers]
+
+    def refresh(request: gr.Request) -> list:
+        state = sessions.current(request)
+        return [fn(state) for _, fn in sessions.refreshers]
+
+    def redo_tabs(event) -> None:
+        if refreshed:
+            event.then(refresh, None, refreshed, **hidden)
+
     def leave(request: gr.Request) -> None:
         sessions.reset(request)
 
@@ -332,8 +342,11 @@ def _wire(sessions: Sessions, demo: gr.Blocks, top: gr.Markdown, c: dict) -> Non
         c["trained"], api_name="train_log", concurrency_id="train", concurrency_limit=1,
     )  # fmt: skip
     train.failure(lambda: (STALE, None), None, [c["status"], c["downloads"]], **hidden)
-    train.success(summary_text, c["trained"], c["status"], **hidden).then(
-        session_banner, None, top, **hidden
-    ).then(sessions.bind(downloads_of), None, c["downloads"], **hidden)
-    c["back_button"].click(back, None, [top, c["overview"], c["chart"], c["status"],
-                           c["downloads"]], **hidden)  # fmt: skip
+    served = (
+        train.success(summary_text, c["trained"], c["status"], **hidden)
+        .then(session_banner, None, top, **hidden)
+        .then(sessions.bind(downloads_of), None, c["downloads"], **hidden)
+    )
+    redo_tabs(served)
+    redo_tabs(c["back_button"].click(back, None, [top, c["overview"], c["chart"], c["status"],
+                                     c["downloads"]], **hidden))  # fmt: skip
