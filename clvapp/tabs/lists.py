@@ -177,7 +177,7 @@ def build(served: Served) -> None:
     with gr.Tab("Customer lists"):
         gr.Markdown(
             "Ranked lists to act on: " + "; ".join(
-                f"**{k.label}**: {k.rule.replace('`target`', 'the *Spend on* choice')}"
+                f"**{k.label}**: {k.rule.replace('`target`', '*Spend on*')}"
                 for k in lists.KINDS.values()) + "."
         )  # fmt: skip
         with gr.Row():
