@@ -136,38 +136,28 @@ def customer_list(
     Parameters
     ----------
     scores : DataFrame
-        :meth:`clvmodel.CLVModel.predict` output indexed by ``customer_id`` (one row per
-        customer): ``predicted_total``, ``predicted_<category>``, ``purchase_probability``,
-        ``cold_start`` and, where filled, ``reason_1..3``. Rows whose ranking value is
-        missing (e.g. an unknown ID) are left out of every list.
+        :meth:`clvmodel.CLVModel.predict` output indexed by ``customer_id``, one row per
+        customer. Rows whose ranking value is missing (an unknown ID) are left out.
     profiles : DataFrame
         :func:`clvmodel.aggregate.customer_profiles`, indexed by ``customer_id``.
-        Customers missing from it have empty profile columns.
     features : DataFrame or None
         :func:`clvmodel.features.build_features` as of the same day (customers missing
-        from it have no past spend and no category shares). Needed for ``"lapse"``
-        (``spend_365d`` or ``spend_<target>_365d``), ``"cross_sell"`` and
-        ``"category_loyal"`` (``share_<category>``) and ``"multi_category"``
-        (``lines_<category>_365d``); ignored (may be None) for ``"top"`` and ``"new"``.
+        from it have no past spend and no category shares): the columns of
+        :func:`list_features` a kind reads; ignored (may be None) for ``"top"`` and ``"new"``.
     kind : str
         One of :data:`KINDS` (each rule in full in the module docstring).
     n : int, default=100
         Longest list, 1 to :data:`MAX_LIST_SIZE`; fewer rows if fewer customers qualify.
     target : str, default="total"
-        ``"total"`` or a category: what ``"top"``, ``"new"`` and ``"multi_category"`` rank
-        by, whose past spend ``"lapse"`` puts at risk, (a category only) what
-        ``"cross_sell"`` sells, and (a category) the one ``"category_loyal"`` customers are
-        loyal to.
+        ``"total"`` or a category: what most kinds rank by, whose past spend ``"lapse"``
+        puts at risk, what ``"cross_sell"`` sells, whom ``"category_loyal"`` is loyal to.
     where : mapping, optional
-        Profile column -> value or list of values: keep the customers whose profile equals
-        one of them (:func:`clvmodel.forecast.profile_mask`: as text, case-insensitively,
-        ``"unknown"`` for no value, as :meth:`clvmodel.CLVModel.forecast_scores`).
-        Applied before ranking, so ``n`` counts filtered customers.
+        Profile column -> value(s), as :func:`clvmodel.forecast.profile_mask` compares them
+        (any case, ``"unknown"`` for no value); before ranking, so ``n`` counts the kept.
     categories : sequence of str, default=()
-        The model's categories; empty: those `scores` has (:func:`score_categories`).
+        The model's categories; empty: those of `scores` (:func:`score_categories`).
     min_expected : float, optional
-        ``"top"`` only: keep the customers whose expected spend on `target` is at least
-        this (the high-value customers above a threshold). None: no minimum.
+        ``"top"`` only: the least expected spend on `target` (high value above a threshold).
 
     Returns
     -------
@@ -176,19 +166,16 @@ def customer_list(
         the profile columns present (``segment, loyalty_tier, region, channel, store,
         days_since_last``), ``expected_total``, ``expected_<category>`` per category,
         ``purchase_probability``, ``reason`` (``reason_1..3`` joined with "; ", empty if
-        none) and, for ``"lapse"``, ``past_spend_365d`` (on `target`), for
-        ``"cross_sell"``, ``main_category``, for ``"category_loyal"``,
-        ``loyal_category, loyal_share``, for ``"multi_category"``, ``categories_365d``.
-        Ties are ranked by ``customer_id`` ascending, so the same inputs give the same list.
+        none), then the kind's own columns (module docstring). Ties are ranked by
+        ``customer_id`` ascending, so the same inputs give the same list.
 
     Raises
     ------
     ValueError
         Unknown `kind`, `target` or `where` column; `n` not an integer in 1 to
         :data:`MAX_LIST_SIZE`; ``"cross_sell"`` with target ``"total"``; `min_expected`
-        negative, not a number or given to a kind that does not take it;
-        ``"multi_category"`` with fewer categories than it needs; `scores`, `features` or
-        `categories` missing what the list needs.
+        not a number >= 0 or given to a kind without it; fewer categories than
+        ``"multi_category"`` needs; `scores`, `features` or `categories` lacking a column.
 
     Examples
     --------
@@ -202,9 +189,8 @@ def customer_list(
        rank customer_id
     0     1          C2
     """
-    options = {"min_expected": min_expected}
     cats = _check_arguments(scores, kind=kind, n=n, target=target, categories=categories)
-    _check_options(kind, options, cats)
+    options = _check_options(kind, {"min_expected": min_expected}, cats)
     profiles = profiles.reindex(scores.index)
     keep = profile_mask(profiles, where)
     cold = scores["cold_start"].eq(True) if "cold_start" in scores else _absent(scores, features)
@@ -398,8 +384,8 @@ def _check_arguments(
     return cats
 
 
-def _check_options(kind: str, options: dict[str, object], cats: list[str]) -> None:
-    """The kind's own options: given only to a kind that takes them, and valid."""
+def _check_options(kind: str, options: dict[str, object], cats: list[str]) -> dict:
+    """The kind's own options, checked: given only to a kind that takes them, and valid."""
     spec = KINDS[kind]
     for name, value in options.items():
         if value is not None and name not in spec.options:
@@ -416,6 +402,7 @@ def _check_options(kind: str, options: dict[str, object], cats: list[str]) -> No
             f"kind {kind!r} needs a model with at least {spec.min_categories} categories; "
             f"this one has {len(cats)}: {cats}."
         )
+    return options
 
 
 def _absent(scores: pd.DataFrame, features: pd.DataFrame | None) -> pd.Series:
