@@ -8,15 +8,35 @@ import gradio as gr
 import pandas as pd
 
 from clvapp.state import AppState
-from clvmodel import dates
+from clvmodel import dates, forecast
 
 __all__ = [
-    "NONE", "breakdown", "check_as_of", "check_id", "filter_inputs", "id_problem", "known", "where",
+    "NONE", "PROFILE_LABELS", "breakdown", "breakdown_choices", "check_as_of", "check_id",
+    "filter_inputs", "id_problem", "known", "profile_label", "where",
 ]  # fmt: skip
 
 #: The choice "no filter" / "no breakdown" of the dropdowns.
 NONE = "(none)"
 MAX_ID_LENGTH = 64
+
+#: The profile columns in words (what the dropdowns, headlines and tables show).
+PROFILE_LABELS = {
+    "segment": "segment",
+    "loyalty_tier": "loyalty tier",
+    "region": "region",
+    "channel": "channel",
+    "store": "store",
+}
+
+
+def profile_label(column: str) -> str:
+    """A profile column in words, e.g. "loyalty tier" for ``loyalty_tier``."""
+    return PROFILE_LABELS.get(column, column.replace("_", " "))
+
+
+def breakdown_choices(state: AppState) -> list[tuple[str, str]]:
+    """The dropdown choices of a filter or breakdown: (words shown, column sent)."""
+    return [(NONE, NONE), *[(profile_label(c), c) for c in state.breakdowns]]
 
 
 def known(state: AppState, cid: str) -> bool:
@@ -71,31 +91,65 @@ def id_problem(state: AppState, cid: str, day: pd.Timestamp) -> gr.Error:
 def where(
     state: AppState, filter_column: str | None, filter_value: str | None, day: pd.Timestamp
 ) -> dict | None:
-    """The filter as the model takes it; a clear message for a value nobody has."""
+    """The filter as the model takes it, the value spelt as the breakdowns show it.
+
+    Any group a breakdown shows can be filtered, ``unknown`` (no value) included, in any
+    case and with spaces around it (:func:`clvmodel.forecast.profile_mask` compares the
+    same way). A value without a column, a column without a value and a value nobody has
+    get a message that says what to type.
+    """
     column = (filter_column or "").strip()
+    value = (filter_value or "").strip()
     if not column or column == NONE:
+        if value:
+            raise gr.Error(
+                f"filter_value {value!r} needs a filter_column ('Only customers with'): "
+                f"choose one of {', '.join(state.breakdowns)}, or leave filter_value empty."
+            )
         return None
+    column = _column(column, state.breakdowns)
     if column not in state.breakdowns:
         raise gr.Error(f"filter_column must be one of {state.breakdowns}; got {column!r}.")
-    value = (filter_value or "").strip()
-    values = sorted(state.source.profiles(day)[column].dropna().astype("str").unique())
-    if value not in values:
-        shown = ", ".join(values[:20]) + (" ..." if len(values) > 20 else "")
-        raise gr.Error(f"No customer has {column} = {value!r}. Values: {shown}.")
-    return {column: value}
+    values = sorted(forecast.group_labels(state.source.profiles(day), column).unique())
+    shown = ", ".join(values[:20]) + (" ..." if len(values) > 20 else "")
+    if not value:
+        raise gr.Error(
+            f"Enter the {profile_label(column)} to keep in filter_value ('equal to'): {shown}."
+        )
+    found = _one_of(value, values)
+    if found not in values:
+        raise gr.Error(f"No customer has {profile_label(column)} = {value!r}. Values: {shown}.")
+    return {column: found}
 
 
-def breakdown(by: str | None) -> str | None:
-    """The profile column to break down by, or None."""
+def _column(text: str, columns: list[str]) -> str:
+    """The profile column named by its name or its words, in any case ("Loyalty tier")."""
+    names = {c.casefold(): c for c in columns} | {profile_label(c).casefold(): c for c in columns}
+    return names.get(text.casefold(), text)
+
+
+def _one_of(text: str, options: list[str]) -> str:
+    """`text` as spelt in `options`: itself, else its one case-insensitive match."""
+    if text in options:
+        return text
+    folded = [o for o in options if o.casefold() == text.casefold()]
+    return folded[0] if len(folded) == 1 else text
+
+
+def breakdown(by: str | None, columns: list[str] | None = None) -> str | None:
+    """The profile column to break down by, or None; named by its name or its words in
+    any case when the `columns` are given (an unknown one is left for the library to name)."""
     by = (by or "").strip()
-    return None if not by or by == NONE else by
+    if not by or by == NONE:
+        return None
+    return _column(by, columns) if columns else by
 
 
 def filter_inputs(state: AppState) -> tuple[gr.Dropdown, gr.Textbox, gr.Textbox]:
     """The profile filter and the as-of date, as the Forecast and Customer lists tabs ask
     for them (custom values reach the handler, which names what is wrong)."""
     column = gr.Dropdown(
-        choices=[NONE, *state.breakdowns],
+        choices=breakdown_choices(state),
         value=NONE,
         label="Only customers with",
         allow_custom_value=True,

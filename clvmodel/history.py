@@ -77,16 +77,22 @@ def spend_by_month(spend: pd.DataFrame, day: pd.Timestamp, *, months: int = 24) 
     Returns
     -------
     DataFrame
-        ``month`` (first day) and ``spend``, one row per month, zeros included.
+        ``month`` (first day) and ``spend``, one row per month, zeros included; no row for
+        a customer without a purchase (a chart then shows no empty month before the
+        forecast).
 
     Examples
     --------
     >>> rows = pd.DataFrame({"month": pd.to_datetime(["2026-01-01"]), "spend": [50.0]})
     >>> spend_by_month(rows, pd.Timestamp("2026-03-01"))["spend"].tolist()
     [50.0, 0.0]
+    >>> len(spend_by_month(rows.iloc[:0], pd.Timestamp("2026-03-01")))
+    0
     """
     end = _last_month(day)
-    first = pd.Timestamp(spend["month"].min()).to_period("M") if len(spend) else end
+    if not len(spend):
+        return pd.DataFrame({"month": pd.to_datetime([]), "spend": pd.Series([], dtype="float64")})
+    first = pd.Timestamp(spend["month"].min()).to_period("M")
     start = max(first, end - (months - 1))
     periods = pd.period_range(start, end, freq="M")
     total = spend.groupby(pd.to_datetime(spend["month"]).dt.to_period("M"))["spend"].sum()

@@ -21,6 +21,17 @@ ranking key, both documented in :data:`LIST_KINDS` and here:
 - ``"new"``: customers who signed up but never bought (``cold_start`` True), by
   ``expected_<target>`` descending. They are in no other list: their forecast
   comes from attributes only and "past spend" says nothing about them.
+- ``"category_loyal"``: customers with history who made over
+  :data:`LOYAL_MIN_SHARE` of their lifetime spend in one category (that category
+  if `target` is one, any if ``"total"``), by expected spend in that category
+  descending; ``loyal_category`` names it and ``loyal_share`` is the share.
+- ``"multi_category"``: customers with history who bought in at least
+  :data:`MULTI_MIN_CATEGORIES` categories in the last 365 days, by
+  ``expected_<target>`` descending; ``categories_365d`` is how many.
+
+``"top"`` takes a minimum expected spend on `target` (``min_expected``: the high-value
+customers above a threshold). :data:`KINDS` is the one table of kinds: each one's words,
+rule, selection and the options it takes; :data:`LIST_KINDS` is its rules by name.
 
 The functions here only select and rank what the model already served; they fit nothing,
 so a list is consistent with the numbers the app and the CLI show for the same customers.
@@ -28,44 +39,44 @@ so a list is consistent with the numbers the app and the CLI show for the same c
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from numbers import Integral
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from numbers import Integral, Real
 
 import numpy as np
 import pandas as pd
 
 from clvmodel.aggregate import PROFILE_COLUMNS
 from clvmodel.features.registry import share_column, spend_column
+from clvmodel.forecast import profile_mask
 
 __all__ = [
     "CROSS_SELL_MAX_SHARE",
+    "KINDS",
     "LAPSE_MAX_PROBABILITY",
     "LIST_KINDS",
+    "LOYAL_MIN_SHARE",
     "MAX_LIST_SIZE",
+    "MULTI_MIN_CATEGORIES",
+    "ListKind",
     "customer_list",
+    "describe",
     "list_features",
     "score_categories",
 ]
-
-#: Each kind of list and the rule behind it.
-LIST_KINDS: dict[str, str] = {
-    "top": "customers with purchase history, ranked by expected 30-day spend on `target`",
-    "lapse": (
-        "customers likely to lapse: past 365-day spend on `target` > 0 and P(buy) < 0.5, "
-        "ranked by that past spend × (1 − P(buy)), the spend at risk"
-    ),
-    "cross_sell": (
-        "customers who spend elsewhere but hardly on category `target` (lifetime share "
-        "< 0.05), ranked by expected 30-day total spend"
-    ),
-    "new": "customers who signed up but never bought, ranked by expected 30-day spend on `target`",
-}
 
 #: A customer with P(buy) below this is a lapse candidate: more likely not to buy than to buy.
 LAPSE_MAX_PROBABILITY = 0.5
 
 #: Below this lifetime share of spend a category is "not (yet) bought" for cross-selling.
 CROSS_SELL_MAX_SHARE = 0.05
+
+#: Over this lifetime share of spend in one category a customer is loyal to it.
+LOYAL_MIN_SHARE = 0.7
+
+#: At least this many categories bought in the last 365 days make a multi-category shopper.
+MULTI_MIN_CATEGORIES = 3
 
 #: Longest list served: a list is for people to act on; the whole base is the scores.
 MAX_LIST_SIZE = 10_000
@@ -74,13 +85,20 @@ MAX_LIST_SIZE = 10_000
 _SHOWN_PROFILE = (*PROFILE_COLUMNS, "days_since_last")
 
 
+def _lines_column(category: str) -> str:
+    """The feature counting the items of `category` bought in the last 365 days."""
+    return f"lines_{category}_365d"
+
+
 def list_features(categories: Sequence[str]) -> list[str]:
-    """The features the lists read: past 365-day spend (``"lapse"``) and lifetime shares
-    (``"cross_sell"``); what a big base saves beside its scores for them."""
+    """The features the lists read: past 365-day spend (``"lapse"``), lifetime shares
+    (``"cross_sell"``, ``"category_loyal"``) and items bought per category in the last
+    365 days (``"multi_category"``); what a big base saves beside its scores for them."""
     return [
         spend_column("total", 365),
         *[spend_column(c, 365) for c in categories],
         *[share_column(c) for c in categories],
+        *[_lines_column(c) for c in categories],
     ]
 
 
@@ -111,37 +129,35 @@ def customer_list(
     target: str = "total",
     where: Mapping[str, object] | None = None,
     categories: Sequence[str] = (),
+    min_expected: float | None = None,
 ) -> pd.DataFrame:
     """The `n` customers a retailer should act on first, for one kind of list.
 
     Parameters
     ----------
     scores : DataFrame
-        :meth:`clvmodel.CLVModel.predict` output indexed by ``customer_id`` (one row per
-        customer): ``predicted_total``, ``predicted_<category>``, ``purchase_probability``,
-        ``cold_start`` and, where filled, ``reason_1..3``. Rows whose ranking value is
-        missing (e.g. an unknown ID) are left out of every list.
+        :meth:`clvmodel.CLVModel.predict` output indexed by ``customer_id``, one row per
+        customer. Rows whose ranking value is missing (an unknown ID) are left out.
     profiles : DataFrame
         :func:`clvmodel.aggregate.customer_profiles`, indexed by ``customer_id``.
-        Customers missing from it have empty profile columns.
     features : DataFrame or None
         :func:`clvmodel.features.build_features` as of the same day (customers missing
-        from it have no past spend and no category shares). Needed for ``"lapse"``
-        (``spend_365d`` or ``spend_<target>_365d``) and ``"cross_sell"``
-        (``share_<category>``); ignored (may be None) for ``"top"`` and ``"new"``.
+        from it have no past spend and no category shares): the columns of
+        :func:`list_features` a kind reads; ignored (may be None) for ``"top"`` and ``"new"``.
     kind : str
-        One of :data:`LIST_KINDS` (each rule in full in the module docstring).
+        One of :data:`KINDS` (each rule in full in the module docstring).
     n : int, default=100
         Longest list, 1 to :data:`MAX_LIST_SIZE`; fewer rows if fewer customers qualify.
     target : str, default="total"
-        ``"total"`` or a category: what ``"top"`` and ``"new"`` rank by, whose past spend
-        ``"lapse"`` puts at risk, and (a category only) what ``"cross_sell"`` sells.
+        ``"total"`` or a category: what most kinds rank by, whose past spend ``"lapse"``
+        puts at risk, what ``"cross_sell"`` sells, whom ``"category_loyal"`` is loyal to.
     where : mapping, optional
-        Profile column -> value or list of values: keep the customers whose profile equals
-        one of them, compared as strings (as :meth:`clvmodel.CLVModel.forecast_scores`).
-        Applied before ranking, so ``n`` counts filtered customers.
+        Profile column -> value(s), as :func:`clvmodel.forecast.profile_mask` compares them
+        (any case, ``"unknown"`` for no value); before ranking, so ``n`` counts the kept.
     categories : sequence of str, default=()
-        The model's categories; empty: those `scores` has (:func:`score_categories`).
+        The model's categories; empty: those of `scores` (:func:`score_categories`).
+    min_expected : float, optional
+        ``"top"`` only: the least expected spend on `target` (high value above a threshold).
 
     Returns
     -------
@@ -150,16 +166,16 @@ def customer_list(
         the profile columns present (``segment, loyalty_tier, region, channel, store,
         days_since_last``), ``expected_total``, ``expected_<category>`` per category,
         ``purchase_probability``, ``reason`` (``reason_1..3`` joined with "; ", empty if
-        none) and, for ``"lapse"``, ``past_spend_365d`` (on `target`), for
-        ``"cross_sell"``, ``main_category``. Ties are ranked by ``customer_id`` ascending,
-        so the same inputs give the same list.
+        none), then the kind's own columns (module docstring). Ties are ranked by
+        ``customer_id`` ascending, so the same inputs give the same list.
 
     Raises
     ------
     ValueError
         Unknown `kind`, `target` or `where` column; `n` not an integer in 1 to
-        :data:`MAX_LIST_SIZE`; ``"cross_sell"`` with target ``"total"``; `scores`,
-        `features` or `categories` missing what the list needs.
+        :data:`MAX_LIST_SIZE`; ``"cross_sell"`` with target ``"total"``; `min_expected`
+        not a number >= 0 or given to a kind without it; fewer categories than
+        ``"multi_category"`` needs; `scores`, `features` or `categories` lacking a column.
 
     Examples
     --------
@@ -174,10 +190,12 @@ def customer_list(
     0     1          C2
     """
     cats = _check_arguments(scores, kind=kind, n=n, target=target, categories=categories)
+    options = _check_options(kind, {"min_expected": min_expected}, cats)
     profiles = profiles.reindex(scores.index)
-    keep = _where_mask(profiles, where)
+    keep = profile_mask(profiles, where)
     cold = scores["cold_start"].eq(True) if "cold_start" in scores else _absent(scores, features)
-    chosen, key, extra = _SELECT[kind](scores, features, cold.to_numpy(dtype=bool), target, cats)
+    select = KINDS[kind].select
+    chosen, key, extra = select(scores, features, cold.to_numpy(dtype=bool), target, cats, options)
     ranked = _rank(key[keep & chosen & key.notna().to_numpy()], n)
     extra = {k: v.loc[ranked] for k, v in extra.items()}
     return _rows(scores.loc[ranked], profiles.loc[ranked], cats, extra)
@@ -187,20 +205,29 @@ def customer_list(
 _Selection = tuple[np.ndarray, pd.Series, dict[str, pd.Series]]
 
 
+def _expected(scores: pd.DataFrame, target: str) -> pd.Series:
+    return scores[f"predicted_{target}"].astype("float64")
+
+
 def _top(
-    scores: pd.DataFrame, features: pd.DataFrame | None, cold: np.ndarray, target: str, cats: list
+    scores: pd.DataFrame, features, cold: np.ndarray, target: str, cats: list, options: dict
 ) -> _Selection:
-    return ~cold, scores[f"predicted_{target}"].astype("float64"), {}
+    """By expected spend on `target`, at least ``min_expected`` of it when given."""
+    expected = _expected(scores, target)
+    chosen = ~cold
+    if options.get("min_expected") is not None:
+        chosen = chosen & (expected >= float(options["min_expected"])).to_numpy()
+    return chosen, expected, {}
 
 
 def _new(
-    scores: pd.DataFrame, features: pd.DataFrame | None, cold: np.ndarray, target: str, cats: list
+    scores: pd.DataFrame, features, cold: np.ndarray, target: str, cats: list, options: dict
 ) -> _Selection:
-    return cold, scores[f"predicted_{target}"].astype("float64"), {}
+    return cold, _expected(scores, target), {}
 
 
 def _lapse(
-    scores: pd.DataFrame, features: pd.DataFrame | None, cold: np.ndarray, target: str, cats: list
+    scores: pd.DataFrame, features, cold: np.ndarray, target: str, cats: list, options: dict
 ) -> _Selection:
     """Past yearly spend on `target` at risk: that spend × (1 − P(buy)), below P 0.5."""
     past = _feature(features, spend_column(target, 365)).reindex(scores.index).fillna(0.0)
@@ -209,30 +236,128 @@ def _lapse(
     return chosen, past * (1.0 - p), {"past_spend_365d": past}
 
 
+def _per_category(features, column, cats: list, index: pd.Index) -> pd.DataFrame:
+    """One feature per category (`column` of a category names it), 0 for the absent."""
+    frame = pd.DataFrame({c: _feature(features, column(c)) for c in cats})
+    return frame.reindex(index).fillna(0.0)
+
+
 def _cross_sell(
-    scores: pd.DataFrame, features: pd.DataFrame | None, cold: np.ndarray, target: str, cats: list
+    scores: pd.DataFrame, features, cold: np.ndarray, target: str, cats: list, options: dict
 ) -> _Selection:
     """Customers who buy other categories but hardly `target`, by expected total spend."""
-    shares = pd.DataFrame({c: _feature(features, share_column(c)) for c in cats})
-    shares = shares.reindex(scores.index).fillna(0.0)
+    shares = _per_category(features, share_column, cats, scores.index)
     others = shares.drop(columns=target)
     has_other = (others > 0).any(axis=1).to_numpy()
     names = np.asarray(others.columns, dtype=object)
     main = names[others.to_numpy().argmax(axis=1)] if len(names) else np.full(len(others), None)
     chosen = ~cold & has_other & (shares[target] < CROSS_SELL_MAX_SHARE).to_numpy()
     main_category = pd.Series(np.where(has_other, main, None), index=scores.index)
-    return chosen, scores["predicted_total"].astype("float64"), {"main_category": main_category}
+    return chosen, _expected(scores, "total"), {"main_category": main_category}
 
 
-_SELECT = {"top": _top, "lapse": _lapse, "cross_sell": _cross_sell, "new": _new}
+def _category_loyal(
+    scores: pd.DataFrame, features, cold: np.ndarray, target: str, cats: list, options: dict
+) -> _Selection:
+    """Over 70% of lifetime spend in one category (`target` if a category), ranked by the
+    expected spend in that category."""
+    shares = _per_category(features, share_column, cats, scores.index).to_numpy()
+    best = shares.argmax(axis=1)
+    share = shares[np.arange(len(shares)), best]
+    chosen = ~cold & (share > LOYAL_MIN_SHARE)
+    if target != "total":
+        chosen &= best == cats.index(target)
+    expected = scores[[f"predicted_{c}" for c in cats]].to_numpy(dtype="float64")
+    key = pd.Series(expected[np.arange(len(expected)), best], index=scores.index)
+    loyal = pd.Series(np.asarray(cats, dtype=object)[best], index=scores.index)
+    return chosen, key, {"loyal_category": loyal, "loyal_share": pd.Series(share, scores.index)}
+
+
+def _multi_category(
+    scores: pd.DataFrame, features, cold: np.ndarray, target: str, cats: list, options: dict
+) -> _Selection:
+    """Bought in 3 or more categories in the last 365 days, by expected spend on `target`."""
+    bought = (_per_category(features, _lines_column, cats, scores.index) > 0).sum(axis=1)
+    chosen = ~cold & (bought >= MULTI_MIN_CATEGORIES).to_numpy()
+    return chosen, _expected(scores, target), {"categories_365d": bought.astype("int64")}
+
+
+@dataclass(frozen=True)
+class ListKind:
+    """One kind of list: the words a person reads, its rule (`target` where the target is
+    named), the function that selects and ranks, and what it takes."""
+
+    label: str
+    rule: str
+    select: Callable[..., _Selection]
+    #: The optional arguments of :func:`customer_list` this kind takes.
+    options: tuple[str, ...] = ()
+    #: Whether `target` must be a category (``"total"`` refused).
+    category_target: bool = False
+    #: The fewest categories the model must have.
+    min_categories: int = 0
+
+
+#: Every kind of list, in the order a person is offered them.
+KINDS: dict[str, ListKind] = {
+    "top": ListKind(
+        "Top spenders",
+        "customers with purchase history, ranked by expected 30-day spend on `target`",
+        _top,
+        options=("min_expected",),
+    ),
+    "lapse": ListKind(
+        "Likely to lapse",
+        f"customers likely to lapse: past 365-day spend on `target` > 0 and P(buy) < "
+        f"{LAPSE_MAX_PROBABILITY}, ranked by that past spend × (1 − P(buy)), the spend at risk",
+        _lapse,
+    ),
+    "cross_sell": ListKind(
+        "Cross-sell",
+        f"customers who spend elsewhere but hardly on category `target` (lifetime share "
+        f"< {CROSS_SELL_MAX_SHARE}), ranked by expected 30-day total spend",
+        _cross_sell,
+        category_target=True,
+    ),
+    "new": ListKind(
+        "New customers",
+        "customers who signed up but never bought, ranked by expected 30-day spend on `target`",
+        _new,
+    ),
+    "category_loyal": ListKind(
+        "Category-loyal",
+        f"customers who made over {LOYAL_MIN_SHARE:.0%} of their lifetime spend in one "
+        "category (`target` if it is a category, any if 'total'), ranked by expected 30-day "
+        "spend in that category",
+        _category_loyal,
+    ),
+    "multi_category": ListKind(
+        "Multi-category",
+        f"customers who bought in {MULTI_MIN_CATEGORIES} or more categories in the last 365 "
+        "days, ranked by expected 30-day spend on `target`",
+        _multi_category,
+        min_categories=MULTI_MIN_CATEGORIES,
+    ),
+}
+
+#: Each kind of list and the rule behind it (the rules of :data:`KINDS`).
+LIST_KINDS: dict[str, str] = {name: kind.rule for name, kind in KINDS.items()}
+
+
+def describe(kind: str, target: str, min_expected: float | None = None) -> str:
+    """The rule of a list in words, its target named (and its minimum, when given)."""
+    rule = LIST_KINDS.get(kind, "").replace("`target`", repr(target))
+    if min_expected is not None and kind in KINDS:
+        rule += f", at least {float(min_expected):,.2f} of it"
+    return rule
 
 
 def _check_arguments(
     scores: pd.DataFrame, *, kind: str, n: int, target: str, categories: Sequence[str]
 ) -> list[str]:
     """Validate everything before any work; return the categories."""
-    if kind not in LIST_KINDS:
-        raise ValueError(f"unknown list kind {kind!r}; choose one of {list(LIST_KINDS)}.")
+    if kind not in KINDS:
+        raise ValueError(f"unknown list kind {kind!r}; choose one of {list(KINDS)}.")
     if isinstance(n, bool) or not isinstance(n, Integral) or not 1 <= n <= MAX_LIST_SIZE:
         raise ValueError(
             f"n must be an integer from 1 to {MAX_LIST_SIZE}; got {n!r}. For every customer, "
@@ -249,10 +374,9 @@ def _check_arguments(
         )
     if target not in ["total", *cats]:
         raise ValueError(f"unknown target {target!r}; choose one of {['total', *cats]}.")
-    if kind == "cross_sell" and target == "total":
+    if KINDS[kind].category_target and target == "total":
         raise ValueError(
-            f"kind 'cross_sell' needs target to be the category to sell, one of {cats}; "
-            "got 'total'."
+            f"kind {kind!r} needs target to be the category to sell, one of {cats}; got 'total'."
         )
     if scores.index.has_duplicates:
         dup = scores.index[scores.index.duplicated()][0]
@@ -260,16 +384,25 @@ def _check_arguments(
     return cats
 
 
-def _where_mask(profiles: pd.DataFrame, where: Mapping[str, object] | None) -> np.ndarray:
-    """Customers whose profile matches every filter (string comparison)."""
-    keep = np.ones(len(profiles), dtype=bool)
-    allowed = [c for c in profiles.columns if c in PROFILE_COLUMNS]
-    for column, value in (where or {}).items():
-        if column not in allowed:
-            raise ValueError(f"cannot filter on {column!r}: the profiles have {allowed}.")
-        values = value if isinstance(value, list | tuple | set | frozenset) else [value]
-        keep &= profiles[column].astype("str").isin([str(v) for v in values]).to_numpy()
-    return keep
+def _check_options(kind: str, options: dict[str, object], cats: list[str]) -> dict:
+    """The kind's own options, checked: given only to a kind that takes them, and valid."""
+    spec = KINDS[kind]
+    for name, value in options.items():
+        if value is not None and name not in spec.options:
+            takers = [k for k, v in KINDS.items() if name in v.options]
+            raise ValueError(f"{name} applies to the lists {takers} only; got kind {kind!r}.")
+    minimum = options.get("min_expected")
+    if minimum is not None and (
+        isinstance(minimum, bool) or not isinstance(minimum, Real) or not math.isfinite(minimum)
+        or minimum < 0
+    ):  # fmt: skip
+        raise ValueError(f"min_expected must be a number >= 0, or None; got {minimum!r}.")
+    if len(cats) < spec.min_categories:
+        raise ValueError(
+            f"kind {kind!r} needs a model with at least {spec.min_categories} categories; "
+            f"this one has {len(cats)}: {cats}."
+        )
+    return options
 
 
 def _absent(scores: pd.DataFrame, features: pd.DataFrame | None) -> pd.Series:

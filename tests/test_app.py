@@ -5,6 +5,7 @@ named by CLV_ARTIFACTS / CLV_DATA) and is served on 127.0.0.1 for this module.
 """
 
 import math
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -18,7 +19,7 @@ from clvapp.tabs import forecast as forecast_tab
 from clvapp.tabs import lists as lists_tab
 from clvapp.tabs import model as model_tab
 from clvapp.tabs import whatif
-from clvmodel import catalogue
+from clvmodel import catalogue, lists
 
 ROOT = Path(__file__).resolve().parents[1]
 ENDPOINTS = {
@@ -516,8 +517,9 @@ def test_forecast_table_puts_each_groups_total_first_and_says_the_breakdown(app)
     reply = app.forecast("segment")
     headline, table = forecast_tab.show_forecast(app.STATE, reply, None, None)[:2]
     assert "breaks it down by **segment**" in headline
-    for _, rows in table[table["group"] != "all"].groupby("group", sort=False):
-        assert list(rows["target"]) == app.STATE.spend_targets
+    shown = ["total (all categories)", *app.MODEL.categories]
+    for _, rows in table[table["Group"] != "everyone"].groupby("Group", sort=False):
+        assert list(rows["Spend on"]) == shown
 
 
 # ------------------------------------------------------------------ the package's pieces
@@ -558,3 +560,152 @@ def test_handlers_reach_the_state_through_the_served_accessor(app):
     served = Served(app.STATE)
     assert served.bind(lookup.scale)("purchase") == "log-odds of buying"
     assert app.STATE.interval_key == f"interval_{round(app.STATE.model.interval * 100)}"
+
+
+# ------------------------------------------------------------------ filters, lists, labels
+
+
+def _group_totals(reply: dict) -> dict[str, dict]:
+    return {r["group"]: r for r in reply["breakdown"] if r["target"] == "total"}
+
+
+def test_every_group_a_breakdown_shows_can_be_filtered_in_any_case(app):
+    for column in app.STATE.breakdowns:
+        groups = _group_totals(app.forecast(column))
+        if column in ("region", "channel", "store"):
+            assert "unknown" in groups  # customers who never bought have none
+        for name, row in groups.items():
+            typed = name.upper() if len(groups) % 2 else f"  {name.title()} "
+            one = app.forecast("", column, typed, "")
+            assert one["filter"] == {column: name}
+            assert one["customers"] == row["customers"], (column, name)
+            assert one["total"]["expected"] == pytest.approx(row["expected"], abs=0.02)
+
+
+def test_the_unknown_region_is_the_customers_without_a_purchase(app):
+    reply = app.forecast("", "region", "Unknown", "")
+    scores = app.SCORER.scores(reasons=False)
+    assert reply["customers"] == int(scores["cold_start"].sum())
+    listed = pd.DataFrame(app.customer_list("new", 50, "total", "REGION", "unknown")["rows"])
+    assert len(listed) and listed["region"].isna().all()
+    table = lists_tab.show_list(
+        app.STATE, app.customer_list("new", 5, "total", "region", "unknown")
+    )[1]
+    assert (table["Region"] == "unknown").all()
+
+
+@pytest.mark.parametrize("api_name", ["/forecast", "/customer_list"])
+def test_a_filter_value_without_a_column_is_an_error(client, api_name):
+    args = (
+        ("", "", "north", "") if api_name == "/forecast" else ("top", 5, "total", "", "north", "")
+    )
+    with pytest.raises(AppError, match=r"filter_value 'north' needs a filter_column"):
+        client.predict(*args, api_name=api_name)
+    args = (
+        ("", "region", "", "") if api_name == "/forecast" else ("top", 5, "total", "region", "", "")
+    )
+    with pytest.raises(AppError, match=r"Enter the region to keep"):
+        client.predict(*args, api_name=api_name)
+
+
+def test_category_loyal_list_through_the_api(client, app):
+    reply = client.predict("category_loyal", 30, "total", "", "", "", api_name="/customer_list")
+    rows = pd.DataFrame(reply["rows"])
+    assert len(rows) == 30 and (rows["loyal_share"] > 0.7).all()
+    assert set(rows["loyal_category"]) <= set(app.MODEL.categories)
+    key = [row[f"expected_{row['loyal_category']}"] for row in reply["rows"]]
+    assert key == sorted(key, reverse=True)  # ranked by expected spend in that category
+    features = app.SOURCE.list_features(app.DEFAULT_AS_OF)
+    for row in reply["rows"][:5]:
+        assert features.loc[row["customer_id"], f"share_{row['loyal_category']}"] > 0.7
+    category = app.MODEL.categories[0]
+    one = client.predict("category_loyal", 10, category, "", "", "", api_name="/customer_list")
+    assert {r["loyal_category"] for r in one["rows"]} == {category}
+
+
+def test_multi_category_list_through_the_api(client, app):
+    reply = client.predict("multi_category", 20, "total", "", "", "", api_name="/customer_list")
+    rows = pd.DataFrame(reply["rows"])
+    assert len(rows) == 20 and (rows["categories_365d"] >= 3).all()
+    assert rows["expected_total"].is_monotonic_decreasing
+    features = app.SOURCE.list_features(app.DEFAULT_AS_OF).loc[rows["customer_id"]]
+    bought = (features[[f"lines_{c}_365d" for c in app.MODEL.categories]] > 0).sum(axis=1)
+    assert (bought.to_numpy() == rows["categories_365d"].to_numpy()).all()
+
+
+def test_top_list_with_a_minimum_expected_spend(client, app):
+    scores = app.SCORER.scores(reasons=False)
+    scores = scores[~scores["cold_start"]]
+    threshold = float(scores["predicted_total"].quantile(0.99))
+    reply = client.predict("top", 10_000, "total", "", "", "", threshold, api_name="/customer_list")
+    rows = pd.DataFrame(reply["rows"])
+    assert len(rows) == int((scores["predicted_total"] >= threshold).sum())
+    assert (rows["expected_total"] >= threshold).all()
+    assert reply["min_expected"] == threshold and "at least" in reply["rule"]
+    old = client.predict("top", 5, "total", "", "", "", api_name="/customer_list")
+    assert old["min_expected"] is None and len(old["rows"]) == 5
+    with pytest.raises(AppError, match=r"min_expected applies to the lists \['top'\]"):
+        client.predict("lapse", 5, "total", "", "", "", 100, api_name="/customer_list")
+
+
+def test_list_table_reads_in_words_with_currency_and_percentages(app):
+    currency = app.STATE.currency
+    for kind in lists.KINDS:
+        target = app.MODEL.categories[0] if kind == "cross_sell" else "total"
+        text, table = lists_tab.show_list(app.STATE, app.customer_list(kind, 5, target))[:2]
+        assert lists.KINDS[kind].label in text and "…" not in text
+        headers = list(table.columns)
+        assert f"Expected spend ({currency})" in headers
+        assert {"Chance of buying", "Customer", "Rank"} <= set(headers)
+        assert not [h for h in headers if "_" in h], headers  # no raw column names
+        if len(table):
+            assert table["Chance of buying"].str.match(r"^\d+\.\d%$").all()
+            assert table[f"Expected spend ({currency})"].str.match(r"^[\d,]+\.\d\d$").all()
+    top = lists_tab.show_list(app.STATE, app.customer_list("top", 5))[1]
+    assert "Days since last purchase" in top
+    assert top[f"Expected spend ({currency})"].str.contains(",").any()
+    radios = [c for c in app.demo.config["components"] if c["type"] == "radio"]
+    choices = [c[0] for r in radios for c in r["props"]["choices"]]
+    assert "Cross-sell" in choices and "cross_sell" not in choices
+    lists_frame = [
+        c for c in app.demo.config["components"]
+        if c["type"] == "dataframe" and c["props"]["label"] == "Customers"
+    ]  # fmt: skip
+    assert lists_frame and lists_frame[0]["props"]["wrap"] is True  # reasons are not cut
+
+
+def _without_currency(state):
+    import copy
+    import dataclasses
+
+    model = copy.copy(state.model)
+    model.metadata_ = {**state.model.metadata_, "currency": ""}
+    return dataclasses.replace(state, model=model)
+
+
+def test_texts_read_well_without_a_currency(app):
+    state = _without_currency(app.STATE)
+    assert state.currency == ""
+    reply = forecast_tab.forecast(state, "segment")
+    headline, table = forecast_tab.show_forecast(state, reply, None, None)[:2]
+    assert headline.startswith(f"**{reply['total']['expected']:,.0f}** expected")
+    assert "()" not in headline and not re.search(r"\*\* \d", headline)  # not "** 1,047"
+    assert "Expected" in table.columns and not [c for c in table.columns if "()" in c]
+    assert table["Customers"].str.match(r"^[\d,]+$").all()
+    listed = lists_tab.show_list(state, lists_tab.customer_list(state, "top", 5))[1]
+    assert "Expected spend" in listed.columns
+    assert not [c for c in listed.columns if "()" in c]
+    assert forecast_tab.amount(1047.8, "", 2) == "1,047.80"
+    assert forecast_tab.amount(1047.8, "INR") == "INR 1,048"
+
+
+def test_forecast_table_reads_in_words(app):
+    table = forecast_tab.show_forecast(app.STATE, app.forecast("loyalty_tier"), None, None)[1]
+    currency = app.STATE.currency
+    assert list(table.columns) == [
+        "Group", "Spend on", "Customers", f"Expected ({currency})", "80% interval: low",
+        "80% interval: high",
+    ]  # fmt: skip
+    assert table["Group"].iloc[0] == "everyone"
+    assert table[f"Expected ({currency})"].str.match(r"^-?[\d,]+\.\d\d$").all()
+    assert table["Customers"].iloc[0] == f"{app.forecast('')['customers']:,}"

@@ -3,6 +3,7 @@
 import pandas as pd
 import pytest
 
+from clvmodel import plots
 from clvmodel.history import revenue_by_month, spend_by_month
 
 
@@ -54,7 +55,13 @@ def test_spend_by_month_shows_at_most_months_back(months, first):
     assert shown["spend"].sum() == (1.0 if months == 24 else 0.0)
 
 
-def test_spend_by_month_of_a_customer_without_purchases_is_one_zero_month():
+def test_spend_by_month_of_a_customer_without_purchases_has_no_month():
+    # A cold-start customer's chart shows the forecast alone, not an empty month before it.
     empty = pd.DataFrame({"month": pd.to_datetime([]), "spend": []})
     shown = spend_by_month(empty, pd.Timestamp("2026-05-01"))
-    assert shown["spend"].tolist() == [0.0]
+    assert shown.empty and list(shown.columns) == ["month", "spend"]
+    assert shown["spend"].dtype == "float64"
+    fig = plots.forecast_plot(shown, (460.0, 0.0, 900.0), title="C9", currency="")
+    ax = fig.axes[0]
+    assert len(ax.patches) == 1  # the forecast bar only
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["next 30 days"]

@@ -332,3 +332,128 @@ def test_duplicate_customers_are_refused(scores, profiles, features):
     doubled = pd.concat([scores, scores.iloc[:1]])
     with pytest.raises(ValueError, match=r"one row per customer; 'C1' appears twice"):
         lists.customer_list(doubled, profiles, features, kind="top")
+
+
+# ------------------------------------------------------------------ loyal, multi-category, minimum
+
+
+def test_kinds_table_names_every_kind_in_words():
+    assert list(lists.LIST_KINDS) == list(lists.KINDS)
+    assert {"category_loyal", "multi_category"} <= set(lists.KINDS)
+    assert lists.KINDS["cross_sell"].label == "Cross-sell"
+    assert all(k.label and "_" not in k.label for k in lists.KINDS.values())
+    assert lists.KINDS["top"].options == ("min_expected",)
+    assert "'food'" in lists.describe("category_loyal", "food")
+    assert lists.describe("top", "total", 5000).endswith("at least 5,000.00 of it")
+
+
+def test_category_loyal_is_over_70_percent_in_one_category_ranked_in_it(scores, profiles, features):
+    features.loc["C7", "share_food"] = lists.LOYAL_MIN_SHARE  # exactly 70%: not over
+    out = lists.customer_list(scores, profiles, features, kind="category_loyal")
+    # by expected spend in the loyal category: C2 food 200, C6 food 190, C1 food 80,
+    # C3 toys 40 (C3 expects 50 in total but is loyal to toys)
+    assert _ids(out) == ["C2", "C6", "C1", "C3"]
+    assert out["loyal_category"].tolist() == ["food", "food", "food", "toys"]
+    assert out["loyal_share"].tolist() == [1.0, 0.97, 0.8, 0.8]
+    assert (out["loyal_share"] > 0.7).all()
+    assert list(out.columns[-3:]) == ["reason", "loyal_category", "loyal_share"]
+    toys = lists.customer_list(scores, profiles, features, kind="category_loyal", target="toys")
+    assert _ids(toys) == ["C3"]
+    food = lists.customer_list(scores, profiles, features, kind="category_loyal", target="food")
+    assert _ids(food) == ["C2", "C6", "C1"]
+
+
+def test_category_loyal_leaves_out_cold_start_and_customers_without_shares(
+    scores, profiles, features
+):
+    features.loc["C2", ["share_food", "share_toys"]] = 0.0  # only returns, say
+    out = lists.customer_list(scores, profiles, features, kind="category_loyal")
+    assert not {"C2", "C4", "C5"} & set(_ids(out))
+
+
+@pytest.fixture
+def three_categories(scores, features):
+    """A third category, books, and the items bought per category in the last 365 days."""
+    scores["predicted_books"] = scores["predicted_books_low"] = 0.0
+    scores["predicted_books_high"] = 1.0
+    features["share_books"] = 0.0
+    items = {"food": [3, 2, 1, 5, 0], "toys": [1, 0, 1, 2, 0], "books": [1, 0, 0, 1, 0]}
+    for c, n in items.items():
+        features[f"lines_{c}_365d"] = np.asarray(n, dtype="float64")
+    return scores, features
+
+
+def test_multi_category_is_three_or_more_categories_in_the_last_year(three_categories, profiles):
+    scores, features = three_categories
+    out = lists.customer_list(scores, profiles, features, kind="multi_category")
+    # C1 and C6 bought food, toys and books; C3 two categories, C2 one, C7 none
+    assert _ids(out) == ["C6", "C1"]
+    assert out["categories_365d"].tolist() == [3, 3]
+    assert (out["categories_365d"] >= lists.MULTI_MIN_CATEGORIES).all()
+    by_toys = lists.customer_list(scores, profiles, features, kind="multi_category", target="toys")
+    assert _ids(by_toys) == ["C1", "C6"]  # toys 20 and 10
+
+
+def test_multi_category_needs_three_categories_and_their_items(scores, profiles, features):
+    with pytest.raises(ValueError, match=r"at least 3 categories; this one has 2"):
+        lists.customer_list(scores, profiles, features, kind="multi_category")
+    scores["predicted_books"] = scores["predicted_books_low"] = scores["predicted_books_high"] = 0
+    with pytest.raises(ValueError, match=r"features lack 'lines_food_365d'"):
+        lists.customer_list(scores, profiles, features, kind="multi_category")
+
+
+def test_list_features_cover_every_kind():
+    names = lists.list_features(["food", "toys"])
+    assert {"spend_365d", "share_food", "lines_toys_365d"} <= set(names)
+
+
+@pytest.mark.parametrize(
+    ("minimum", "expected"),
+    [(None, ["C2", "C6", "C1", "C3", "C7"]), (100, ["C2", "C6", "C1"]), (150.5, ["C2", "C6"]),
+     (1e6, [])],
+    ids=["none", "at-least-inclusive", "above", "nobody"],
+)  # fmt: skip
+def test_top_takes_a_minimum_expected_spend(scores, profiles, features, minimum, expected):
+    out = lists.customer_list(scores, profiles, features, kind="top", min_expected=minimum)
+    assert _ids(out) == expected
+    assert (out["expected_total"] >= (minimum or 0)).all()
+
+
+def test_minimum_expected_spend_is_on_the_target(scores, profiles, features):
+    out = lists.customer_list(
+        scores, profiles, features, kind="top", target="toys", min_expected=20
+    )
+    assert _ids(out) == ["C3", "C1"]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"kind": "lapse", "min_expected": 10}, r"min_expected applies to the lists \['top'\]"),
+        ({"kind": "top", "min_expected": -1}, r"min_expected must be a number >= 0.*got -1"),
+        ({"kind": "top", "min_expected": float("nan")}, r"got nan"),
+        ({"kind": "top", "min_expected": "5"}, r"got '5'"),
+    ],
+    ids=["other-kind", "negative", "nan", "text"],
+)
+def test_bad_minimum_expected_spend_is_refused(scores, profiles, features, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        lists.customer_list(scores, profiles, features, **kwargs)
+
+
+# ------------------------------------------------------------------ filters: every group shown
+
+
+def test_where_is_case_insensitive_and_unknown_is_the_group_without_a_value(
+    scores, profiles, features
+):
+    north = lists.customer_list(scores, profiles, features, kind="top", where={"region": "North"})
+    assert _ids(north) == ["C1", "C3", "C7"]
+    spaced = lists.customer_list(
+        scores, profiles, features, kind="new", where={"region": " NORTH "}
+    )
+    assert _ids(spaced) == []
+    unknown = lists.customer_list(
+        scores, profiles, features, kind="new", where={"region": "Unknown"}
+    )
+    assert _ids(unknown) == ["C4", "C5"]  # no purchase, so no region: the "unknown" group

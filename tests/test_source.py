@@ -234,8 +234,9 @@ def _close(got: object, expected: object) -> None:
 
 @pytest.mark.parametrize(
     ("kind", "target"),
-    [("top", "total"), ("lapse", "total"), ("cross_sell", None), ("new", "total")],
-)
+    [("top", "total"), ("lapse", "total"), ("cross_sell", None), ("new", "total"),
+     ("category_loyal", "total"), ("multi_category", "total")],
+)  # fmt: skip
 def test_customer_lists_are_the_same_on_parts_and_in_memory(big_app, memory_app, kind, target):
     target = target or big_app.MODEL.categories[0]
     got = big_app.customer_list(kind, 50, target)

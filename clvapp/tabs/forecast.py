@@ -9,7 +9,14 @@ import pandas as pd
 
 from clvapp.errors import reported
 from clvapp.format import empty, money, stale
-from clvapp.inputs import NONE, breakdown, check_as_of, filter_inputs, where
+from clvapp.inputs import (
+    breakdown,
+    breakdown_choices,
+    check_as_of,
+    filter_inputs,
+    profile_label,
+    where,
+)
 from clvapp.state import AppState, Served
 from clvmodel import batch, history, plots
 from clvmodel.source import HISTORY_MONTHS
@@ -57,7 +64,7 @@ def forecast(
     state.scorer.warm(day)
     scores = state.scorer.scores(day, reasons=False)
     keep = where(state, filter_column, filter_value, day)
-    by = breakdown(by)
+    by = breakdown(by, state.breakdowns)
     profiles = state.source.profiles(day)
     base = model.forecast_scores(scores, profiles, where=keep).set_index("target")
     groups = model.forecast_scores(scores, profiles, by=by, where=keep) if by else None
@@ -87,19 +94,55 @@ def revenue_history(
     )  # fmt: skip
 
 
+def amount(x: float, currency: str, digits: int = 0) -> str:
+    """An amount with its currency in front, e.g. "INR 1,048"; the bare number without one."""
+    number = f"{x:,.{digits}f}"
+    return f"{currency} {number}" if currency else number
+
+
+def in_currency(label: str, currency: str) -> str:
+    """A label with its currency, e.g. "Expected (INR)"; the bare label without one."""
+    return f"{label} ({currency})" if currency else label
+
+
 def columns(state: AppState) -> list[str]:
-    return ["group", "target", f"expected ({state.currency})", "80% low", "80% high"]
+    """The forecast table's headers, in words."""
+    return [
+        "Group", "Spend on", "Customers", in_currency("Expected", state.currency),
+        "80% interval: low", "80% interval: high",
+    ]  # fmt: skip
 
 
 def _table(state: AppState, reply: dict) -> pd.DataFrame:
     """The base's total and categories, then each group's (its total first)."""
-    rows = [{"group": "all", "target": "total", **reply["total"]}] + [
-        {"group": "all", "target": c, **v} for c, v in reply["categories"].items()
+    everyone = {"group": "all", "customers": reply["customers"]}
+    rows = [{**everyone, "target": "total", **reply["total"]}] + [
+        {**everyone, "target": c, **v} for c, v in reply["categories"].items()
     ]
     order = {t: i for i, t in enumerate(state.spend_targets)}
     groups = sorted(reply["breakdown"], key=lambda r: (r["group"], order.get(r["target"], 99)))
-    rows += [{k: r[k] for k in ("group", "target", "expected", "low", "high")} for r in groups]
-    return pd.DataFrame(rows)
+    keys = ("group", "target", "customers", "expected", "low", "high")
+    rows += [{k: r[k] for k in keys} for r in groups]
+    return pd.DataFrame(rows, columns=list(keys))
+
+
+def shown_table(state: AppState, table: pd.DataFrame) -> pd.DataFrame:
+    """The table as a person reads it: words, separators, the whole base as "everyone"."""
+    shown = pd.DataFrame({
+        "group": table["group"].where(table["group"] != "all", "everyone"),
+        "target": table["target"].where(table["target"] != "total", "total (all categories)"),
+        "customers": table["customers"].map(lambda v: f"{v:,.0f}"),
+        **{k: table[k].map(lambda v: f"{v:,.2f}") for k in ("expected", "low", "high")},
+    })  # fmt: skip
+    shown.columns = columns(state)
+    return shown
+
+
+def _who(reply: dict) -> str:
+    """Whom the forecast is of, in words."""
+    if not reply["filter"]:
+        return "the whole base"
+    return " and ".join(f"{profile_label(k)} = {v}" for k, v in reply["filter"].items())
 
 
 def show_forecast(
@@ -108,18 +151,15 @@ def show_forecast(
     """The forecast tab's headline, table, chart and files from a /forecast reply."""
     total, currency = reply["total"], state.currency
     day = pd.Timestamp(reply["as_of"])
-    who = "the whole base" if not reply["filter"] else (
-        " and ".join(f"{k} = {v}" for k, v in reply["filter"].items()))  # fmt: skip
+    who = _who(reply)
     headline = (
-        f"**{currency} {total['expected']:,.0f}** expected in the 30 days from "
+        f"**{amount(total['expected'], currency)}** expected in the 30 days from "
         f"{reply['as_of']} for {who} ({reply['customers']:,} customers); 80% interval "
         f"{total['low']:,.0f} to {total['high']:,.0f}."
-        + (f" The table breaks it down by **{reply['by']}**." if reply["by"] else "")
-    )
+        + (f" The table breaks it down by **{profile_label(reply['by'])}**." if reply["by"]
+           else "")
+    )  # fmt: skip
     table = _table(state, reply)
-    shown = table.assign(**{k: table[k].map(lambda v: f"{v:,.2f}") for k in
-                            ("expected", "low", "high")})  # fmt: skip
-    shown.columns = columns(state)
     months = revenue_history(state, day, reply["filter"])
     band = {"total": total, **reply["categories"]}
     band = {t: (v["expected"], v["low"], v["high"]) for t, v in band.items()}
@@ -131,7 +171,7 @@ def show_forecast(
         months, band, title=f"Per category, {who}", currency=currency
     )
     csv_path, xlsx_path = batch.write_results(table, state.request_folder(), stem="forecast")
-    return headline, shown, fig, by_category, str(csv_path), str(xlsx_path)
+    return headline, shown_table(state, table), fig, by_category, str(csv_path), str(xlsx_path)
 
 
 def build(served: Served, demo: gr.Blocks) -> None:
@@ -146,7 +186,8 @@ def build(served: Served, demo: gr.Blocks) -> None:
         )
         with gr.Row():
             by = gr.Dropdown(
-                choices=[NONE, *breakdowns], value=breakdowns[0] if breakdowns else NONE,
+                choices=breakdown_choices(state),
+                value=breakdowns[0] if breakdowns else breakdown_choices(state)[0][1],
                 label="Break down by", allow_custom_value=True, scale=1,
             )  # fmt: skip
             filter_column, filter_value, as_of = filter_inputs(state)
@@ -154,7 +195,7 @@ def build(served: Served, demo: gr.Blocks) -> None:
         headline = gr.Markdown()
         with gr.Row():
             table = gr.Dataframe(
-                value=empty(columns(state)), label=f"Next 30 days ({state.currency})",
+                value=empty(columns(state)), label=in_currency("Next 30 days", state.currency),
                 interactive=False, max_height=420, scale=3,
             )  # fmt: skip
             chart = gr.Plot(label="Monthly revenue and the forecast", show_label=False, scale=2)

@@ -9,12 +9,47 @@ import pandas as pd
 
 from clvapp.errors import reported
 from clvapp.format import empty, money_text, share_text, stale
-from clvapp.inputs import check_as_of, filter_inputs, where
+from clvapp.inputs import check_as_of, filter_inputs, profile_label, where
 from clvapp.state import AppState, Served
 from clvmodel import batch, lists
+from clvmodel.forecast import UNKNOWN_GROUP
 from clvmodel.model import PROBABILITY, REASONS
 
+#: The reply's columns a person reads, in words (money columns get the currency added).
+COLUMN_LABELS = {
+    "rank": "Rank",
+    "customer_id": "Customer",
+    "days_since_last": "Days since last purchase",
+    "expected_total": "Expected spend",
+    PROBABILITY: "Chance of buying",
+    "reason": "Why",
+    "past_spend_365d": "Spent in the last 365 days",
+    "main_category": "Buys most of",
+    "loyal_category": "Loyal to",
+    "loyal_share": "Share of their spend there",
+    "categories_365d": "Categories bought in the last 365 days",
+}
+_MONEY = ("expected_", "past_spend_365d")
+_SHARES = (PROBABILITY, "loyal_share")
+_COUNTS = ("days_since_last", "categories_365d", "rank")
+_PROFILES = ("segment", "loyalty_tier", "region", "channel", "store")
 EMPTY_COLUMNS = ["rank", "customer_id", "expected_total", PROBABILITY, "reason"]
+
+
+def in_currency(label: str, currency: str) -> str:
+    """A money label with its currency, e.g. "Expected spend (INR)"; bare without one."""
+    return f"{label} ({currency})" if currency else label
+
+
+def column_label(column: str, currency: str) -> str:
+    """What a list table's header says for a reply column."""
+    if column.startswith("expected_") and column != "expected_total":
+        label = f"Expected on {column.removeprefix('expected_')}"
+    elif column in _PROFILES:
+        label = profile_label(column).capitalize()
+    else:
+        label = COLUMN_LABELS.get(column, column.replace("_", " ").capitalize())
+    return in_currency(label, currency) if column.startswith(_MONEY) else label
 
 
 def _reasons(state: AppState, listed: pd.DataFrame, day: pd.Timestamp) -> list[str]:
@@ -22,6 +57,19 @@ def _reasons(state: AppState, listed: pd.DataFrame, day: pd.Timestamp) -> list[s
     explained = state.scorer.score(listed["customer_id"].tolist(), as_of=day)
     reasons = explained[REASONS].fillna("").agg(lambda r: "; ".join(v for v in r if v), axis=1)
     return reasons.to_numpy()
+
+
+def _minimum(min_expected: object) -> float | None:
+    """The minimum expected spend as a number; empty means none."""
+    if min_expected is None or (isinstance(min_expected, str) and not min_expected.strip()):
+        return None
+    try:
+        value = float(min_expected)
+    except (TypeError, ValueError):
+        raise gr.Error(
+            f"min_expected must be an amount, e.g. 5000; got {min_expected!r}."
+        ) from None
+    return None if pd.isna(value) else value
 
 
 @reported
@@ -33,29 +81,37 @@ def customer_list(
     filter_column: str | None = None,
     filter_value: str | None = None,
     as_of: str | None = None,
+    min_expected: float | None = None,
 ) -> dict:
     """A ranked list of customers to act on, with profile, expected spend, P(buy), reasons.
 
     Args:
         kind: "top" (highest expected spend), "lapse" (high past spend, unlikely to buy),
-            "cross_sell" (spend little or nothing in the target category) or "new"
-            (signed up, never bought).
+            "cross_sell" (spend little or nothing in the target category), "new"
+            (signed up, never bought), "category_loyal" (over 70% of their spend in one
+            category, ranked by expected spend in it) or "multi_category" (bought in 3 or
+            more categories in the last 365 days).
         n: how many customers, 1 to 10,000.
-        target: "total" or a category (for cross_sell: the category to sell).
-        filter_column / filter_value: keep only customers with this profile value.
+        target: "total" or a category (for cross_sell: the category to sell; for
+            category_loyal: the category they are loyal to, "total" for any).
+        filter_column / filter_value: keep only customers with this profile value (any
+            case; "unknown" for those without one).
         as_of: date, YYYY-MM-DD; empty for the day after the data.
+        min_expected: top only: the least expected spend on target (high-value customers
+            above a threshold); empty for none.
     """
     day = check_as_of(state, as_of)
     state.scorer.warm(day)
     scores = state.scorer.scores(day, reasons=False)
     keep = where(state, filter_column, filter_value, day)
+    minimum = _minimum(min_expected)
     try:
         n = int(float(n))
     except (TypeError, ValueError) as exc:
         raise gr.Error(f"n must be a whole number of customers; got {n!r}.") from exc
     listed = lists.customer_list(
         scores, state.source.profiles(day), state.source.list_features(day), kind=kind, n=n,
-        target=target, where=keep, categories=state.model.categories,
+        target=target, where=keep, categories=state.model.categories, min_expected=minimum,
     )  # fmt: skip
     if len(listed):
         listed["reason"] = _reasons(state, listed, day)
@@ -65,33 +121,55 @@ def customer_list(
         "kind": kind,
         "target": target,
         "filter": keep,
-        "rule": lists.LIST_KINDS.get(kind, "").replace("`target`", repr(target)),
+        "rule": lists.describe(kind, target, minimum),
         "rows": json.loads(listed.to_json(orient="records")),
         "currency": state.currency,
         "model_version": state.version,
+        "min_expected": minimum,
     }
 
 
 def _target_for_kind(state: AppState, kind: str, target: str) -> str:
     """A cross-sell list is for one category: switch away from "total" when it is chosen."""
-    if kind == "cross_sell" and target == "total" and state.model.categories:
+    spec = lists.KINDS.get(kind)
+    if spec and spec.category_target and target == "total" and state.model.categories:
         return state.model.categories[0]
     return target
+
+
+def _minimum_for_kind(kind: str) -> dict:
+    """The minimum expected spend is shown (and sent) only for the kinds that take it."""
+    spec = lists.KINDS.get(kind)
+    return gr.update(visible=bool(spec and "min_expected" in spec.options), value=None)
+
+
+def shown_table(table: pd.DataFrame, currency: str) -> pd.DataFrame:
+    """A list as a person reads it: headers in words, money with separators, shares as
+    percentages, whole days, "unknown" where a profile has no value."""
+    shown = table.copy()
+    for c in shown.columns:
+        if c.startswith(_MONEY):
+            shown[c] = shown[c].map(money_text)
+        elif c in _SHARES:
+            shown[c] = shown[c].map(share_text)
+        elif c in _COUNTS:
+            shown[c] = shown[c].map(lambda v: "" if v is None or pd.isna(v) else f"{v:,.0f}")
+        elif c in _PROFILES:
+            shown[c] = shown[c].where(shown[c].notna(), UNKNOWN_GROUP)
+    shown.columns = [column_label(c, currency) for c in shown.columns]
+    return shown
 
 
 def show_list(state: AppState, reply: dict):
     """The customer-lists tab's table and files from a /customer_list reply."""
     table = pd.DataFrame(reply["rows"])
+    if table.empty:
+        table = empty(EMPTY_COLUMNS)
     folder = state.request_folder()
     csv_path, xlsx_path = batch.write_results(table, folder, stem=f"customers_{reply['kind']}")
-    shown = table.copy()
-    for c in shown.columns:
-        if c.startswith("expected_") or c == "past_spend_365d":
-            shown[c] = shown[c].map(money_text)
-        elif c == PROBABILITY:
-            shown[c] = shown[c].map(share_text)
-    text = f"{len(table):,} customers. Rule: {reply['rule']}"
-    return text, shown, str(csv_path), str(xlsx_path)
+    label = lists.KINDS[reply["kind"]].label
+    text = f"{len(reply['rows']):,} customers. **{label}**: {reply['rule']}."
+    return text, shown_table(table, state.currency), str(csv_path), str(xlsx_path)
 
 
 def build(served: Served) -> None:
@@ -99,32 +177,43 @@ def build(served: Served) -> None:
     with gr.Tab("Customer lists"):
         gr.Markdown(
             "Ranked lists to act on: " + "; ".join(
-                f"**{k}**: {v}" for k, v in lists.LIST_KINDS.items()) + "."
+                f"**{k.label}**: {k.rule.replace('`target`', '*Spend on*')}"
+                for k in lists.KINDS.values()) + "."
         )  # fmt: skip
         with gr.Row():
-            kind = gr.Radio(choices=list(lists.LIST_KINDS), value="top", label="List", scale=2)
+            kind = gr.Radio(
+                choices=[(k.label, name) for name, k in lists.KINDS.items()], value="top",
+                label="List", scale=2,
+            )  # fmt: skip
             target = gr.Dropdown(
                 choices=state.spend_targets, value="total", label="Spend on",
                 allow_custom_value=True, scale=1,
             )  # fmt: skip
             n = gr.Number(value=100, precision=0, minimum=1, label="How many", scale=1)
+            minimum = gr.Number(
+                value=None, minimum=0, label=in_currency("Expected spend at least", state.currency),
+                scale=1, elem_id="list-min-expected",
+            )  # fmt: skip
         with gr.Row():
             filter_column, filter_value, as_of = filter_inputs(state)
             button = gr.Button("Make the list", variant="primary", scale=1)
         headline = gr.Markdown()
         table = gr.Dataframe(
-            value=empty(EMPTY_COLUMNS), label="Customers", interactive=False, max_height=480
-        )
+            value=shown_table(empty(EMPTY_COLUMNS), state.currency), label="Customers",
+            interactive=False, max_height=480, wrap=True,
+        )  # fmt: skip
         with gr.Row():
             csv = gr.File(label="List (CSV)", height=90, interactive=False, elem_id="list-csv")
             xlsx = gr.File(label="List (Excel)", height=90, interactive=False, elem_id="list-xlsx")
         with gr.Accordion("Raw reply (JSON)", open=False):
             reply = gr.JSON(label="/customer_list")
     kind.change(served.bind(_target_for_kind), [kind, target], target, api_visibility="private")
+    kind.change(_minimum_for_kind, kind, minimum, api_visibility="private")
     event = button.click(
-        served.bind(customer_list), [kind, n, target, filter_column, filter_value, as_of],
+        served.bind(customer_list), [kind, n, target, filter_column, filter_value, as_of, minimum],
         reply, api_name="customer_list",
     )  # fmt: skip
     outputs = [headline, table, csv, xlsx]
-    event.failure(stale(empty(EMPTY_COLUMNS), None, None), None, outputs, api_visibility="private")
+    cleared = shown_table(empty(EMPTY_COLUMNS), state.currency)
+    event.failure(stale(cleared, None, None), None, outputs, api_visibility="private")
     event.success(served.bind(show_list), reply, outputs, api_visibility="private")
