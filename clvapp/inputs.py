@@ -8,7 +8,7 @@ import gradio as gr
 import pandas as pd
 
 from clvapp.state import AppState
-from clvmodel import dates
+from clvmodel import dates, ids
 
 __all__ = [
     "NONE", "breakdown", "check_as_of", "check_id", "filter_inputs", "id_problem", "known", "where",
@@ -25,16 +25,16 @@ def known(state: AppState, cid: str) -> bool:
 
 
 def check_id(state: AppState, customer_id: object) -> str:
-    """The ID as typed, or the one ID it matches in another case."""
-    text = "" if customer_id is None else str(customer_id).strip()
+    """The customer the typed ID names (:func:`clvmodel.ids.match_ids`: spaces around it
+    and, for a unique match, case do not count), else the ID trimmed."""
+    text = ids.trimmed([customer_id]).iloc[0]
     example = state.examples[0]
     if not text:
         raise gr.Error(f"Enter a customer ID, e.g. {example}.")
     if len(text) > MAX_ID_LENGTH:
         raise gr.Error(f"customer_id is {len(text)} characters long; IDs look like {example}.")
-    if known(state, text):
-        return text
-    return state.ids_by_case.get(text.casefold(), text)  # a unique case-insensitive match
+    known_ids = state.source.customer_ids
+    return ids.match_ids([text], known_ids, folded=lambda: state.ids_by_case).iloc[0]
 
 
 def check_as_of(state: AppState, as_of: object) -> pd.Timestamp:

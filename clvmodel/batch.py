@@ -26,10 +26,12 @@ import numpy as np
 import pandas as pd
 
 from clvmodel.features.registry import feature_range
+from clvmodel.ids import duplicated_ids
 from clvmodel.model import PROBABILITY, CLVModel, prediction_columns
 from clvmodel.prediction import CustomerScorer, PartitionedScorer
 
 __all__ = [
+    "DUPLICATE",
     "ID_COLUMN",
     "MAX_ROWS",
     "MAX_UPLOAD_BYTES",
@@ -44,6 +46,9 @@ __all__ = [
 
 #: The column that switches a table to scoring by customer history.
 ID_COLUMN = "customer_id"
+#: The results' column that flags a customer asked for on more than one row (each row is
+#: still scored, so that every input row has its output row).
+DUPLICATE = "duplicate"
 #: Largest upload accepted, in bytes.
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024
 #: Most data rows accepted (Excel holds 1,048,576 rows including the header).
@@ -442,10 +447,12 @@ def score_table(
 
     With a ``customer_id`` column each row is scored from that customer's history as of
     `as_of` (default: the day after the data's last transaction); other columns are
-    ignored. Without one, the table must hold feature columns: each row is scored as
-    given, after :func:`validate_features`; features the table lacks are filled with the
-    training medians (``model.typical_``) and listed in the
-    summary.
+    ignored. An ID names a customer by :func:`clvmodel.ids.match_ids` (``c1`` and
+    ``" C1 "`` are ``C1``), and the results hold that ID; a customer named on several rows
+    is scored on each, flagged ``duplicate``. Without one, the table must hold feature
+    columns: each row is scored as given, after :func:`validate_features`; features the
+    table lacks are filled with the training medians (``model.typical_``) and listed in
+    the summary.
 
     Parameters
     ----------
@@ -461,13 +468,14 @@ def score_table(
     results : DataFrame
         One row per input row, in order. With IDs: ``customer_id``, ``as_of``,
         :func:`~clvmodel.prediction.prediction_columns`, the scorer's flags (such as
-        ``cold_start``), ``error``; with features: the prediction columns and ``error``.
+        ``cold_start``), ``duplicate``, ``error``; with features: the prediction columns
+        and ``error``.
         ``error`` is ``""`` for a scored row; a rejected row has a message there and
         missing predictions.
     summary : dict
         ``rows``, ``scored``, ``rejected``, ``mode`` (``"customer_id"`` or
-        ``"features"``), ``filled_features``, ``ignored_columns`` and ``as_of`` (the date
-        used, ``None`` in features mode).
+        ``"features"``), ``filled_features``, ``ignored_columns``, ``as_of`` (the date
+        used, ``None`` in features mode) and, with IDs, ``duplicated_rows``.
 
     Raises
     ------
@@ -484,11 +492,15 @@ def score_table(
         # As the scoring CLI writes them: ID, date, predictions, flags (e.g. cold_start).
         flags = [c for c in scored.columns if c not in {ID_COLUMN, "as_of", *columns, "error"}]
         results = scored[[ID_COLUMN, "as_of", *columns, *flags, "error"]]
+        # The scorer returns the ID each row names (clvmodel.ids): c1 and " C1" are one.
+        duplicate = duplicated_ids(results[ID_COLUMN].astype(str).str.strip())
+        results.insert(results.columns.get_loc("error"), DUPLICATE, duplicate)
         summary = {
             "mode": "customer_id",
             "filled_features": [],
             "ignored_columns": [c for c in table.columns if c != ID_COLUMN],
             "as_of": str(scored["as_of"].iloc[0]),
+            "duplicated_rows": int(duplicate.sum()),
         }
     else:
         results, summary = _score_features(model, table, columns)

@@ -93,6 +93,12 @@ def preview_results(state: AppState, csv_path: str | None, summary: dict | None)
         f"{summary['rejected']:,} rejected (see the `error` column). Mode: {summary['mode']}"
         + (f", as of {summary['as_of']}" if summary.get("as_of") else "")
         + (
+            f". {summary['duplicated_rows']:,} rows name a customer named on another row too "
+            "(each is scored; see the `duplicate` column)"
+            if summary.get("duplicated_rows")
+            else ""
+        )
+        + (
             f". Filled with typical values: {', '.join(summary['filled_features'])}"
             if summary.get("filled_features")
             else ""
