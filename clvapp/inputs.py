@@ -45,7 +45,11 @@ def check_as_of(state: AppState, as_of: object) -> pd.Timestamp:
     try:
         day = dates.as_day(text) if text else None
     except ValueError:
-        raise gr.Error(f"as_of must be a date like {latest:%Y-%m-%d}; got {text!r}.") from None
+        raise gr.Error(
+            f"as_of must be a date like {latest:%Y-%m-%d}; got {text!r}. Write it "
+            f"{dates.ISO_DAY}: a date in another form is never guessed (01/06/2026 could be "
+            "1 June or 6 January)."
+        ) from None
     try:
         return dates.check_as_of(day, latest)
     except ValueError:
