@@ -292,8 +292,11 @@ def test_missing_columns_are_filled_with_typical_values(scorer):
         f for f in predictor.feature_names_ if f != "days_since_last"
     ]
     assert summary["ignored_columns"] == ["extra"]
-    x = predictor.typical_.reindex(predictor.feature_names_).to_frame().T
+    assert summary["derived_features"] == ["overdue_ratio", "daily_spend_rate"]
+    x = batch.typical_values(predictor).to_frame().T
     x = pd.concat([x, x], ignore_index=True).assign(days_since_last=[3.0, 300.0])
+    # the overdue ratio follows the days since the last purchase given
+    x["overdue_ratio"] = x["days_since_last"] / x["gap_mean_days"]
     expected = predictor.predict_features(x)
     np.testing.assert_allclose(results["predicted_total"], expected["predicted_total"])
 
