@@ -114,8 +114,11 @@ def build(served: Served) -> None:
         gr.Markdown(
             "Upload a CSV or Excel (.xlsx) file of up to 50 MB with either a **customer_id** "
             "column (customers scored from their history) or **feature columns** (each row "
-            "scored as given; missing features take typical values). Bad rows are reported "
-            "in an `error` column and the others are scored."
+            "scored as given; missing features take typical values). IDs are matched as in "
+            "the lookup (spaces around them and, when unique, case do not count); a customer "
+            "named on several rows is scored on each and flagged in a `duplicate` column. "
+            "Bad rows are reported in an `error` column and the others are scored. Dates: "
+            "YYYY-MM-DD."
         )
         with gr.Row():
             kind = gr.Radio(
