@@ -8,7 +8,7 @@ import gradio as gr
 import pandas as pd
 
 from clvapp.state import AppState
-from clvmodel import dates, forecast
+from clvmodel import dates, forecast, ids
 
 __all__ = [
     "NONE", "PROFILE_LABELS", "breakdown", "breakdown_choices", "check_as_of", "check_id",
@@ -45,16 +45,16 @@ def known(state: AppState, cid: str) -> bool:
 
 
 def check_id(state: AppState, customer_id: object) -> str:
-    """The ID as typed, or the one ID it matches in another case."""
-    text = "" if customer_id is None else str(customer_id).strip()
+    """The customer the typed ID names (:func:`clvmodel.ids.match_ids`: spaces around it
+    and, for a unique match, case do not count), else the ID trimmed."""
+    text = ids.trimmed([customer_id]).iloc[0]
     example = state.examples[0]
     if not text:
         raise gr.Error(f"Enter a customer ID, e.g. {example}.")
     if len(text) > MAX_ID_LENGTH:
         raise gr.Error(f"customer_id is {len(text)} characters long; IDs look like {example}.")
-    if known(state, text):
-        return text
-    return state.ids_by_case.get(text.casefold(), text)  # a unique case-insensitive match
+    known_ids = state.source.customer_ids
+    return ids.match_ids([text], known_ids, folded=lambda: state.ids_by_case).iloc[0]
 
 
 def check_as_of(state: AppState, as_of: object) -> pd.Timestamp:
@@ -65,7 +65,11 @@ def check_as_of(state: AppState, as_of: object) -> pd.Timestamp:
     try:
         day = dates.as_day(text) if text else None
     except ValueError:
-        raise gr.Error(f"as_of must be a date like {latest:%Y-%m-%d}; got {text!r}.") from None
+        raise gr.Error(
+            f"as_of must be a date like {latest:%Y-%m-%d}; got {text!r}. Write it "
+            f"{dates.ISO_DAY}: a date in another form is never guessed (01/06/2026 could be "
+            "1 June or 6 January)."
+        ) from None
     try:
         return dates.check_as_of(day, latest)
     except ValueError:

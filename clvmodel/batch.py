@@ -18,6 +18,7 @@ import difflib
 import itertools
 import os
 import re
+import weakref
 import zipfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -26,10 +27,13 @@ import numpy as np
 import pandas as pd
 
 from clvmodel.features.registry import feature_range
+from clvmodel.ids import duplicated_ids
 from clvmodel.model import PROBABILITY, CLVModel, prediction_columns
+from clvmodel.plausible import Limits, contradictions, derive, number_text
 from clvmodel.prediction import CustomerScorer, PartitionedScorer
 
 __all__ = [
+    "DUPLICATE",
     "ID_COLUMN",
     "MAX_ROWS",
     "MAX_UPLOAD_BYTES",
@@ -38,12 +42,17 @@ __all__ = [
     "read_upload",
     "score_table",
     "templates",
+    "training_limits",
+    "typical_values",
     "validate_features",
     "write_results",
 ]
 
 #: The column that switches a table to scoring by customer history.
 ID_COLUMN = "customer_id"
+#: The results' column that flags a customer asked for on more than one row (each row is
+#: still scored, so that every input row has its output row).
+DUPLICATE = "duplicate"
 #: Largest upload accepted, in bytes.
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024
 #: Most data rows accepted (Excel holds 1,048,576 rows including the header).
@@ -277,7 +286,7 @@ def _add(errors: pd.Series, mask: pd.Series, message: str | pd.Series, values=No
     rows = mask.index[mask.to_numpy()]
     msg = message.loc[rows] if isinstance(message, pd.Series) else pd.Series(message, index=rows)
     if values is not None:
-        msg = msg + values.loc[rows].map("{:g}".format)
+        msg = msg + number_text(values.loc[rows]).to_numpy()
     old = errors.loc[rows]
     errors.loc[rows] = old.where(old == "", old + "; ") + msg
 
@@ -304,7 +313,12 @@ def _parse_numbers(column: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
 
 
 def validate_features(
-    table: pd.DataFrame, feature_names: Sequence[str]
+    table: pd.DataFrame,
+    feature_names: Sequence[str],
+    *,
+    limits: Limits | None = None,
+    categories: Sequence[str] = (),
+    horizon: int = 30,
 ) -> tuple[pd.DataFrame, pd.Series]:
     """Numbers of the known feature columns of `table`, and a message per bad row.
 
@@ -314,8 +328,12 @@ def validate_features(
     :class:`clvmodel.features.registry.Feature`): counts, durations and amounts of things
     are >= 0, shares and 0/1 indicators lie in [0, 1], ``cutoff_month`` in 1..12. Also
     ``days_since_last`` <= ``days_since_first``, and a shorter window never above a longer
-    one (:func:`nested_windows`; spend up to the returns). A row with no value at all is
-    rejected.
+    one (:func:`nested_windows`; spend up to the returns). Values that no history gives
+    together are refused naming both (:func:`clvmodel.plausible.contradictions`: a
+    purchase in a window and the days since the last purchase, spend in a window without a
+    purchase in it, a derived feature that disagrees with its inputs...), and, with
+    `limits`, values far outside the training data (:class:`clvmodel.plausible.Limits`).
+    A row with no value at all is rejected.
 
     Parameters
     ----------
@@ -323,6 +341,11 @@ def validate_features(
         Text or numeric columns; columns that are not in `feature_names` are ignored.
     feature_names : sequence of str
         The model's features.
+    limits : Limits, optional
+        The training data's range (none checked without).
+    categories, horizon
+        The model's categories (their shares add up to at most 1) and horizon (in the
+        daily spend rate).
 
     Returns
     -------
@@ -350,7 +373,7 @@ def validate_features(
         last, first = numbers["days_since_last"], numbers["days_since_first"]
         out = last > first
         if out.any():
-            got = last[out].map("{:g}".format) + " > " + first[out].map("{:g}".format)
+            got = number_text(last[out]) + " > " + number_text(first[out])
             _add(
                 errors,
                 out,
@@ -360,6 +383,10 @@ def validate_features(
     clean = errors == ""  # windows are compared only in rows whose values are each valid
     for smaller, larger in nested_windows(present):
         _check_nested(errors, numbers, smaller, larger, clean)
+    for mask, message in contradictions(numbers, present, categories=categories, horizon=horizon):
+        _add(errors, mask & clean, message)
+    for mask, message in limits.problems(numbers, present) if limits is not None else ():
+        _add(errors, mask, message)
     if present:
         _add(errors, all_missing, "no feature value in this row")
     return numbers, errors
@@ -400,7 +427,7 @@ def _check_nested(
     out = (a > b + slack) & rows
     if not out.any():
         return
-    got = a[out].map("{:g}".format) + " > " + b[out].map("{:g}".format)
+    got = number_text(a[out]) + " > " + number_text(b[out])
     why = f" plus {_RETURNS} (returns in the last 365 days)" if smaller.startswith("spend") else ""
     _add(errors, out, f"{smaller} must be <= {larger}{why}; got " + got)
 
@@ -442,10 +469,12 @@ def score_table(
 
     With a ``customer_id`` column each row is scored from that customer's history as of
     `as_of` (default: the day after the data's last transaction); other columns are
-    ignored. Without one, the table must hold feature columns: each row is scored as
-    given, after :func:`validate_features`; features the table lacks are filled with the
-    training medians (``model.typical_``) and listed in the
-    summary.
+    ignored. An ID names a customer by :func:`clvmodel.ids.match_ids` (``c1`` and
+    ``" C1 "`` are ``C1``), and the results hold that ID; a customer named on several rows
+    is scored on each, flagged ``duplicate``. Without one, the table must hold feature
+    columns: each row is scored as given, after :func:`validate_features`; features the
+    table lacks are filled with the training medians (``model.typical_``) and listed in
+    the summary.
 
     Parameters
     ----------
@@ -461,13 +490,14 @@ def score_table(
     results : DataFrame
         One row per input row, in order. With IDs: ``customer_id``, ``as_of``,
         :func:`~clvmodel.prediction.prediction_columns`, the scorer's flags (such as
-        ``cold_start``), ``error``; with features: the prediction columns and ``error``.
+        ``cold_start``), ``duplicate``, ``error``; with features: the prediction columns
+        and ``error``.
         ``error`` is ``""`` for a scored row; a rejected row has a message there and
         missing predictions.
     summary : dict
         ``rows``, ``scored``, ``rejected``, ``mode`` (``"customer_id"`` or
-        ``"features"``), ``filled_features``, ``ignored_columns`` and ``as_of`` (the date
-        used, ``None`` in features mode).
+        ``"features"``), ``filled_features``, ``ignored_columns``, ``as_of`` (the date
+        used, ``None`` in features mode) and, with IDs, ``duplicated_rows``.
 
     Raises
     ------
@@ -484,14 +514,18 @@ def score_table(
         # As the scoring CLI writes them: ID, date, predictions, flags (e.g. cold_start).
         flags = [c for c in scored.columns if c not in {ID_COLUMN, "as_of", *columns, "error"}]
         results = scored[[ID_COLUMN, "as_of", *columns, *flags, "error"]]
+        # The scorer returns the ID each row names (clvmodel.ids): c1 and " C1" are one.
+        duplicate = duplicated_ids(results[ID_COLUMN].astype(str).str.strip())
+        results.insert(results.columns.get_loc("error"), DUPLICATE, duplicate)
         summary = {
             "mode": "customer_id",
             "filled_features": [],
             "ignored_columns": [c for c in table.columns if c != ID_COLUMN],
             "as_of": str(scored["as_of"].iloc[0]),
+            "duplicated_rows": int(duplicate.sum()),
         }
     else:
-        results, summary = _score_features(model, table, columns)
+        results, summary = _score_features(model, table, columns, training_limits(scorer))
     results = results.reset_index(drop=True)
     unreadable = table.attrs.get(ROW_ERRORS, {})
     if unreadable:
@@ -508,8 +542,32 @@ def score_table(
     return results, summary
 
 
+def typical_values(model: CLVModel) -> pd.Series:
+    """The training medians of the features (``model.typical_``), derived features computed
+    from the others' (:func:`clvmodel.plausible.derive`): medians of ratios are not ratios
+    of medians, and a what-if starting there must be a possible customer."""
+    typical = model.typical_.reindex(model.feature_names_).to_frame().T
+    return derive(typical, (), model.horizon)[0].iloc[0]
+
+
+#: Limits of the scorers asked so far (a scorer's features as of its default day are fixed).
+_LIMITS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def training_limits(scorer: CustomerScorer | PartitionedScorer) -> Limits | None:
+    """The range of the training data (:class:`clvmodel.plausible.Limits`), taken from the
+    features of every customer the scorer serves as of its default day: the data the
+    served model was trained on (the app checks the data's fingerprint), through its
+    last day. None for a partitioned base, whose features are never all in memory."""
+    if not isinstance(scorer, CustomerScorer):
+        return None
+    if scorer not in _LIMITS:
+        _LIMITS[scorer] = Limits.of(scorer.features())
+    return _LIMITS[scorer]
+
+
 def _score_features(
-    model: CLVModel, table: pd.DataFrame, columns: list[str]
+    model: CLVModel, table: pd.DataFrame, columns: list[str], limits: Limits | None = None
 ) -> tuple[pd.DataFrame, dict]:
     names = model.feature_names_
     present = [f for f in names if f in table.columns]
@@ -521,9 +579,11 @@ def _score_features(
             f"{list(map(str, table.columns[:_SHOW_COLUMNS]))}"
             f"{' ...' if table.shape[1] > _SHOW_COLUMNS else ''}. {_TEMPLATE_HINT}"
         )
-    numbers, errors = validate_features(table, names)
+    numbers, errors = validate_features(
+        table, names, limits=limits, categories=model.categories, horizon=model.horizon
+    )
     filled = [f for f in names if f not in table.columns]
-    typical = model.typical_.reindex(filled)
+    typical = typical_values(model).reindex(filled)
     no_typical = typical.index[typical.isna()].tolist()
     if no_typical:
         raise ValueError(
@@ -533,6 +593,8 @@ def _score_features(
     x = pd.concat(
         [numbers, pd.DataFrame({f: typical[f] for f in filled}, index=table.index)], axis=1
     )[names]
+    # Features derived from others follow the values given, not the typical ones.
+    x, derived = derive(x, present, model.horizon)
     good = (errors == "").to_numpy()
     if good.any():
         # Filled-in typical values are not the user's: never cited as reasons.
@@ -549,6 +611,7 @@ def _score_features(
         "filled_features": filled,
         "ignored_columns": [c for c in table.columns if c not in set(names)],
         "as_of": None,
+        "derived_features": derived,
     }
     return results, summary
 
@@ -572,7 +635,7 @@ def templates(
     folder.mkdir(parents=True, exist_ok=True)
     ids_path = folder / "template_customer_ids.csv"
     pd.DataFrame({ID_COLUMN: pd.Series(list(example_ids), dtype=str)}).to_csv(ids_path, index=False)
-    typical = model.typical_.reindex(model.feature_names_)
+    typical = typical_values(model)
     features_path = folder / "template_features.csv"
     pd.DataFrame([typical.to_numpy()], columns=model.feature_names_).to_csv(
         features_path, index=False, float_format="%.6g"

@@ -94,10 +94,12 @@ def read_source(
     columns: dict[str, str] | None = None,
     max_bad_share: float = MAX_BAD_SHARE,
     as_of: str | pd.Timestamp | None = None,
+    date_format: str | None = None,
 ) -> Source:
     """Read `data` (a folder of the seven tables or the partitioned layout) or
     `transactions` (a log, see :func:`clvmodel.transactions.read_transactions`, which
-    `columns` and `max_bad_share` go to), cut before `as_of` right away.
+    `columns`, `max_bad_share` and `date_format` go to), cut before `as_of` right away.
+    `date_format` also reads `as_of` (dates are ISO ``YYYY-MM-DD`` without it).
 
     Raises
     ------
@@ -112,10 +114,12 @@ def read_source(
         raise ValueError("read_source needs a data folder or a transaction log (one of them).")
     if columns and transactions is None:
         raise ValueError("--map (a column mapping) applies to --transactions (a log) only.")
-    day = None if as_of is None or as_of == "" else as_day(as_of)
+    day = None if as_of is None or as_of == "" else as_day(as_of, date_format=date_format)
     info = {} if day is None else {"as_of": f"{day:%Y-%m-%d}"}
     if transactions is not None:
-        reading = read_transactions(transactions, columns=columns, max_bad_share=max_bad_share)
+        reading = read_transactions(
+            transactions, columns=columns, max_bad_share=max_bad_share, date_format=date_format
+        )
         info = {"format": LOG, "column_mapping": columns or {}, "rows": reading.n_rows,
                 "rejected_rows": len(reading.rejected), "anonymous_rows": reading.anonymous,
                 **info}  # fmt: skip

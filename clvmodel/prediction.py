@@ -22,6 +22,7 @@ from clvmodel.columns import REASONS
 from clvmodel.dataset import RetailData
 from clvmodel.dates import check_as_of, day_after
 from clvmodel.features import build_features
+from clvmodel.ids import match_ids
 from clvmodel.model import CLVModel
 from clvmodel.partitions import PartitionedData
 from clvmodel.scoring import (
@@ -189,7 +190,7 @@ class CustomerScorer:
         ``error``; the other rows are scored.
         """
         day = self.as_of(as_of)
-        text = id_text(customer_ids)
+        text = id_text(match_ids(customer_ids, self.data.customers.index))
         scored = self._scored(day)
         pos = scored.features.index.get_indexer(text.str.strip().to_numpy())
         self._explain(scored, pos[pos >= 0])
@@ -309,7 +310,7 @@ class PartitionedScorer:
         """:meth:`CustomerScorer.score`: from the saved scores as of the default day, from
         the rows of the customers asked for at another date."""
         day = self.as_of(as_of)
-        text = id_text(customer_ids)
+        text = id_text(match_ids(customer_ids, self.customer_ids))
         if day == self.default_as_of:
             return rows_for_ids(self._saved, self.customer_ids, text, day)
         return self.customers(text.str.strip()).score(text, as_of=day)

@@ -20,6 +20,7 @@ from clvmodel.columns import PROBABILITY, REASONS
 from clvmodel.dataset import RetailData
 from clvmodel.dates import check_as_of, day_after
 from clvmodel.features import build_features
+from clvmodel.ids import match_ids
 
 __all__ = ["as_rows", "fill_reasons", "id_text", "predict", "rows_for_ids", "score_everyone"]
 
@@ -124,7 +125,7 @@ def predict(
         if reasons:
             fill_reasons(model, features, scores, np.arange(len(features)))
         return as_rows(scores, day)
-    text = id_text(customer_ids)
+    text = id_text(match_ids(customer_ids, data.customers.index))
     if reasons:
         pos = features.index.get_indexer(text.str.strip().to_numpy())
         fill_reasons(model, features, scores, np.unique(pos[pos >= 0]))

@@ -454,7 +454,9 @@ def _day_text(date: pd.Series) -> pd.Series:
     return pd.Series(names[codes], index=date.index, dtype="str")  # code -1 (NaT) -> ""
 
 
-def _parse(text: pd.DataFrame, lines: pd.Series) -> tuple[pd.DataFrame, pd.Series, pd.Series]:
+def _parse(
+    text: pd.DataFrame, lines: pd.Series, date_format: str | None = None
+) -> tuple[pd.DataFrame, pd.Series, pd.Series]:
     """Typed columns, per row the reasons it cannot be used (``""`` when fine), and which
     rows are anonymous (no ``customer_id``: not checked for reasons of their own)."""
     reasons = pd.Series("", index=text.index, dtype=object)
@@ -468,20 +470,21 @@ def _parse(text: pd.DataFrame, lines: pd.Series) -> tuple[pd.DataFrame, pd.Serie
 
     out = pd.DataFrame(index=text.index)
     out["customer_id"] = text["customer_id"]
-    out["date"] = _parse_dates(text["transaction_date"], flag)
+    out["date"] = _parse_dates(text["transaction_date"], flag, date_format)
     out = _parse_numbers(text, out, flag)
     out = _optional_columns(text, out)
     out["transaction_id"] = _baskets(text, out, lines, flag, ok=(reasons == "") & ~anonymous)
     return out, reasons, anonymous
 
 
-def _parse_dates(text: pd.Series, flag) -> pd.Series:
-    """The days of `text`; empty and unreadable ones flagged."""
-    date = _per_value(text, parse_days)
+def _parse_dates(text: pd.Series, flag, date_format: str | None = None) -> pd.Series:
+    """The days of `text` (ISO, or `date_format`); empty and unreadable ones flagged."""
+    date = _per_value(text, lambda t: parse_days(t, date_format=date_format))
     empty = text == ""
     flag(empty, "empty transaction_date")
     bad = date.isna() & ~empty
-    flag(bad, "transaction_date " + _quote(text[bad]) + " is not a date (expected YYYY-MM-DD)")
+    expected = "YYYY-MM-DD" if date_format is None else f"the format {date_format!r}"
+    flag(bad, "transaction_date " + _quote(text[bad]) + f" is not a date (expected {expected})")
     return date
 
 
@@ -696,6 +699,7 @@ def read_transactions(
     *,
     columns: dict[str, str] | None = None,
     max_bad_share: float = MAX_BAD_SHARE,
+    date_format: str | None = None,
 ) -> LogReading:
     """Read a transaction log and join it into :class:`RetailData`.
 
@@ -715,6 +719,10 @@ def read_transactions(
         Largest share of unreadable rows accepted, among the rows that name a customer
         (anonymous rows are no errors); their rows are returned in ``rejected`` and left
         out of the data.
+    date_format : str, optional
+        How ``transaction_date`` is written when not ISO ``YYYY-MM-DD`` (a
+        :func:`~datetime.datetime.strptime` format, e.g. ``"%d/%m/%Y %H:%M"``); dates are
+        never guessed (:mod:`clvmodel.dates`).
 
     Returns
     -------
@@ -746,7 +754,7 @@ def read_transactions(
         raise ValueError(f"max_bad_share must be in [0, 1); got {max_bad_share!r}.")
     name = Path(path).name
     raw, text, lines = _read_rows(Path(path), columns)
-    rows, reasons, anonymous = _parse(text, lines)
+    rows, reasons, anonymous = _parse(text, lines, date_format)
     bad = reasons != ""
     rejected = pd.concat(
         [pd.DataFrame({"line": lines[bad], "reason": reasons[bad]}), raw[bad]], axis=1

@@ -8,6 +8,7 @@ import math
 import re
 from pathlib import Path
 
+import gradio as gr
 import pandas as pd
 import pytest
 from gradio_client import Client, handle_file
@@ -709,3 +710,104 @@ def test_forecast_table_reads_in_words(app):
     assert table["Group"].iloc[0] == "everyone"
     assert table[f"Expected ({currency})"].str.match(r"^-?[\d,]+\.\d\d$").all()
     assert table["Customers"].iloc[0] == f"{app.forecast('')['customers']:,}"
+
+
+# ------------------------------------------------------------------ one ID rule, one date rule
+
+
+def test_an_id_with_spaces_or_in_another_case_finds_the_customer_in_lookup_and_batch(
+    client, app, tmp_path
+):
+    cid = app.EXAMPLE_IDS[0]
+    assert client.predict(f"  {cid.lower()} ", api_name="/predict_customer")["customer_id"] == cid
+    upload = tmp_path / "ids.csv"
+    upload.write_text(f"customer_id\n{cid.lower()}\n {cid} \n{app.EXAMPLE_IDS[1]}\n")
+    csv_path, _, summary = client.predict(handle_file(str(upload)), api_name="/predict_batch")
+    out = pd.read_csv(csv_path, dtype=str, keep_default_na=False)
+    assert out["customer_id"].tolist() == [cid, cid, app.EXAMPLE_IDS[1]]
+    assert out["error"].tolist() == ["", "", ""]
+    assert out["duplicate"].tolist() == ["True", "True", "False"]
+    assert summary["duplicated_rows"] == 2
+
+
+@pytest.mark.parametrize("as_of", ["01/06/2026", "13/06/2026"])
+def test_a_slashed_as_of_is_refused_not_guessed(client, app, as_of):
+    with pytest.raises(AppError, match=r"as_of must be a date like .* never guessed"):
+        client.predict(app.EXAMPLE_IDS[0], as_of, api_name="/predict_customer")
+
+
+# ------------------------------------------------------------------ what-if consistency
+
+
+def _loaded(app, cid=None):
+    table, start, exact = app.load_customer(cid or app.EXAMPLE_IDS[1])[:3]
+    return table.copy(), start, exact
+
+
+def _edit(table, **values):
+    for name, value in values.items():
+        table.loc[table.index[table["name"] == name][0], "value"] = value
+    return table
+
+
+def test_what_if_recomputes_the_overdue_ratio_from_the_edited_days(app):
+    table, start, exact = _loaded(app)
+    days = float(exact["days_since_last"]) - 2  # still inside their purchase windows
+    edited = _edit(table, days_since_last=f"{days:g}")
+    sent = whatif.features_of(app.STATE, edited, exact)
+    assert sent["overdue_ratio"] == pytest.approx(days / exact["gap_mean_days"])
+    reply = whatif.predict_features(app.STATE, sent)
+    _, _, marked = whatif.show_whatif(app.STATE, reply, start, edited, sent)
+    row = marked.set_index("name").loc["overdue_ratio"]
+    assert row["changed"] == "" and row["follows the edits"].startswith(
+        f"{days / exact['gap_mean_days']:,.2f}".rstrip("0").rstrip(".")
+    )
+    assert (marked["changed"] != "").sum() == 1
+
+
+@pytest.mark.parametrize(
+    ("edits", "message"),
+    [
+        (
+            {"days_since_last": "5", "txn_count_7d": "0", "txn_count_30d": "0",
+             "txn_count_90d": "0", "returns_365d": "0"},
+            r"txn_count_90d is 0 but days_since_last is 5",
+        ),
+        ({"spend_90d": "1e11", "spend_365d": "2e11", "spend_lifetime": "3e11"},
+         r"spend_90d is 100,000,000,000, far outside the training data"),
+        ({"days_since_last": "1000000", "days_since_first": "1000000"},
+         r"days_since_last is 1,000,000, far outside the training data"),
+        ({"loyalty_tier": "99"}, r"loyalty_tier is 99, a code the training data never holds"),
+    ],
+    ids=["recent-without-purchases", "huge-spend", "huge-recency", "tier-99"],
+)  # fmt: skip
+def test_what_if_refuses_what_the_issue_found_accepted(app, edits, message):
+    table, _, exact = _loaded(app)
+    sent = whatif.features_of(app.STATE, _edit(table, **edits), exact)
+    with pytest.raises(gr.Error, match=message):
+        whatif.predict_features(app.STATE, sent)
+
+
+def test_after_a_refused_predict_marks_are_the_real_edits_and_no_answer_is_left(app):
+    table, start, exact = _loaded(app)
+    first = _edit(table.copy(), basket_std="1")
+    whatif.show_whatif(app.STATE, whatif.predict_features(
+        app.STATE, whatif.features_of(app.STATE, first, exact)), start, first)  # fmt: skip
+    # the first edit undone, an impossible tier typed: refused
+    now = _edit(first.copy(), basket_std=table.set_index("name").loc["basket_std", "value"],
+                loyalty_tier="99")  # fmt: skip
+    with pytest.raises(gr.Error):
+        whatif.predict_features(app.STATE, whatif.features_of(app.STATE, now, exact))
+    _, result, marked, reply = whatif.failed(app.STATE, now)
+    assert reply is None and result.empty
+    assert marked.loc[marked["changed"] != "", "name"].tolist() == ["loyalty_tier"]
+
+
+def test_what_if_values_have_thousands_separators(app):
+    table, _, exact = _loaded(app, app.EXAMPLE_IDS[0])
+    row = table.set_index("name").loc["spend_lifetime"]
+    assert float(exact["spend_lifetime"]) >= 1000
+    assert row["value"] == f"{round(exact['spend_lifetime'], 2):,.2f}".rstrip("0").rstrip(".")
+    assert "," in row["value"]
+    assert whatif.parsed(row["value"]) == pytest.approx(exact["spend_lifetime"], abs=0.01)
+    assert whatif.parsed("1,5") == "1,5"  # not a number: the library names it

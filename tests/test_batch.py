@@ -178,7 +178,22 @@ def test_ids_mode_scores_good_rows_and_reports_bad_ones(scorer, known_ids):
         "filled_features": [],
         "ignored_columns": ["x"],
         "as_of": f"{scorer.default_as_of:%Y-%m-%d}",
+        "duplicated_rows": 0,
     }
+    assert not results["duplicate"].any()
+
+
+def test_ids_are_matched_by_the_one_id_rule_and_duplicates_flagged(scorer, known_ids):
+    cid = known_ids[0]
+    typed = [cid.lower(), f"  {cid} ", known_ids[1], "nope", "", ""]
+    results, summary = batch.score_table(scorer, pd.DataFrame({"customer_id": typed}))
+    assert len(results) == len(typed)  # one output row per input row
+    assert results["customer_id"].tolist() == [cid, cid, known_ids[1], "nope", "", ""]
+    assert results["error"].tolist()[:3] == ["", "", ""]
+    assert results["duplicate"].tolist() == [True, True, False, False, False, False]
+    assert summary["duplicated_rows"] == 2
+    assert results.loc[0, "predicted_total"] == results.loc[1, "predicted_total"]
+    assert list(results.columns[-2:]) == ["duplicate", "error"]
 
 
 def test_ids_mode_bad_as_of(scorer, known_ids):
@@ -277,8 +292,11 @@ def test_missing_columns_are_filled_with_typical_values(scorer):
         f for f in predictor.feature_names_ if f != "days_since_last"
     ]
     assert summary["ignored_columns"] == ["extra"]
-    x = predictor.typical_.reindex(predictor.feature_names_).to_frame().T
+    assert summary["derived_features"] == ["overdue_ratio", "daily_spend_rate"]
+    x = batch.typical_values(predictor).to_frame().T
     x = pd.concat([x, x], ignore_index=True).assign(days_since_last=[3.0, 300.0])
+    # the overdue ratio follows the days since the last purchase given
+    x["overdue_ratio"] = x["days_since_last"] / x["gap_mean_days"]
     expected = predictor.predict_features(x)
     np.testing.assert_allclose(results["predicted_total"], expected["predicted_total"])
 

@@ -308,7 +308,8 @@ def test_what_the_tabs_show(app, ids, client):
     out["whatif_load"] = _plain([table, start, exact, *cleared])
     out["whatif_typical"] = _plain(ui["load_typical"]())
     edited = table.copy()
-    edited.loc[edited["name"] == "days_since_last", "value"] = 1.0
+    # a possible edit (1 day, with no purchase in the last 90 days, is refused since issue 19)
+    edited.loc[edited["name"] == "days_since_last", "value"] = exact["days_since_last"] + 30
     features = ui["table_to_features"](edited, exact)
     out["whatif_features"] = _plain(features)
     out["whatif_show"] = _plain(ui["show_whatif"](ui["predict_features"](features), start, edited))

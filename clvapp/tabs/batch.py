@@ -93,6 +93,12 @@ def preview_results(state: AppState, csv_path: str | None, summary: dict | None)
         f"{summary['rejected']:,} rejected (see the `error` column). Mode: {summary['mode']}"
         + (f", as of {summary['as_of']}" if summary.get("as_of") else "")
         + (
+            f". {summary['duplicated_rows']:,} rows name a customer named on another row too "
+            "(each is scored; see the `duplicate` column)"
+            if summary.get("duplicated_rows")
+            else ""
+        )
+        + (
             f". Filled with typical values: {', '.join(summary['filled_features'])}"
             if summary.get("filled_features")
             else ""
@@ -108,8 +114,11 @@ def build(served: Served) -> None:
         gr.Markdown(
             "Upload a CSV or Excel (.xlsx) file of up to 50 MB with either a **customer_id** "
             "column (customers scored from their history) or **feature columns** (each row "
-            "scored as given; missing features take typical values). Bad rows are reported "
-            "in an `error` column and the others are scored."
+            "scored as given; missing features take typical values). IDs are matched as in "
+            "the lookup (spaces around them and, when unique, case do not count); a customer "
+            "named on several rows is scored on each and flagged in a `duplicate` column. "
+            "Bad rows are reported in an `error` column and the others are scored. Dates: "
+            "YYYY-MM-DD."
         )
         with gr.Row():
             kind = gr.Radio(

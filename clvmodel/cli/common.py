@@ -6,6 +6,7 @@ import argparse
 import logging
 from pathlib import Path
 
+from clvmodel.dates import as_day
 from clvmodel.loading import Source, read_source
 from clvmodel.transactions import MAX_BAD_SHARE, describe_rejected, parse_mapping
 
@@ -13,7 +14,8 @@ __all__ = ["add_source_options", "read_source_options"]
 
 
 def add_source_options(parser: argparse.ArgumentParser) -> None:
-    """``--map``, ``--max-bad-share`` and ``--as-of``, shared by train and score."""
+    """``--map``, ``--max-bad-share``, ``--as-of`` and ``--date-format``, shared by train
+    and score."""
     parser.add_argument(
         "--map",
         action="append",
@@ -34,18 +36,33 @@ def add_source_options(parser: argparse.ArgumentParser) -> None:
         metavar="DATE",
         help="use only data dated before this day (YYYY-MM-DD), as if it were that day",
     )
+    parser.add_argument(
+        "--date-format",
+        metavar="FORMAT",
+        help="how --as-of and the log's transaction_date are written when not YYYY-MM-DD, "
+        "as a strptime format (e.g. '%%d/%%m/%%Y' or '%%m/%%d/%%Y %%H:%%M'); dates are never "
+        "guessed",
+    )
 
 
 def read_source_options(args: argparse.Namespace, log: logging.Logger, *, left_out: str) -> Source:
     """:func:`clvmodel.loading.read_source` of ``--data`` or ``--transactions`` and the
-    options above; logs what a log's reading left out (`left_out`: "not modelled")."""
+    options above; logs what a log's reading left out (`left_out`: "not modelled").
+    ``args.as_of`` is rewritten ``YYYY-MM-DD`` (read by ``--date-format``), the form the
+    library takes."""
+    date_format = getattr(args, "date_format", None)
+    if args.as_of:  # refused here, before the data is read, if not a date of that form
+        as_day(args.as_of, date_format=date_format)
     source = read_source(
         None if args.transactions else args.data,
         transactions=args.transactions,
         columns=parse_mapping(args.map),
         max_bad_share=args.max_bad_share,
         as_of=args.as_of,
+        date_format=date_format,
     )
+    if args.as_of:
+        args.as_of = source.info["as_of"]
     reading = source.reading
     if reading is not None and reading.anonymous:
         log.info(

@@ -73,11 +73,14 @@ class Range:
     """Plausible values of a feature, checked on what a person types (what-if, uploads).
 
     `whole` names a whole-number quantity ("month number"): values must be whole then.
+    `codes`: the values are codes (a tier, a 0/1 flag), so only those the training data
+    holds are plausible (:class:`clvmodel.plausible.Limits`).
     """
 
     low: float = -math.inf
     high: float = math.inf
     whole: str | None = None
+    codes: bool = False
 
     @property
     def bounded(self) -> bool:
@@ -104,6 +107,12 @@ class Range:
 ANY = Range()
 NON_NEGATIVE = Range(0.0)
 UNIT_INTERVAL = Range(0.0, 1.0)
+#: A 0/1 indicator (a segment, a main region).
+FLAG = Range(0.0, 1.0, codes=True)
+#: A code such as the loyalty tier: a whole number >= 0, one the training data holds.
+CODE = Range(0.0, codes=True)
+#: Days between distinct purchase days: at least one.
+GAP = Range(1.0)
 
 Compute = Callable[[History], Mapping[str, Any]]
 
@@ -241,7 +250,7 @@ REGISTRY: tuple[Feature | Block, ...] = (
     Feature("days_since_first", RECENCY, "days", "Days since first purchase",
             "first purchase {v} days ago", None, _R.recency, NON_NEGATIVE),
     Feature("gap_mean_days", RECENCY, "days", "Average days between purchases",
-            "buys every {v} days on average", -1, _R.recency, NON_NEGATIVE),
+            "buys every {v} days on average", -1, _R.recency, GAP),
     Feature("gap_std_days", RECENCY, "days", "Spread of days between purchases",
             "days between purchases vary by {v}", None, _R.recency, NON_NEGATIVE),
     Feature("overdue_ratio", RECENCY, "ratio", "Days since last purchase, in usual gaps",
@@ -258,11 +267,11 @@ REGISTRY: tuple[Feature | Block, ...] = (
             "Spend change, last 30 days vs the 30 before", "spent {v} vs the 30 days before", 1,
             _S.spend),
     Feature("basket_mean", BASKETS, "money", "Average basket", "average basket {v}", 1,
-            _S.baskets),
+            _S.baskets, NON_NEGATIVE),
     Feature("basket_max", BASKETS, "money", "Largest basket", "largest basket {v}", 1,
-            _S.baskets),
+            _S.baskets, NON_NEGATIVE),
     Feature("basket_min", BASKETS, "money", "Smallest basket", "smallest basket {v}", 1,
-            _S.baskets),
+            _S.baskets, NON_NEGATIVE),
     Feature("basket_std", BASKETS, "money", "Spread of basket sizes",
             "basket sizes vary by {v}", None, _S.baskets, NON_NEGATIVE),
     DAILY_SPEND_RATE,
@@ -299,15 +308,15 @@ REGISTRY: tuple[Feature | Block, ...] = (
     Feature("return_share", SPEND, "share", "Returns as share of spend",
             "returned {v} of what they bought", -1, _S.spend, NON_NEGATIVE),
     Feature("loyalty_tier", PROFILE, "number", "Loyalty tier (0 = bronze … 3 = platinum)",
-            "loyalty tier {v}", None, _attributes.attributes, NON_NEGATIVE, "attributes"),
+            "loyalty tier {v}", None, _attributes.attributes, CODE, "attributes"),
     Feature("loyalty_points", PROFILE, "count", "Loyalty points", "{v} loyalty points", 1,
             _attributes.points, NON_NEGATIVE, "loyalty_points"),
     Feature("account_age_days", PROFILE, "days", "Days since sign-up",
             "signed up {v} days ago", None, _attributes.attributes, NON_NEGATIVE, "attributes"),
     Feature("segment_{s}", PROFILE, "flag", "Segment: {s} (1 = yes)", "segment {s}: {v}",
-            None, _attributes.attributes, UNIT_INTERVAL, "attributes", {"s": "segments"}),
+            None, _attributes.attributes, FLAG, "attributes", {"s": "segments"}),
     Feature("region_{r}", PROFILE, "flag", "Main region: {r} (1 = yes)",
-            "main region {r}: {v}", None, _attributes.main_region, UNIT_INTERVAL, "regions",
+            "main region {r}: {v}", None, _attributes.main_region, FLAG, "regions",
             {"r": "regions"}),
     Feature("cutoff_month", CALENDAR, "number", "Month of the prediction date", "month {v}",
             None, calendar.calendar, Range(1, 12, "month number")),
