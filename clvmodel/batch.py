@@ -510,20 +510,7 @@ def score_table(
     if table.shape[0] == 0:
         raise ValueError(f"the table has no rows. {_TEMPLATE_HINT}")
     if ID_COLUMN in table.columns:
-        scored = scorer.score(table[ID_COLUMN].to_numpy(), as_of=as_of)
-        # As the scoring CLI writes them: ID, date, predictions, flags (e.g. cold_start).
-        flags = [c for c in scored.columns if c not in {ID_COLUMN, "as_of", *columns, "error"}]
-        results = scored[[ID_COLUMN, "as_of", *columns, *flags, "error"]]
-        # The scorer returns the ID each row names (clvmodel.ids): c1 and " C1" are one.
-        duplicate = duplicated_ids(results[ID_COLUMN].astype(str).str.strip())
-        results.insert(results.columns.get_loc("error"), DUPLICATE, duplicate)
-        summary = {
-            "mode": "customer_id",
-            "filled_features": [],
-            "ignored_columns": [c for c in table.columns if c != ID_COLUMN],
-            "as_of": str(scored["as_of"].iloc[0]),
-            "duplicated_rows": int(duplicate.sum()),
-        }
+        results, summary = _score_ids(scorer, table, columns, as_of)
     else:
         results, summary = _score_features(model, table, columns, training_limits(scorer))
     results = results.reset_index(drop=True)
@@ -538,6 +525,29 @@ def score_table(
         "scored": len(results) - rejected,
         "rejected": rejected,
         **summary,
+    }
+    return results, summary
+
+
+def _score_ids(
+    scorer: CustomerScorer | PartitionedScorer,
+    table: pd.DataFrame,
+    columns: list[str],
+    as_of: str | pd.Timestamp | None,
+) -> tuple[pd.DataFrame, dict]:
+    scored = scorer.score(table[ID_COLUMN].to_numpy(), as_of=as_of)
+    # As the scoring CLI writes them: ID, date, predictions, flags (e.g. cold_start).
+    flags = [c for c in scored.columns if c not in {ID_COLUMN, "as_of", *columns, "error"}]
+    results = scored[[ID_COLUMN, "as_of", *columns, *flags, "error"]]
+    # The scorer returns the ID each row names (clvmodel.ids): c1 and " C1" are one.
+    duplicate = duplicated_ids(results[ID_COLUMN].astype(str).str.strip())
+    results.insert(results.columns.get_loc("error"), DUPLICATE, duplicate)
+    summary = {
+        "mode": "customer_id",
+        "filled_features": [],
+        "ignored_columns": [c for c in table.columns if c != ID_COLUMN],
+        "as_of": str(scored["as_of"].iloc[0]),
+        "duplicated_rows": int(duplicate.sum()),
     }
     return results, summary
 

@@ -133,6 +133,8 @@ def _windows(present: Sequence[str], stem: str) -> list[tuple[int, str]]:
 def _pair(mask: pd.Series, a: str, av: pd.Series, b: str, bv: pd.Series, why: str) -> Problem:
     """Rows where `mask`, with a message naming both values and why they cannot meet."""
     mask = mask.fillna(False).astype(bool)
+    if not mask.any():  # the usual case: nothing to say, no text to make
+        return mask, pd.Series(dtype=object)
     text = f"{a} is " + number_text(av[mask]) + f" but {b} is " + number_text(bv[mask])
     return mask, text + f": {why}"
 
@@ -199,6 +201,8 @@ def _shares(x: pd.DataFrame, present: Sequence[str], categories: Sequence[str]) 
         return []
     total = x[shares].fillna(0.0).sum(axis=1)
     mask = total > 1.005
+    if not mask.any():
+        return []
     text = "the shares of spend on " + ", ".join(shares) + " add up to " + number_text(total[mask])
     return [(mask, text + ": they cannot exceed 1")]
 
@@ -212,6 +216,8 @@ def _agreement(x: pd.DataFrame, present: Sequence[str], horizon: int) -> list[Pr
         want, got = d.compute(x, horizon), x[d.name]
         off = (got - want).abs() > np.maximum(_TOLERANCE[0], _TOLERANCE[1] * want.abs())
         mask = (off & got.notna() & want.notna()).fillna(False).astype(bool)
+        if not mask.any():
+            continue
         parts = [f"{i} " + number_text(x.loc[mask, i]) for i in d.inputs]
         inputs = parts[0]
         for part in parts[1:]:
@@ -276,6 +282,8 @@ class Limits:
             if name in self.codes:
                 seen = self.codes[name]
                 mask = x[name].notna() & ~x[name].isin(seen)
+                if not mask.any():
+                    continue
                 listed = ", ".join(number_text(pd.Series(seen)))
                 text = (
                     f"{name} is "
@@ -293,6 +301,8 @@ class Limits:
         if not np.isfinite(size) or size == 0:
             return pd.Series(False, index=x.index), pd.Series("", index=x.index)
         mask = (x[name].abs() > size).fillna(False).astype(bool)
+        if not mask.any():
+            return mask, pd.Series(dtype=object)
         bound = number_text(pd.Series([low, high, size]))
         allowed = f"up to {bound[2]}" if low >= 0 else f"from -{bound[2]} to {bound[2]}"
         text = (
