@@ -296,6 +296,8 @@ class ListKind:
     category_target: bool = False
     #: The fewest categories the model must have.
     min_categories: int = 0
+    #: Added to the rule when `target` is a category (``{target}``: its name).
+    on_category: str = ""
 
 
 #: Every kind of list, in the order a person is offered them.
@@ -327,9 +329,9 @@ KINDS: dict[str, ListKind] = {
     "category_loyal": ListKind(
         "Category-loyal",
         f"customers who made over {LOYAL_MIN_SHARE:.0%} of their lifetime spend in one "
-        "category (`target` if it is a category, any if 'total'), ranked by expected 30-day "
-        "spend in that category",
+        "category, ranked by expected 30-day spend in that category",
         _category_loyal,
+        on_category="; only those loyal to {target}",
     ),
     "multi_category": ListKind(
         "Multi-category",
@@ -347,6 +349,8 @@ LIST_KINDS: dict[str, str] = {name: kind.rule for name, kind in KINDS.items()}
 def describe(kind: str, target: str, min_expected: float | None = None) -> str:
     """The rule of a list in words, its target named (and its minimum, when given)."""
     rule = LIST_KINDS.get(kind, "").replace("`target`", repr(target))
+    if kind in KINDS and target != "total":
+        rule += KINDS[kind].on_category.format(target=repr(target))
     if min_expected is not None and kind in KINDS:
         rule += f", at least {float(min_expected):,.2f} of it"
     return rule

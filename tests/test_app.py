@@ -591,7 +591,7 @@ def test_the_unknown_region_is_the_customers_without_a_purchase(app):
     assert len(listed) and listed["region"].isna().all()
     table = lists_tab.show_list(
         app.STATE, app.customer_list("new", 5, "total", "region", "unknown")
-    )[1]
+    )[1]["value"]
     assert (table["Region"] == "unknown").all()
 
 
@@ -653,7 +653,9 @@ def test_list_table_reads_in_words_with_currency_and_percentages(app):
     currency = app.STATE.currency
     for kind in lists.KINDS:
         target = app.MODEL.categories[0] if kind == "cross_sell" else "total"
-        text, table = lists_tab.show_list(app.STATE, app.customer_list(kind, 5, target))[:2]
+        text, update = lists_tab.show_list(app.STATE, app.customer_list(kind, 5, target))[:2]
+        table = update["value"]
+        assert len(update["column_widths"]) == len(table.columns)
         assert lists.KINDS[kind].label in text and "…" not in text
         headers = list(table.columns)
         assert f"Expected spend ({currency})" in headers
@@ -662,7 +664,7 @@ def test_list_table_reads_in_words_with_currency_and_percentages(app):
         if len(table):
             assert table["Chance of buying"].str.match(r"^\d+\.\d%$").all()
             assert table[f"Expected spend ({currency})"].str.match(r"^[\d,]+\.\d\d$").all()
-    top = lists_tab.show_list(app.STATE, app.customer_list("top", 5))[1]
+    top = lists_tab.show_list(app.STATE, app.customer_list("top", 5))[1]["value"]
     assert "Days since last purchase" in top
     assert top[f"Expected spend ({currency})"].str.contains(",").any()
     radios = [c for c in app.demo.config["components"] if c["type"] == "radio"]
@@ -693,7 +695,7 @@ def test_texts_read_well_without_a_currency(app):
     assert "()" not in headline and not re.search(r"\*\* \d", headline)  # not "** 1,047"
     assert "Expected" in table.columns and not [c for c in table.columns if "()" in c]
     assert table["Customers"].str.match(r"^[\d,]+$").all()
-    listed = lists_tab.show_list(state, lists_tab.customer_list(state, "top", 5))[1]
+    listed = lists_tab.show_list(state, lists_tab.customer_list(state, "top", 5))[1]["value"]
     assert "Expected spend" in listed.columns
     assert not [c for c in listed.columns if "()" in c]
     assert forecast_tab.amount(1047.8, "", 2) == "1,047.80"

@@ -343,7 +343,8 @@ def test_kinds_table_names_every_kind_in_words():
     assert lists.KINDS["cross_sell"].label == "Cross-sell"
     assert all(k.label and "_" not in k.label for k in lists.KINDS.values())
     assert lists.KINDS["top"].options == ("min_expected",)
-    assert "'food'" in lists.describe("category_loyal", "food")
+    assert lists.describe("category_loyal", "food").endswith("; only those loyal to 'food'")
+    assert "total" not in lists.describe("category_loyal", "total")
     assert lists.describe("top", "total", 5000).endswith("at least 5,000.00 of it")
 
 

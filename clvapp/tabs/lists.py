@@ -60,7 +60,7 @@ def _reasons(state: AppState, listed: pd.DataFrame, day: pd.Timestamp) -> list[s
 
 
 def _minimum(min_expected: object) -> float | None:
-    """The minimum expected spend as a number; empty means none."""
+    """The minimum expected spend as a number; empty or 0 means none."""
     if min_expected is None or (isinstance(min_expected, str) and not min_expected.strip()):
         return None
     try:
@@ -69,7 +69,8 @@ def _minimum(min_expected: object) -> float | None:
         raise gr.Error(
             f"min_expected must be an amount, e.g. 5000; got {min_expected!r}."
         ) from None
-    return None if pd.isna(value) else value
+    # 0 is what an empty number field sends: no minimum (every expected spend is >= 0).
+    return None if pd.isna(value) or value == 0 else value
 
 
 @reported
@@ -143,10 +144,31 @@ def _minimum_for_kind(kind: str) -> dict:
     return gr.update(visible=bool(spec and "min_expected" in spec.options), value=None)
 
 
+#: Column widths in the browser: the reasons wide and wrapped, the rest wide enough for
+#: their headers (sized by their contents alone, short numbers squeezed them letter by letter).
+_WIDTHS = {"rank": 64, "customer_id": 100, PROBABILITY: 96, "reason": 440, "store": 72}
+
+
+def column_widths(columns: list[str]) -> list[str]:
+    """The browser widths of a shown list's columns (its reply names, in shown order)."""
+    return [f"{_WIDTHS.get(c, 130 if c.startswith(_MONEY) else 110)}px" for c in columns]
+
+
+def _shown_order(columns: list[str]) -> list[str]:
+    """Who, how much, how likely and why first; then the kind's own columns, the profile
+    and the per-category spend (the reply keeps its own order)."""
+    first = [c for c in ("rank", "customer_id", "expected_total", PROBABILITY) if c in columns]
+    per_category = [c for c in columns if c.startswith("expected_") and c not in first]
+    profile = [c for c in (*_PROFILES, "days_since_last") if c in columns]
+    known = {*first, *per_category, *profile, "reason"}
+    extra = [c for c in columns if c not in known]
+    return [*first, *extra, *(["reason"] if "reason" in columns else []), *profile, *per_category]
+
+
 def shown_table(table: pd.DataFrame, currency: str) -> pd.DataFrame:
     """A list as a person reads it: headers in words, money with separators, shares as
     percentages, whole days, "unknown" where a profile has no value."""
-    shown = table.copy()
+    shown = table[_shown_order(list(table.columns))].copy()
     for c in shown.columns:
         if c.startswith(_MONEY):
             shown[c] = shown[c].map(money_text)
@@ -161,7 +183,8 @@ def shown_table(table: pd.DataFrame, currency: str) -> pd.DataFrame:
 
 
 def show_list(state: AppState, reply: dict):
-    """The customer-lists tab's table and files from a /customer_list reply."""
+    """The customer-lists tab's headline, table (with its column widths) and files from a
+    /customer_list reply."""
     table = pd.DataFrame(reply["rows"])
     if table.empty:
         table = empty(EMPTY_COLUMNS)
@@ -169,7 +192,9 @@ def show_list(state: AppState, reply: dict):
     csv_path, xlsx_path = batch.write_results(table, folder, stem=f"customers_{reply['kind']}")
     label = lists.KINDS[reply["kind"]].label
     text = f"{len(reply['rows']):,} customers. **{label}**: {reply['rule']}."
-    return text, shown_table(table, state.currency), str(csv_path), str(xlsx_path)
+    widths = column_widths(_shown_order(list(table.columns)))
+    shown = gr.update(value=shown_table(table, state.currency), column_widths=widths)
+    return text, shown, str(csv_path), str(xlsx_path)
 
 
 def build(served: Served) -> None:
@@ -192,7 +217,7 @@ def build(served: Served) -> None:
             n = gr.Number(value=100, precision=0, minimum=1, label="How many", scale=1)
             minimum = gr.Number(
                 value=None, minimum=0, label=in_currency("Expected spend at least", state.currency),
-                scale=1, elem_id="list-min-expected",
+                info="0: no minimum", scale=1, elem_id="list-min-expected",
             )  # fmt: skip
         with gr.Row():
             filter_column, filter_value, as_of = filter_inputs(state)
@@ -201,6 +226,7 @@ def build(served: Served) -> None:
         table = gr.Dataframe(
             value=shown_table(empty(EMPTY_COLUMNS), state.currency), label="Customers",
             interactive=False, max_height=480, wrap=True,
+            column_widths=column_widths(_shown_order(EMPTY_COLUMNS)),
         )  # fmt: skip
         with gr.Row():
             csv = gr.File(label="List (CSV)", height=90, interactive=False, elem_id="list-csv")
