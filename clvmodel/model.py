@@ -483,6 +483,21 @@ class CLVModel(BaseEstimator):
         x = estimates.matrix(self, features)
         return explanation.explain_features(self, x, target, exact=exact)
 
+    def explain_served(
+        self, features: pd.DataFrame, target: str | Sequence[str] = "total", *,
+        exact: bool = True, raw: dict[str, pd.DataFrame] | None = None,
+    ) -> pd.DataFrame | dict[str, pd.DataFrame]:  # fmt: skip
+        """Each feature's contribution to the served value of `target` (currency; for
+        ``"purchase"``, probability), with ``base_value`` and ``served_value``: base plus
+        contributions is exactly what :meth:`predict_features` serves, the whole hybrid
+        explained (:mod:`clvmodel.explanation`). A list of targets gives a dict of them;
+        `raw`: :meth:`explain_features` of these rows per target, if already made."""
+        self._check_fitted()
+        x = estimates.matrix(self, features)
+        targets = [target] if isinstance(target, str) else list(target)
+        out = explanation.explain_served(self, x, targets, exact=exact, raw=raw)
+        return out[target] if isinstance(target, str) else out
+
     def explain(
         self,
         data: RetailData,
