@@ -143,7 +143,7 @@ def hurdle_text(state: AppState, reply: dict) -> str:
         f"Chance of buying in the next {horizon} days: **{_chance(reply[PROBABILITY])}**  \n"
         f"If they buy: typically **{currency} {rounded(if_buy['p50'])}** "
         f"({level}%: {rounded(lo)} to {rounded(hi)})  \n"
-        f"On average: **{currency} {rounded(average)}** (the chance times the average "
+        f"On average: **{currency} {money_text(average)}** (the chance times the average "
         "amount if they buy)"
     )
 
