@@ -206,6 +206,23 @@ class _Candidates:
         return before, np.where(nothing, "nothing", shown).astype(object), after
 
 
+def _texts(
+    cand: _Candidates, names: list[str], cells: tuple, order: np.ndarray, shown: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The text of the chosen cells only, slot by slot, and the feature of each (rows ×
+    slots); `cells` is ``(value, weight, yearly)``."""
+    value, weight, yearly = cells
+    out = np.full(order.shape, "", dtype=object)
+    cited = np.full(order.shape, "", dtype=object)
+    for k in range(order.shape[1]):
+        rows = np.flatnonzero(shown[:, k])
+        j = order[rows, k]
+        v, c = value[rows, j], weight[rows, j]
+        out[rows, k] = cand.text(v, c, j, cand.quotes(v, c, yearly[rows], j))
+        cited[rows, k] = np.array(names, dtype=object)[j]
+    return out, cited
+
+
 def reason_codes(
     contributions: pd.DataFrame,
     features: pd.DataFrame,
@@ -274,15 +291,7 @@ def reason_codes(
     order = np.argsort(-score, axis=1, kind="stable")[:, :top]
     shown = np.take_along_axis(score, order, axis=1) > -np.inf
 
-    # Then the text of the chosen cells only, slot by slot.
-    out = np.full((n, top), "", dtype=object)
-    cited = np.full((n, top), "", dtype=object)
-    for k in range(top):
-        rows = np.flatnonzero(shown[:, k])
-        j = order[rows, k]
-        v, c = value[rows, j], weight[rows, j]
-        out[rows, k] = cand.text(v, c, j, cand.quotes(v, c, yearly[rows], j))
-        cited[rows, k] = np.array(names, dtype=object)[j]
+    out, cited = _texts(cand, names, (value, weight, yearly), order, shown)
     columns = [f"reason_{k + 1}" for k in range(top)]
     frame = pd.DataFrame(out, index=contrib.index, columns=columns)
     if with_features:
