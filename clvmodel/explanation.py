@@ -45,15 +45,23 @@ __all__ = ["BGNBD_INPUTS", "bgnbd_shapley", "explain", "explain_features", "expl
 BGNBD_INPUTS = ("txn_count_lifetime", "days_since_first", "days_since_last", "basket_mean")
 
 
-def reasons_of(model: Any, x: pd.DataFrame, given: Any = None) -> pd.DataFrame:
-    """The three strongest drivers of each row's total (path contributions) in plain words;
-    `x` is the model's float block (:func:`clvmodel.estimates.matrix`)."""
+def reasons_of(
+    model: Any, x: pd.DataFrame, given: Any = None, *, with_features: bool = False
+) -> pd.DataFrame:
+    """The three strongest drivers of each row's total in plain words, from its served
+    contributions in currency (:func:`explain_served`'s, with the booster's path
+    contributions: fast for 100,000 rows); `x` is the model's float block
+    (:func:`clvmodel.estimates.matrix`)."""
     if not model.explainable("total") or x.empty:
-        return pd.DataFrame("", index=x.index, columns=REASONS)
+        features = [f"feature_{k + 1}" for k in range(len(REASONS))] if with_features else []
+        return pd.DataFrame("", index=x.index, columns=[*REASONS, *features])
     raw = contributions(model.bundles_["total"]["model"], x.to_numpy(), exact=False)
-    contrib = pd.DataFrame(raw[:, : len(model.feature_names_)], index=x.index)
-    contrib.columns = model.feature_names_
-    return reason_codes(contrib, x, model.typical_, top=len(REASONS), given=given)
+    # In currency, the whole blend (as explain_served, with path contributions): the same
+    # drivers the explanation tables show.
+    amounts, _, _ = _spend_amounts(model, x, "total", raw[:, : len(model.feature_names_) + 1])
+    contrib = pd.DataFrame(amounts, index=x.index, columns=model.feature_names_)
+    return reason_codes(contrib, x, model.typical_, top=len(REASONS), given=given,
+                        with_features=with_features)  # fmt: skip
 
 
 def _check_explainable(model: Any, target: str) -> None:

@@ -459,11 +459,15 @@ class CLVModel(BaseEstimator):
         scores = scores.set_index("customer_id")
         return self.quantiles_of(scores, q)[target]
 
-    def reasons(self, features: pd.DataFrame, *, given=None) -> pd.DataFrame:
+    def reasons(
+        self, features: pd.DataFrame, *, given=None, with_features: bool = False
+    ) -> pd.DataFrame:
         """The three strongest drivers of each row's total prediction, in plain words
-        (path contributions, fast enough for 100,000 rows)."""
+        (served contributions in currency from path contributions, fast enough for 100,000
+        rows); `with_features` adds ``feature_1..3``, the feature of each reason."""
         self._check_fitted()
-        return explanation.reasons_of(self, estimates.matrix(self, features), given)
+        x = estimates.matrix(self, features)
+        return explanation.reasons_of(self, x, given, with_features=with_features)
 
     def explainable(self, target: str) -> bool:
         """Whether :meth:`explain_features` supports the model of `target`."""

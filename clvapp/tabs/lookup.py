@@ -15,7 +15,6 @@ from clvapp.state import AppState, Served
 from clvmodel import catalogue, history, plots
 from clvmodel.columns import REASONS
 from clvmodel.contributions import output_scale
-from clvmodel.reasons import reason_codes
 
 DRIVER_COLUMNS = ["prediction", "feature", "customer's value", "effect", "contribution", "reason"]
 
@@ -46,7 +45,7 @@ def predict_customer(
 
 #: Scales of a model's raw output, in words (:func:`clvmodel.contributions.output_scale`).
 RAW_SCALES = {"log": "log of expected spend", "logit": "log-odds of buying"}
-#: Drivers per prediction in the drivers table; the "Why:" line cites only these.
+#: Drivers per prediction in the drivers table, besides those the "Why:" line cites.
 TOP_DRIVERS = 6
 
 
@@ -105,7 +104,8 @@ def explain_customer(state: AppState, customer_id: str, as_of: str | None = None
     raw output, on the scale named in "scale" (for a hybrid, its booster's part only);
     "served" gives them in currency (probability for purchase), adding up with its base to
     the served value, the whole blend explained, and says how. Largest absolute first.
-    "reasons" are the plain-words drivers of total spend, among its largest contributions.
+    "reasons" are the plain-words drivers of total spend (those of /predict_customer) and
+    "reason_features" their features.
 
     Args:
         customer_id: the customer's ID.
@@ -182,16 +182,12 @@ def _explanation(
 
 
 def _reasons(state: AppState, x: pd.DataFrame, served: dict | None) -> tuple[list, list]:
-    """The plain-words reasons among the largest served contributions to total spend (the
-    drivers table's), strongest first, and the feature of each."""
+    """The customer's reasons, as their scores have them (:meth:`CLVModel.reasons`: served
+    contributions in currency), and the feature of each: the drivers table shows them."""
     if served is None:
         return [], []
-    top = dict(list(served["contributions"].items())[:TOP_DRIVERS])
-    codes = reason_codes(
-        pd.DataFrame([top], index=x.index), x, state.model.typical_, with_features=True
-    ).iloc[0]
-    n = len(REASONS)
-    pairs = [(codes[f"reason_{k + 1}"], codes[f"feature_{k + 1}"]) for k in range(n)]
+    codes = state.model.reasons(x, with_features=True).iloc[0]
+    pairs = [(codes[f"reason_{k + 1}"], codes[f"feature_{k + 1}"]) for k in range(len(REASONS))]
     pairs = [(text, feature) for text, feature in pairs if text]
     return [t for t, _ in pairs], [f for _, f in pairs]
 
@@ -214,18 +210,24 @@ def _drivers(state: AppState, explanation: dict) -> pd.DataFrame:
         served = explanation["targets"][target].get("served")
         if served is None:
             continue
-        items = list(served["contributions"].items())
+        items, top = list(served["contributions"].items()), TOP_DRIVERS
+        if target == "total":  # the largest, and every driver the "Why:" line cites
+            shown = [f for i, (f, _) in enumerate(items) if i < TOP_DRIVERS or f in reasons]
+            items = [(f, served["contributions"][f]) for f in shown] + [
+                item for item in items if item[0] not in shown
+            ]
+            top = len(shown)
         rows.append([label, "Starting point: an average customer", "", "",
                      _amount(target, served["base_value"], change=False), ""])  # fmt: skip
-        for feature, c in items[:TOP_DRIVERS]:
+        for feature, c in items[:top]:
             rows.append([
                 label, catalogue.feature_label(feature),
                 value_text(feature, values.get(feature)), "raises" if c > 0 else "lowers",
                 _amount(target, c, change=True), reasons.get(feature, "") if target == "total"
                 else "",
             ])  # fmt: skip
-        rest = sum(c for _, c in items[TOP_DRIVERS:])
-        rows.append([label, f"The other {len(items[TOP_DRIVERS:])} features together", "",
+        rest = sum(c for _, c in items[top:])
+        rows.append([label, f"The other {len(items[top:])} features together", "",
                      "raises" if rest > 0 else "lowers", _amount(target, rest, change=True),
                      ""])  # fmt: skip
         what = "Expected spend" if target == "total" else "Chance of buying"
@@ -285,8 +287,9 @@ def build(served: Served) -> None:
         )
         gr.Markdown(
             "How the contributions are made. " + how_text(state, "total") + " "
-            + how_text(state, "purchase") + " The reasons under **Why** are the drivers of "
-            "total spend in this table that can be put in words."
+            + how_text(state, "purchase") + " The reasons under **Why** are the strongest "
+            "drivers of total spend in this table that can be put in words (ranked on path "
+            "contributions, a faster estimate of the same)."
         )  # fmt: skip
         gr.Markdown(
             "An 80% interval of [0, 0] with a positive expected spend means the customer most "
