@@ -14,6 +14,7 @@ raw output):
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import lru_cache
 
 import lightgbm as lgb
@@ -33,6 +34,72 @@ EXPLAINABLE = (
     RandomForestRegressor,
     RandomForestClassifier,
 )
+
+
+#: Declared objectives whose raw output is a log (of expected spend) or log-odds (of P(buy)),
+#: LightGBM's and XGBoost's names; any other regression objective is the value itself.
+LOG_OBJECTIVES = frozenset({"tweedie", "poisson", "gamma", "reg:tweedie", "count:poisson",
+                            "reg:gamma"})  # fmt: skip
+LOGIT_OBJECTIVES = frozenset({"binary", "cross_entropy", "xentropy", "binary:logistic"})
+#: The inverse of each output scale: raw output -> the value the model predicts.
+INVERSE: dict[str, Callable[[np.ndarray], np.ndarray]] = {
+    "log": np.exp,
+    "logit": lambda z: 1.0 / (1.0 + np.exp(-z)),
+    "identity": lambda z: z,
+}
+
+
+def output_scale(model) -> str:
+    """The scale of the model's raw output, which :func:`contributions` add up to:
+    ``"log"``, ``"logit"`` or ``"identity"``, from the objective the estimator declares.
+
+    Boosters declare theirs (LightGBM's fitted ``objective_``, XGBoost's ``objective``); a
+    linear pipeline ending in a classifier and a logistic regression explain log-odds;
+    forests explain their prediction (a probability for a classifier).
+
+    Raises
+    ------
+    ValueError
+        For a custom (callable) objective, whose scale cannot be known.
+    """
+    est = unwrap(model)
+    if isinstance(est, Pipeline):
+        return "logit" if hasattr(est[-1], "predict_proba") else "identity"
+    if isinstance(est, lgb.LGBMModel):
+        objective = getattr(est, "objective_", None) or est.objective
+        if objective is None:
+            objective = "binary" if isinstance(est, lgb.LGBMClassifier) else "regression"
+    elif isinstance(est, xgb.XGBModel):
+        objective = est.objective
+    else:
+        return "identity"
+    if not isinstance(objective, str):
+        raise ValueError(
+            f"the {type(est).__name__} model has a custom objective {objective!r}: the scale "
+            "of its contributions is unknown."
+        )
+    if objective in LOG_OBJECTIVES:
+        return "log"
+    return "logit" if objective in LOGIT_OBJECTIVES else "identity"
+
+
+def rescaled(raw: np.ndarray, served: np.ndarray, scale: str) -> tuple[np.ndarray, np.ndarray]:
+    """Contributions on the raw scale (rows × (features + base), :func:`contributions`)
+    as amounts of the served value: ``(contributions, base)`` with ``base +
+    contributions.sum(axis=1) == served``.
+
+    The base is the raw base value taken back to the served scale; the difference between
+    the served value and it is split over the features in proportion to their raw
+    contributions (same signs, same order), the standard way to state log-scale SHAP values
+    in currency.
+    """
+    contrib, base_raw = raw[:, :-1], raw[:, -1]
+    base = INVERSE[scale](base_raw)
+    total = contrib.sum(axis=1)
+    slope = {"log": base, "logit": base * (1 - base), "identity": np.ones_like(base)}[scale]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        factor = np.where(np.abs(total) > 1e-12, (served - base) / total, slope)
+    return contrib * factor[:, None], base
 
 
 def unwrap(model):

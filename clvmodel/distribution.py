@@ -13,7 +13,10 @@ times their total, with the shares of the reconciled expected spends
 is never above the total's, and no bound is negative.
 
 An expected value can sit above P90: a customer who probably buys nothing (p < 0.1) has
-P90 = 0 while their expected spend is positive.
+P90 = 0 while their expected spend is positive. The amount if they buy
+(:func:`amount_if_buy`) is the same distribution's lognormal part on its own: its mean
+``m / p``, times ``p``, is the expected spend, and its quantiles are those a person reads
+as "if they buy: typically ...".
 """
 
 from __future__ import annotations
@@ -24,10 +27,11 @@ import numpy as np
 import pandas as pd
 from scipy.stats import norm
 
-from clvmodel.columns import MEDIAN, PROBABILITY
+from clvmodel.columns import IF_BUY, MEDIAN, PROBABILITY
 
 __all__ = [
     "SIGMA_GRID",
+    "amount_if_buy",
     "category_shares",
     "fit_sigma",
     "interval_quantiles",
@@ -57,16 +61,44 @@ def spend_quantiles(
     The q-quantile is 0 when q <= 1 - p (or the expected spend is 0), else the lognormal
     quantile at (q - (1 - p)) / p, the lognormal having mean ``mean / p``. Monotone in q.
     """
+    q = _levels(q)
+    mean, p, positive, mu = _amount_location(mean, p, sigma)
+    inner = np.clip((q[None, :] - (1 - p)) / p, 1e-12, 1 - 1e-12)
+    amount = np.exp(mu + sigma * norm.ppf(inner))
+    return np.where((q[None, :] > 1 - p) & positive, amount, 0.0)
+
+
+def amount_if_buy(
+    mean: np.ndarray, p: np.ndarray, sigma: float, q: Sequence[float]
+) -> tuple[np.ndarray, np.ndarray]:
+    """The amount if they buy, of the hurdle with expected spend `mean` and P(buy) `p`:
+    its mean ``mean / p`` (rows) and its quantiles (rows × q), 0 where `mean` is 0.
+
+    The lognormal part of :func:`spend_quantiles`' distribution, the same numbers: the
+    hurdle's q-quantile is this one's at ``(q - (1 - p)) / p``.
+    """
+    q = _levels(q)
+    mean, p, positive, mu = _amount_location(mean, p, sigma)
+    amount = np.exp(mu + sigma * norm.ppf(q)[None, :])
+    conditional = np.where(positive, mean / p, 0.0)[:, 0]
+    return conditional, np.where(positive, amount, 0.0)
+
+
+def _levels(q: Sequence[float]) -> np.ndarray:
     q = np.asarray(q, dtype=float)
     if np.any((q <= 0) | (q >= 1)):
         raise ValueError(f"quantile levels must lie strictly between 0 and 1; got {q.tolist()}.")
+    return q
+
+
+def _amount_location(mean: np.ndarray, p: np.ndarray, sigma: float) -> tuple:
+    """Columns of the clipped mean and P(buy), where the mean is positive, and the log
+    location ``mu`` of the lognormal amount whose mean is ``mean / p``."""
     mean = np.clip(np.asarray(mean, dtype=float), 0.0, None)[:, None]
     p = np.clip(np.asarray(p, dtype=float), _P_MIN, 1.0)[:, None]
     positive = mean > 0
     mu = np.log(np.where(positive, mean, 1.0) / p) - sigma**2 / 2
-    inner = np.clip((q[None, :] - (1 - p)) / p, 1e-12, 1 - 1e-12)
-    amount = np.exp(mu + sigma * norm.ppf(inner))
-    return np.where((q[None, :] > 1 - p) & positive, amount, 0.0)
+    return mean, p, positive, mu
 
 
 def pinball_loss(y: np.ndarray, quantiles: np.ndarray, q: Sequence[float]) -> float:
@@ -149,6 +181,8 @@ def served_numbers(
             out[f"predicted_{c}_high"] = shares[:, i] * q[:, 2]
     out[PROBABILITY] = p
     out[MEDIAN] = q[:, 1]
+    conditional, amount = amount_if_buy(total, p, sigma, (lo, 0.5, hi))
+    out |= dict(zip(IF_BUY, [conditional, *amount.T], strict=True))
     return {k: _no_negative_zero(v) for k, v in out.items()}
 
 

@@ -296,11 +296,15 @@ class CLVModel(BaseEstimator):
         scores = self.predict(data, as_of=as_of, customer_ids=customer_ids, reasons=False)
         return self.quantiles_of(scores.set_index("customer_id"), q)[target]
 
-    def reasons(self, features: pd.DataFrame, *, given=None) -> pd.DataFrame:
+    def reasons(
+        self, features: pd.DataFrame, *, given=None, with_features: bool = False
+    ) -> pd.DataFrame:
         """The three strongest drivers of each row's total prediction, in plain words
-        (path contributions, fast enough for 100,000 rows)."""
+        (served contributions in currency from path contributions, fast enough for 100,000
+        rows); `with_features` adds ``feature_1..3``, the feature of each reason."""
         self._check_fitted()
-        return explanation.reasons_of(self, estimates.matrix(self, features), given)
+        x = estimates.matrix(self, features)
+        return explanation.reasons_of(self, x, given, with_features=with_features)
 
     def explainable(self, target: str) -> bool:
         """Whether :meth:`explain_features` supports the model of `target`."""
@@ -316,6 +320,21 @@ class CLVModel(BaseEstimator):
         self._check_fitted()
         x = estimates.matrix(self, features)
         return explanation.explain_features(self, x, target, exact=exact)
+
+    def explain_served(
+        self, features: pd.DataFrame, target: str | Sequence[str] = "total", *,
+        exact: bool = True, raw: dict[str, pd.DataFrame] | None = None,
+    ) -> pd.DataFrame | dict[str, pd.DataFrame]:  # fmt: skip
+        """Each feature's contribution to the served value of `target` (currency; for
+        ``"purchase"``, probability), with ``base_value`` and ``served_value``: base plus
+        contributions is exactly what :meth:`predict_features` serves, the whole hybrid
+        explained (:mod:`clvmodel.explanation`). A list of targets gives a dict of them;
+        `raw`: :meth:`explain_features` of these rows per target, if already made."""
+        self._check_fitted()
+        x = estimates.matrix(self, features)
+        targets = [target] if isinstance(target, str) else list(target)
+        out = explanation.explain_served(self, x, targets, exact=exact, raw=raw)
+        return out[target] if isinstance(target, str) else out
 
     def explain(
         self, data: RetailData, customer_ids: Iterable[object], *, target: str = "total",

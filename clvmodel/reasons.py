@@ -15,11 +15,17 @@ candidates, and a candidate is kept only when
 print differently. Features the user did not give (``given``, e.g. filled with typical
 values in a what-if) are never cited, nor used as a reference.
 
+Plain words: a count of one is singular ("last purchase 1 day ago"), net spend below zero
+is returns ("returned 103 more than they bought in the last year"), none is "nothing",
+and a change says "more" or "less" instead of a sign.
+
 Vectorised over customers: the checks run on the whole customers × features block at
 once, and only the chosen cells are put into words, one reason slot at a time.
 """
 
 from __future__ import annotations
+
+import re
 
 import numpy as np
 import pandas as pd
@@ -35,6 +41,27 @@ EXTRA_DECIMALS = 2
 
 #: The customer's own yearly spend, the base of "their usual" for recent spend windows.
 YEARLY = spend_column("total", 365)
+
+#: Plural words a phrase puts after its value, and their singular for a value of 1.
+SINGULAR = {
+    "days": "day",
+    "purchases": "purchase",
+    "products": "product",
+    "categories": "category",
+    "stores": "store",
+    "items": "item",
+    "points": "point",
+}
+_PLURAL_AFTER = re.compile(r"^(\s+(?:different |loyalty )?)(\w+)(.*)$", re.S)
+
+
+def _singular(after: str) -> str:
+    """The text after a value of 1: its first plural word made singular."""
+    match = _PLURAL_AFTER.match(after)
+    if match is None or match.group(2) not in SINGULAR:
+        return after
+    return match.group(1) + SINGULAR[match.group(2)] + match.group(3)
+
 
 # What a reason's note quotes.
 _TYPICAL, _RATIO, _USUAL = 0, 1, 2
@@ -91,6 +118,7 @@ class _Candidates:
         parts = [i.phrase.split("{v}", 1) for i in infos]
         self.before = np.array([p[0] for p in parts], dtype=object)
         self.after = np.array([p[1] for p in parts], dtype=object)
+        self.after_one = np.array([_singular(p[1]) for p in parts], dtype=object)
 
     def quotes(
         self, value: np.ndarray, contrib: np.ndarray, yearly: np.ndarray, j: np.ndarray | slice
@@ -105,7 +133,7 @@ class _Candidates:
         """
         usual = yearly / 365 * self.own_window[j]  # NaN without an own usual
         own = np.isfinite(usual)
-        as_ratio = own & (value >= 0)
+        as_ratio = own & (value > 0)  # "nothing" is not a multiple of anything
         ref = np.where(own, usual, self.typical[j])
         with np.errstate(divide="ignore", invalid="ignore"):
             ratio = value / ref
@@ -150,7 +178,49 @@ class _Candidates:
         for kind, (start, end) in _NOTES.items():
             lead[q["kind"] == kind], tail[q["kind"] == kind] = start, end
         arrow = np.where(contrib > 0, "↑ ", "↓ ").astype(object)
-        return arrow + self.before[j] + shown + self.after[j] + lead + note + tail
+        before, shown, after = self._plain(value, j, shown, q["digits"])
+        return arrow + before + shown + after + lead + note + tail
+
+    def _plain(
+        self, value: np.ndarray, j: np.ndarray, shown: np.ndarray, digits: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The phrase around each shown value in plain words: a singular after 1, returns
+        for net spend below 0, "nothing" for 0, "more"/"less" for a change."""
+        before, after = self.before[j].copy(), np.where(shown == "1", self.after_one[j],
+                                                         self.after[j])  # fmt: skip
+        unit, spent = self.unit[j], self.before[j] == "spent "
+        magnitude = format_values(np.abs(value), "money", digits)
+        returns = spent & (unit == "money") & (value < 0)
+        before[returns] = "returned "
+        after[returns] = " more than they bought" + after[returns]
+        change = (
+            spent
+            & (unit == "money_change")
+            & (value != 0)
+            & np.char.startswith(after.astype(str), " vs ")
+        )
+        more = np.where(value > 0, " more than in ", " less than in ")
+        after[change] = more[change] + np.array([a[4:] for a in after[change]], dtype=object)
+        shown = np.where(returns | change, magnitude, shown)
+        nothing = spent & (unit == "money") & (value == 0)
+        return before, np.where(nothing, "nothing", shown).astype(object), after
+
+
+def _texts(
+    cand: _Candidates, names: list[str], cells: tuple, order: np.ndarray, shown: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The text of the chosen cells only, slot by slot, and the feature of each (rows ×
+    slots); `cells` is ``(value, weight, yearly)``."""
+    value, weight, yearly = cells
+    out = np.full(order.shape, "", dtype=object)
+    cited = np.full(order.shape, "", dtype=object)
+    for k in range(order.shape[1]):
+        rows = np.flatnonzero(shown[:, k])
+        j = order[rows, k]
+        v, c = value[rows, j], weight[rows, j]
+        out[rows, k] = cand.text(v, c, j, cand.quotes(v, c, yearly[rows], j))
+        cited[rows, k] = np.array(names, dtype=object)[j]
+    return out, cited
 
 
 def reason_codes(
@@ -160,6 +230,7 @@ def reason_codes(
     *,
     top: int = 3,
     given: pd.DataFrame | pd.Series | np.ndarray | None = None,
+    with_features: bool = False,
 ) -> pd.DataFrame:
     """The `top` consistent drivers per row: ``reason_1`` .. ``reason_<top>`` as sentences.
 
@@ -178,6 +249,9 @@ def reason_codes(
         True where the user gave the value (shaped like `features`, or one flag per
         column); other values, e.g. filled with typical ones, are neither cited nor used
         as a reference. None: all given.
+    with_features : bool, default False
+        Also return ``feature_1`` .. ``feature_<top>``: the feature each reason is about
+        (``""`` where none), so that a table of contributions can show the same drivers.
 
     Returns
     -------
@@ -217,12 +291,9 @@ def reason_codes(
     order = np.argsort(-score, axis=1, kind="stable")[:, :top]
     shown = np.take_along_axis(score, order, axis=1) > -np.inf
 
-    # Then the text of the chosen cells only, slot by slot.
-    out = np.full((n, top), "", dtype=object)
-    for k in range(top):
-        rows = np.flatnonzero(shown[:, k])
-        j = order[rows, k]
-        v, c = value[rows, j], weight[rows, j]
-        out[rows, k] = cand.text(v, c, j, cand.quotes(v, c, yearly[rows], j))
+    out, cited = _texts(cand, names, (value, weight, yearly), order, shown)
     columns = [f"reason_{k + 1}" for k in range(top)]
-    return pd.DataFrame(out, index=contrib.index, columns=columns)
+    frame = pd.DataFrame(out, index=contrib.index, columns=columns)
+    if with_features:
+        frame[[f"feature_{k + 1}" for k in range(top)]] = cited
+    return frame

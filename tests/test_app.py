@@ -41,6 +41,8 @@ REPLY_KEYS = {
     "interval_80",
     "purchase_probability",
     "spend_distribution",
+    "spend_if_buy",
+    "horizon_days",
     "reasons",
     "cold_start",
     "as_of",
@@ -179,12 +181,13 @@ def test_predict_features_bad_input(client, features, message):
 def test_explain_customer(client, app):
     cid = app.EXAMPLE_IDS[0]
     reply = client.predict(cid, api_name="/explain_customer")
-    assert set(reply) == {"customer_id", "as_of", "model_version", "feature_values", "targets"}
+    assert set(reply) == {"customer_id", "as_of", "model_version", "feature_values", "targets",
+                          "reasons", "reason_features"}  # fmt: skip
     assert reply["customer_id"] == cid
     assert list(reply["feature_values"]) == app.MODEL.feature_names_
     assert list(reply["targets"]) == app.MODEL.feature_config_.targets
     for entry in reply["targets"].values():
-        assert set(entry) == {"model", "scale", "base_value", "contributions", "note"}
+        assert set(entry) == {"model", "scale", "base_value", "contributions", "note", "served"}
         assert entry["note"] == ""
         assert set(entry["contributions"]) == set(app.MODEL.feature_names_)
         sizes = [abs(c) for c in entry["contributions"].values()]
@@ -441,7 +444,13 @@ def test_what_if_table_is_grouped_labelled_and_marks_edits(app):
     assert (marked["changed"] != "").sum() == 1
     assert "1 value changed" in headline
     # every prediction beside its starting point, with the change
-    assert list(predictions["target"]) == [*app.STATE.spend_targets, "probability of buying"]
+    targets = app.STATE.spend_targets
+    assert list(predictions["target"]) == [
+        targets[0],
+        replies.IF_BUY_ROW,
+        *targets[1:],
+        "probability of buying",
+    ]
     total = predictions.set_index("target").loc["total"]
     now, before = reply["predicted_30d_spend"]["total"], start["predicted_30d_spend"]["total"]
     assert total["change"] == f"{now - before:+,.2f}"
@@ -458,11 +467,14 @@ def test_tables_show_money_with_separators_and_probabilities_as_percentages(app)
     _, _, _, drivers = app.show_lookup(reply, app.explain_customer(app.EXAMPLE_IDS[0]))
     names = set(app.MODEL.feature_names_)
     assert len(drivers) and not set(drivers["feature"]) & names  # labels, not raw names
-    assert drivers["contribution"].str.match(r"^[+-]\d+\.\d{3}$").all()
+    money = r"^[+-]?[\d,]+\.\d{2}$"  # currency, thousands separators; points for buying
+    spend = drivers["prediction"].str.startswith("total spend")
+    assert drivers.loc[spend, "contribution"].str.match(money).all()
+    assert drivers.loc[~spend, "contribution"].str.match(r"^([+-]\d+\.\d pts|\d+\.\d%)$").all()
     assert value_text("spend_90d", 28568.591) == "28,568.59"
     assert value_text("online_share", 0.2158) == "22%"
     comparison = model_tab.comparison_table(app.STATE, "total")
-    assert comparison["mae"].str.match(r"^[\d,]+(\.\d{3})?$").all()
+    assert comparison["Mean absolute error"].str.match(r"^[\d,]+(\.\d{3})?$").all()
 
 
 def test_every_table_has_its_headers_before_the_first_answer(app):
@@ -813,3 +825,110 @@ def test_what_if_values_have_thousands_separators(app):
     assert "," in row["value"]
     assert whatif.parsed(row["value"]) == pytest.approx(exact["spend_lifetime"], abs=0.01)
     assert whatif.parsed("1,5") == "1,5"  # not a number: the library names it
+
+
+# ------------------------------------------------------------------ hurdle and explanations
+
+
+def _kinds(app) -> dict[str, str]:
+    """A customer of each kind: the top spender, one of [0, 0] interval, cold start, one
+    purchase, returns exceeding purchases, an example."""
+    scores, x = app.SCORER.scores(), app.SCORER.features()
+    history = scores[~scores["cold_start"]]
+    out = {
+        "top": history["predicted_total"].idxmax(),
+        "zero_interval": history.index[history["predicted_total_high"] == 0][0],
+        "one_purchase": x.index[x["txn_count_lifetime"] == 1][0],
+        "example": app.EXAMPLE_IDS[-1],
+    }
+    if scores["cold_start"].any():
+        out["cold_start"] = scores.index[scores["cold_start"]][0]
+    returns = x.index[x["spend_365d"] < 0]
+    if len(returns):
+        out["returns"] = returns[0]
+    return out
+
+
+def _numbers(text: str) -> list[float]:
+    return [float(v.replace(",", "")) for v in re.findall(r"-?\d[\d,]*(?:\.\d+)?", text)]
+
+
+def test_lookup_reads_the_hurdle_and_its_drivers_add_up_for_every_kind(app):
+    from clvapp.tabs import lookup
+
+    state = app.STATE
+    horizon, currency = state.model.feature_config_.horizon, state.currency
+    for kind, cid in _kinds(app).items():
+        reply = lookup.predict_customer(state, cid)
+        explanation = lookup.explain_customer(state, cid)
+        text, table, _, drivers = lookup.show_lookup(state, reply, explanation)
+        p, total = reply["purchase_probability"], reply["predicted_30d_spend"]["total"]
+        assert f"Chance of buying in the next {horizon} days:" in text, kind
+        assert f"If they buy: typically **{currency} " in text and "On average:" in text, kind
+        rounding = reply["spend_if_buy"]["mean"] * 5e-5 + 0.01  # P(buy) has 4 decimals
+        assert reply["spend_if_buy"]["mean"] * p == pytest.approx(total, abs=rounding), kind
+        if_buy = reply["spend_if_buy"]
+        assert if_buy["p10"] <= if_buy["p50"] <= if_buy["p90"], kind
+        assert replies.IF_BUY_ROW in set(table["target"])
+        why = text.split("Why: ", 1)[1].split("\n")[0] if "Why: " in text else ""
+        assert not re.search(r"(?<![\d,.])1 (days|different products|purchases)\b", why), why
+        for bad in ("spent -", "…", "_"):
+            assert bad not in why, (kind, why)
+        if kind == "cold_start":
+            assert drivers.empty and explanation["reasons"] == []
+            continue
+        # Each prediction's rows: the base, the drivers, the rest, the served value.
+        for label, group in drivers.groupby("prediction", sort=False):
+            values = [_numbers(v)[0] for v in group["contribution"]]
+            scale = 1.0 if label.startswith("total spend") else 100.0  # percent, points
+            base, parts, served = values[0], values[1:-1], values[-1]
+            shown = 0.005 if scale == 1.0 else 0.05  # half the last digit printed
+            assert base + sum(parts) == pytest.approx(served, abs=shown * len(values)), label
+            if scale == 1.0:
+                assert served == pytest.approx(total, abs=0.01)
+            else:
+                assert served == pytest.approx(p * 100, abs=0.06)
+        # One list of reasons: the Why line is the drivers table's reason column.
+        cited = [r for r in drivers["reason"] if r]
+        assert sorted(cited) == sorted(explanation["reasons"]), kind
+        assert explanation["reasons"] == reply["reasons"], kind  # one list on the page
+        assert why == ("; ".join(reply["reasons"]) + "." if cited else ""), kind
+
+
+def test_explanation_in_currency_adds_up_and_says_how(client, app):
+    cid = app.EXAMPLE_IDS[0]
+    reply = client.predict(cid, api_name="/explain_customer")
+    prediction = client.predict(cid, api_name="/predict_customer")
+    for target, entry in reply["targets"].items():
+        served = entry["served"]
+        total = served["base_value"] + sum(served["contributions"].values())
+        assert total == pytest.approx(served["value"], rel=1e-4, abs=1e-3), target
+        expected = (
+            prediction["purchase_probability"]
+            if target == "purchase"
+            else prediction["predicted_30d_spend"][target]
+        )
+        assert served["value"] == pytest.approx(expected, rel=1e-3, abs=0.01), target
+        assert served["unit"] == ("probability" if target == "purchase" else app.STATE.currency)
+        assert "add up" in served["how"]
+    assert set(reply["reason_features"]) <= set(
+        reply["targets"]["total"]["served"]["contributions"]
+    )
+    assert reply["reasons"] == prediction["reasons"]
+
+
+def test_model_tab_says_what_the_refit_means_and_names_metrics_in_words(app):
+    state = app.STATE
+    text = model_tab.about_markdown(state)
+    assert "never seen in training" not in text
+    if state.meta["params"]["refit"]:
+        assert "fitted again on all" in text and "has seen" in text
+    for target in state.model.feature_config_.targets:
+        table = model_tab.comparison_table(state, target)
+        metrics = [c for c in table.columns if c not in ("Model", "Role")]
+        assert set(metrics) <= set(model_tab.METRIC_NAMES.values()), metrics
+        cells = table.astype(str).to_numpy().ravel()
+        assert not any(c in ("-0.000", "-0") for c in cells)
+        assert not any("_" in m for m in table["Model"]), list(table["Model"])
+    names = model_tab.comparison_table(state, "total")["Model"].tolist()
+    assert "BG/NBD (maximum likelihood)" in names

@@ -166,7 +166,7 @@ def test_what_if_predicts_from_a_loaded_customer(page, app, expect):
     expect(tab.get_by_role("row", name=loaded).first).to_be_visible()
     tab.get_by_role("button", name=PREDICT).click()
 
-    expect(tab.get_by_text("expected spend in the next 30 days")).to_be_visible()
+    expect(tab.get_by_text("Chance of buying in the next 30 days")).to_be_visible()
     expect(tab.get_by_text("No value changed from the starting point")).to_be_visible()
     expect(tab.get_by_text(f"{total:,.2f}").first).to_be_visible()
     expect(tab.get_by_role("gridcell", name="total", exact=True).first).to_be_visible()
@@ -200,7 +200,10 @@ def test_explanations_tab_shows_the_model_comparison(page, app, expect):
     tab = _open_tab(page, "Explanations & model")
 
     expect(tab.get_by_text(f"Model {app.STATE.version}").first).to_be_visible()
+    from clvapp.tabs.model import model_name  # the chosen model, in words
+
     chosen = app.STATE.model.report_.targets["total"].chosen
+    chosen = model_name(chosen, app.STATE.model.feature_config_.horizon)
     expect(tab.get_by_role("gridcell", name=chosen, exact=True).first).to_be_visible()
     expect(tab.get_by_role("gridcell", name="baseline", exact=True).first).to_be_visible()
     tab.get_by_role("button", name="Model info and health check").click()

@@ -6,12 +6,18 @@ import pandas as pd
 import pytest
 import xgboost as xgb
 from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
-from sklearn.linear_model import Ridge
+from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.neighbors import KNeighborsRegressor
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from clvmodel.contributions import contributions, forest_contributions
+from clvmodel.contributions import (
+    INVERSE,
+    contributions,
+    forest_contributions,
+    output_scale,
+    rescaled,
+)
 from clvmodel.training import predict_probability, predict_values
 
 
@@ -89,3 +95,50 @@ def test_array_predictions_match_the_dataframe_ones(rows):
     np.testing.assert_allclose(
         predict_probability(clf, x.to_numpy()), clf.predict_proba(x)[:, 1], rtol=1e-6
     )
+
+
+def test_the_scale_comes_from_the_declared_objective():
+    x, y = _data()
+    yp = np.abs(y)
+    label = (y > np.median(y)).astype(int)
+    opts = {"n_estimators": 5, "random_state": 0, "verbose": -1}
+    models = {
+        "log": [
+            lgb.LGBMRegressor(objective="tweedie", **opts).fit(x, yp),
+            lgb.LGBMRegressor(objective="poisson", **opts).fit(x, yp),
+            xgb.XGBRegressor(objective="reg:tweedie", n_estimators=5).fit(x, yp),
+        ],
+        "logit": [
+            lgb.LGBMClassifier(**opts).fit(x, label),
+            xgb.XGBClassifier(n_estimators=5).fit(x, label),
+            make_pipeline(StandardScaler(), LogisticRegression()).fit(x.fillna(0), label),
+        ],
+        "identity": [
+            lgb.LGBMRegressor(**opts).fit(x, y),
+            xgb.XGBRegressor(n_estimators=5).fit(x, y),
+            make_pipeline(StandardScaler(), Ridge()).fit(x.fillna(0), y),
+            RandomForestRegressor(n_estimators=3, random_state=0).fit(x.fillna(0), y),
+        ],
+    }
+    for scale, fitted in models.items():
+        for model in fitted:
+            assert output_scale(model) == scale, type(model).__name__
+    # A name merely containing "tweedie" says nothing: the objective is what counts.
+    renamed = lgb.LGBMRegressor(**opts).fit(x, y)
+    assert output_scale(renamed) == "identity"
+    custom = lgb.LGBMRegressor(objective=lambda y, p: (p - y, np.ones_like(y)), **opts)
+    with pytest.raises(ValueError, match="custom objective"):
+        output_scale(custom.fit(x, y))
+
+
+@pytest.mark.parametrize("scale", ["log", "logit", "identity"])
+def test_rescaled_contributions_add_up_to_the_served_value_with_the_same_signs(scale):
+    rng = np.random.default_rng(4)
+    raw = rng.normal(0, 0.5, (50, 6))
+    raw[0, :-1] = 0.0  # nothing to spread: the base is the value
+    value = INVERSE[scale](raw.sum(axis=1))
+    amounts, base = rescaled(raw, value, scale)
+    np.testing.assert_allclose(base + amounts.sum(axis=1), value, rtol=1e-12)
+    np.testing.assert_allclose(base, INVERSE[scale](raw[:, -1]))
+    changed = np.abs(raw[:, :-1]) > 0
+    assert (np.sign(amounts[changed]) == np.sign(raw[:, :-1][changed])).all()

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from clvmodel.distribution import (
+    amount_if_buy,
     category_shares,
     fit_sigma,
     interval_quantiles,
@@ -76,3 +77,25 @@ def test_calibration_counts_the_atom_at_zero():
 def test_interval_quantiles():
     assert interval_quantiles(0.8) == (0.1, 0.9)
     assert interval_quantiles(0.9) == (0.05, 0.95)
+
+
+def test_amount_if_buy_is_the_hurdle_given_a_purchase():
+    mean, p, sigma = np.array([120.0, 50.0, 0.0, 300.0]), np.array([0.6, 0.05, 0.4, 1.0]), 0.9
+    conditional, amount = amount_if_buy(mean, p, sigma, (0.1, 0.5, 0.9))
+    np.testing.assert_allclose(conditional * p, mean)  # the mean over both outcomes
+    assert (np.diff(amount, axis=1) >= 0).all() and (amount[2] == 0).all()  # nothing expected
+    # The hurdle's q-quantile is the amount's at (q - (1 - p)) / p, where it is positive.
+    hurdle = spend_quantiles(mean, p, sigma, (0.9,))[:, 0]
+    _, shifted = amount_if_buy(mean[[0, 3]], p[[0, 3]], sigma, (0.5 / 0.6, 0.9))
+    np.testing.assert_allclose(hurdle[[0, 3]], [shifted[0, 0], shifted[1, 1]])
+    np.testing.assert_allclose(amount[3], spend_quantiles(mean, p, sigma, (0.1, 0.5, 0.9))[3])
+
+
+def test_amount_if_buy_matches_samples_of_the_buyers():
+    rng = np.random.default_rng(3)
+    p, mean, sigma = 0.3, 90.0, 1.1
+    mu = np.log(mean / p) - sigma**2 / 2
+    buyers = np.exp(mu + sigma * rng.standard_normal(400_000))
+    conditional, amount = amount_if_buy(np.array([mean]), np.array([p]), sigma, (0.1, 0.5, 0.9))
+    assert conditional[0] == pytest.approx(buyers.mean(), rel=0.01)
+    np.testing.assert_allclose(amount[0], np.quantile(buyers, (0.1, 0.5, 0.9)), rtol=0.02)

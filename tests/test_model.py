@@ -3,7 +3,9 @@
 import numpy as np
 import pandas as pd
 import pytest
+from scipy.stats import norm
 
+from clvmodel.columns import IF_BUY
 from clvmodel.evaluation import interval_metrics, probability_metrics, spend_metrics
 from clvmodel.features import build_features, build_targets
 from clvmodel.model import PROBABILITY, CLVModel, NotFittedError, prediction_columns
@@ -138,6 +140,37 @@ def check_invariants(model: CLVModel, scores: pd.DataFrame) -> None:
     unlikely = scored[PROBABILITY] < 0.9
     assert (scored.loc[unlikely, "predicted_total_low"] == 0).all()
     assert (scored.loc[scored[PROBABILITY] < 0.1, "predicted_total_high"] == 0).all()
+    check_amount_if_buy(model, scored)
+
+
+def check_amount_if_buy(model: CLVModel, scored: pd.DataFrame) -> None:
+    """The amount if they buy is the same distribution given a purchase: ordered
+    quantiles, mean × P(buy) = expected spend, and the hurdle's quantiles are its own at
+    the shifted levels (the interval keys are the same distribution's)."""
+    mean, low, median, high = (scored[c].to_numpy(dtype=float) for c in IF_BUY)
+    p, total = scored[PROBABILITY].to_numpy(dtype=float), scored["predicted_total"].to_numpy()
+    assert (low <= median).all() and (median <= high).all() and (low >= 0).all()
+    np.testing.assert_allclose(p * mean, total, rtol=1e-9, atol=1e-9)
+    # Given a purchase, spend is at least what the hurdle's quantile at the same level says.
+    for hurdle, amount in (("_low", low), ("_median", median), ("_high", high)):
+        column = "predicted_total" + hurdle
+        assert (scored[column].to_numpy() <= amount * (1 + 1e-12) + 1e-9).all(), column
+    # P90 of the hurdle is the amount's quantile at (0.9 - (1 - p)) / p, with the spread
+    # the row was served with (cold-start rows have their own).
+    cold = scored["cold_start"].to_numpy(dtype=bool) if "cold_start" in scored else False
+    sigma = np.where(cold, model.cold_sigma_ or np.nan, model.sigma_)
+    lo, hi = model._levels()
+    buys = (p > 1 - hi + 1e-6) & (total > 0)
+    level = (hi - (1 - p[buys])) / p[buys]
+    mu = np.log(mean[buys]) - sigma[buys] ** 2 / 2
+    expected_high = np.exp(mu + sigma[buys] * norm.ppf(level))
+    np.testing.assert_allclose(scored["predicted_total_high"].to_numpy()[buys], expected_high,
+                               rtol=1e-9)  # fmt: skip
+    # ... and the amount's own interval is its lognormal's P10 and P90.
+    mu_all = np.log(np.where(total > 0, mean, 1.0)) - sigma**2 / 2
+    for quantile, column in ((lo, low), (hi, high)):
+        expected = np.where(total > 0, np.exp(mu_all + sigma * norm.ppf(quantile)), 0.0)
+        np.testing.assert_allclose(column, expected, rtol=1e-9, atol=1e-12)
 
 
 def test_invariants_hold_for_every_customer_of_a_fitted_model(fitted, scores):

@@ -1,5 +1,6 @@
 """Scoring from saved artifacts: by feature table, by customer ID, explanations."""
 
+import copy
 import json
 
 import numpy as np
@@ -161,3 +162,47 @@ def test_warm_uses_train_py_saved_scores_for_the_same_data(trained_artifacts, sm
     other = CustomerScorer(predictor, scorer.data)
     assert not other.warm(precomputed=marked.iloc[1:])  # other customers: predicted afresh
     pd.testing.assert_series_equal(other.scores()["predicted_total"], fresh["predicted_total"])
+
+
+@pytest.mark.parametrize("blend", [None, 0.5], ids=["as_fitted", "hybrid"])
+def test_served_explanations_add_up_to_what_is_served_for_every_customer(scorer, predictor, blend):
+    """Base + contributions = the served value, per target and customer, for the model as
+    fitted and for a hybrid of its booster with BG/NBD (the whole blend explained)."""
+    model = copy.deepcopy(predictor)
+    if blend is not None:
+        for target in ["total", *model.categories]:
+            model.bundles_[target]["blend"] = blend
+    x = scorer.features()
+    served = model.predict_features(x, reasons=False)
+    targets = model.feature_config_.targets
+    explained = model.explain_served(x, targets)
+    for target in targets:
+        frame = explained[target]
+        column = "purchase_probability" if target == "purchase" else f"predicted_{target}"
+        np.testing.assert_allclose(frame["served_value"], served[column], rtol=1e-12)
+        parts = frame.drop(columns="served_value").sum(axis=1)
+        tolerance = 1e-6 if target == "purchase" else 1e-7  # XGBoost sums in float32
+        np.testing.assert_allclose(parts, served[column], rtol=tolerance, atol=1e-7)
+        # Same signs as the model's own contributions where BG/NBD has no part.
+        raw = model.explain_features(x, target).drop(columns="base_value").to_numpy()
+        own = frame[model.feature_names_].to_numpy()
+        if blend is None and model.bundles_[target].get("blend", 0.0) == 0.0:
+            big = np.abs(raw) > 1e-9
+            assert (np.sign(own[big]) == np.sign(raw[big])).all(), target
+    one = model.explain_served(x.iloc[:1], "total")
+    assert list(one.columns) == [*model.feature_names_, "base_value", "served_value"]
+
+
+def test_bgnbd_shapley_values_add_up_and_vanish_for_the_typical_customer(scorer, predictor):
+    from clvmodel import bgnbd_ml
+    from clvmodel.explanation import bgnbd_shapley
+
+    x = scorer.features()
+    params, horizon = predictor.bundles_["total"]["bgnbd"], predictor.feature_config_.horizon
+    for target in ("total", predictor.categories[0]):
+        phi, base = bgnbd_shapley(params, x, predictor.typical_, target, horizon)
+        spend = bgnbd_ml.expected_spend(params, x, target, horizon)
+        np.testing.assert_allclose(base + phi.sum(axis=1), spend, rtol=1e-9, atol=1e-9)
+        typical = predictor.typical_.reindex(x.columns).to_frame().T
+        phi, _ = bgnbd_shapley(params, typical, predictor.typical_, target, horizon)
+        np.testing.assert_allclose(phi.to_numpy(), 0.0, atol=1e-9)

@@ -43,8 +43,26 @@ def _number(text: str) -> float:
     return float(text.replace(",", ""))
 
 
+#: A value of 1 is followed by a singular word, which the phrase has in the plural.
+_ONE = re.compile(r"\b1 (different |loyalty )?(day|purchase|product|category|store|item|point)\b")
+
+
+def _raw(text: str) -> str:
+    """A reason in plain words back in its phrase's form, numbers unchanged: "returned 103
+    more than they bought" -> "spent -103", "spent nothing" -> "spent 0", "spent 500 less
+    than in the 30 days before" -> "spent -500 vs the 30 days before", "1 day" -> "1 days"."""
+    text = re.sub(rf"returned ({NUMBER}) more than they bought", r"spent -\1", text)
+    text = text.replace("spent nothing", "spent 0")
+    text = re.sub(rf"spent ({NUMBER}) more than in ", r"spent +\1 vs ", text)
+    text = re.sub(rf"spent ({NUMBER}) less than in ", r"spent -\1 vs ", text)
+    plural = {"category": "categories"}
+    return _ONE.sub(lambda m: f"1 {m[1] or ''}{plural.get(m[2], m[2] + 's')}", text)
+
+
 def _parse(text: str) -> tuple[str, re.Match]:
     """The one feature whose phrase `text` is, and the match."""
+    assert "-" not in text.split("(")[0], text  # no minus sign in the words
+    text = _raw(text)
     found = [(n, m) for n, p in PARSERS.items() if (m := p.fullmatch(text))]
     assert len(found) == 1, f"{text!r} matches {[n for n, _ in found]}"
     return found[0]
@@ -102,7 +120,7 @@ def _expected(features, contrib, typical, given, top) -> list[list[str]]:
                 continue
             kind, ref, yearly = "typical", typical.get(name, np.nan), v_row[yearly_at]
             if info.own_window and g_row[yearly_at] and yearly > 0:
-                kind, ref = ("ratio" if v >= 0 else "usual"), yearly / 365 * info.own_window
+                kind, ref = ("ratio" if v > 0 else "usual"), yearly / 365 * info.own_window
             if not np.isfinite(ref) or v == ref:
                 continue
             if np.sign(c) != info.direction * np.sign(v - ref):
@@ -196,8 +214,31 @@ def test_own_usual_for_recent_spend_and_typical_otherwise():
     assert out == [
         "↑ spent 3,000 in the last 30 days (3.0× their usual)",
         "↑ spent 3,000 in the last 30 days (typical: 500)",
-        "↓ spent -50 in the last 30 days (their usual: 99)",
+        "↓ returned 50 more than they bought in the last 30 days (their usual: 99)",
     ]
+
+
+def test_reasons_in_plain_words():
+    names = ["days_since_last", "n_products", "spend_365d", "spend_trend_30d", "spend_90d"]
+    features = pd.DataFrame(
+        [[1.0, 1.0, -103.0, -500.0, 0.0], [2.0, 2.0, 0.0, 700.0, 0.0]], columns=names
+    )
+    typical = pd.Series([48.0, 20.0, 7221.0, 0.0, 1800.0], index=names)
+    contrib = pd.DataFrame([[5.0, -4.0, -3.0, -2.0, -1.0], [5.0, -4.0, -3.0, 2.0, -1.0]],
+                           columns=names)  # fmt: skip
+    out = reason_codes(contrib, features, typical, top=5)
+    assert out.iloc[0].tolist() == [
+        "↑ last purchase 1 day ago (typical: 48)",
+        "↓ bought 1 different product (typical: 20)",
+        "↓ returned 103 more than they bought in the last year (typical: 7,221)",
+        "↓ spent 500 less than in the 30 days before (typical: +0)",
+        "↓ spent nothing in the last 90 days (typical: 1,800)",
+    ]
+    assert out.iloc[1, 3] == "↑ spent 700 more than in the 30 days before (typical: +0)"
+    # with_features names the feature each reason is about, for a table of the same drivers
+    cited = reason_codes(contrib, features, typical, top=5, with_features=True)
+    assert cited.iloc[0, 5:].tolist() == names
+    assert cited.iloc[0, :5].tolist() == out.iloc[0].tolist()
 
 
 def test_values_the_user_did_not_give_are_not_cited():

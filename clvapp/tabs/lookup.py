@@ -13,8 +13,10 @@ from clvapp.inputs import check_as_of, check_id, id_problem
 from clvapp.replies import customer_reply, headline, prediction_columns, prediction_table
 from clvapp.state import AppState, Served
 from clvmodel import catalogue, history, plots
+from clvmodel.columns import REASONS
+from clvmodel.contributions import output_scale
 
-DRIVER_COLUMNS = ["prediction", "feature", "customer's value", "effect", "contribution"]
+DRIVER_COLUMNS = ["prediction", "feature", "customer's value", "effect", "contribution", "reason"]
 
 
 @reported
@@ -41,12 +43,48 @@ def predict_customer(
     return customer_reply(state, row, customer_id=cid, as_of=f"{day:%Y-%m-%d}")
 
 
+#: Scales of a model's raw output, in words (:func:`clvmodel.contributions.output_scale`).
+RAW_SCALES = {"log": "log of expected spend", "logit": "log-odds of buying"}
+#: Drivers per prediction in the drivers table, besides those the "Why:" line cites.
+TOP_DRIVERS = 6
+
+
 def scale(state: AppState, target: str) -> str:
-    """The scale of a target's raw model output, which contributions add up to."""
+    """The scale of a target's raw model output, which the raw contributions add up to,
+    from the objective its model declares."""
+    name = output_scale(state.model.bundles_[target]["model"])
+    if name == "identity":
+        return "probability of buying" if target == "purchase" else f"spend ({state.currency})"
+    return RAW_SCALES[name]
+
+
+def how_text(state: AppState, target: str) -> str:
+    """One line on how the served contributions of `target` are made (they add up, with
+    the base, to the served value)."""
+    bundle = state.model.bundles_[target]
+    raw = scale(state, target)
     if target == "purchase":
-        return "log-odds of buying"
-    model = state.meta["targets"].get(target, {}).get("model", "")
-    return "log of expected spend" if "tweedie" in model else f"spend ({state.currency})"
+        return (
+            "Chance of buying: the model's contributions (on the scale of the "
+            f"{raw}) rescaled in proportion so that, with the base, they add up to the "
+            "probability; in percentage points."
+        )
+    weight, level = bundle.get("blend", 0.0), bundle.get("level", 1.0)
+    what = "Total spend" if target == "total" else f"Spend on {target}"
+    text = (
+        f"{what}, in {state.currency}: the booster's contributions (on the scale of the "
+        f"{raw}) rescaled in proportion so that they add up to its amount"
+    )
+    if weight:
+        text += (
+            ", and BG/NBD's amount split over the features it reads (Shapley values against "
+            f"the typical customer), blended as served ({1 - weight:g} × booster + {weight:g} "
+            "× BG/NBD)"
+        )
+    text += f", times the level factor {level:.3f}"
+    if target != "total":
+        text += ", then scaled as the category's estimate is to make the categories add up"
+    return text + ": base plus contributions is the expected spend served."
 
 
 def _scored(state: AppState, cid: str, day: pd.Timestamp) -> bool:
@@ -62,8 +100,12 @@ def _scored(state: AppState, cid: str, day: pd.Timestamp) -> bool:
 def explain_customer(state: AppState, customer_id: str, as_of: str | None = None) -> dict:
     """Each feature's contribution to each target's prediction for one customer.
 
-    Contributions (SHAP values for tree models) add up, with base_value, to the model's
-    raw output, on the scale named in "scale"; largest absolute contribution first.
+    "contributions" (SHAP values for tree models) add up, with base_value, to the model's
+    raw output, on the scale named in "scale" (for a hybrid, its booster's part only);
+    "served" gives them in currency (probability for purchase), adding up with its base to
+    the served value, the whole blend explained, and says how. Largest absolute first.
+    "reasons" are the plain-words drivers of total spend (those of /predict_customer) and
+    "reason_features" their features.
 
     Args:
         customer_id: the customer's ID.
@@ -80,58 +122,117 @@ def explain_customer(state: AppState, customer_id: str, as_of: str | None = None
             f"no purchase before {day:%Y-%m-%d}: predicted from the customer's attributes "
             "(segment, loyalty tier, account age), without per-feature contributions"
         )
-        return _explanation(state, cid, day, {}, dict.fromkeys(targets, note))
-    contributions, notes = {}, {}
+        return _explanation(state, cid, day, x, dict.fromkeys(targets, note), {})
+    raw, notes = {}, {}
     for target in targets:
         try:
-            contributions[target] = state.model.explain_features(x, target).iloc[0]
+            raw[target] = state.model.explain_features(x, target)
         except ValueError as exc:
             notes[target] = str(exc)
-    values = {f: number(v) for f, v in x.iloc[0].items()}
-    return _explanation(state, cid, day, values, notes, contributions)
+    served = state.model.explain_served(x, list(raw), raw=raw)
+    contributions = {t: (raw[t].iloc[0], served[t].iloc[0]) for t in raw}
+    return _explanation(state, cid, day, x, notes, contributions)
+
+
+def _largest(contributions: pd.Series) -> dict:
+    order = contributions.abs().sort_values(ascending=False, kind="stable").index
+    return {f: number(contributions[f]) for f in order}
+
+
+def _entry(state: AppState, target: str, note: str, contributions: tuple | None) -> dict:
+    entry = {
+        "model": state.meta["targets"].get(target, {}).get("model"),
+        "scale": scale(state, target),
+        "base_value": None,
+        "contributions": {},
+        "note": note,
+    }
+    if contributions is not None:
+        raw, served = contributions
+        entry["base_value"] = number(raw["base_value"])
+        entry["contributions"] = _largest(raw.drop("base_value"))
+        entry["served"] = {
+            "unit": "probability" if target == "purchase" else state.currency,
+            "value": number(served["served_value"]),
+            "base_value": number(served["base_value"]),
+            "contributions": _largest(served.drop(["base_value", "served_value"])),
+            "how": how_text(state, target),
+        }
+    return entry
 
 
 def _explanation(
-    state: AppState, cid: str, day: pd.Timestamp, values: dict, notes: dict,
-    contributions: dict | None = None,
+    state: AppState, cid: str, day: pd.Timestamp, x: pd.DataFrame, notes: dict,
+    contributions: dict,
 ) -> dict:  # fmt: skip
-    targets = {}
-    for target in state.model.feature_config_.targets:
-        entry = {
-            "model": state.meta["targets"].get(target, {}).get("model"),
-            "scale": scale(state, target),
-            "base_value": None,
-            "contributions": {},
-            "note": notes.get(target, ""),
-        }
-        contrib = (contributions or {}).get(target)
-        if contrib is not None:
-            entry["base_value"] = number(contrib["base_value"])
-            contrib = contrib.drop("base_value")
-            order = contrib.abs().sort_values(ascending=False, kind="stable").index
-            entry["contributions"] = {f: number(contrib[f]) for f in order}
-        targets[target] = entry
+    targets = {
+        t: _entry(state, t, notes.get(t, ""), contributions.get(t))
+        for t in state.model.feature_config_.targets
+    }
+    reasons, cited = _reasons(state, x, targets["total"].get("served"))
     return {
         "customer_id": cid,
         "as_of": f"{day:%Y-%m-%d}",
         "model_version": state.version,
-        "feature_values": values,
+        "feature_values": {} if x.empty else {f: number(v) for f, v in x.iloc[0].items()},
         "targets": targets,
+        "reasons": reasons,
+        "reason_features": cited,
     }
 
 
-def _drivers(explanation: dict) -> pd.DataFrame:
-    """The largest contributions to total spend and to buying, labelled."""
+def _reasons(state: AppState, x: pd.DataFrame, served: dict | None) -> tuple[list, list]:
+    """The customer's reasons, as their scores have them (:meth:`CLVModel.reasons`: served
+    contributions in currency), and the feature of each: the drivers table shows them."""
+    if served is None:
+        return [], []
+    codes = state.model.reasons(x, with_features=True).iloc[0]
+    pairs = [(codes[f"reason_{k + 1}"], codes[f"feature_{k + 1}"]) for k in range(len(REASONS))]
+    pairs = [(text, feature) for text, feature in pairs if text]
+    return [t for t, _ in pairs], [f for _, f in pairs]
+
+
+def _amount(target: str, value: float, *, change: bool) -> str:
+    """A served amount: money for spend, a percentage (or points) for buying."""
+    if target == "purchase":
+        return f"{value * 100:+.1f} pts" if change else f"{value:.1%}"
+    return f"{value:+,.2f}" if change else f"{value:,.2f}"
+
+
+def _drivers(state: AppState, explanation: dict) -> pd.DataFrame:
+    """Per prediction: the base, the largest served contributions (labelled, each with its
+    reason if the "Why:" line cites it), the rest together, and the served value they add
+    up to."""
     values, rows = explanation["feature_values"], []
-    for target in ("total", "purchase"):
-        contributions = explanation["targets"][target]["contributions"]
-        for feature, c in list(contributions.items())[:6]:
-            if c:
-                rows.append([
-                    target, catalogue.feature_label(feature),
-                    value_text(feature, values.get(feature)),
-                    "raises" if c > 0 else "lowers", f"{c:+.3f}",
-                ])  # fmt: skip
+    reasons = dict(zip(explanation["reason_features"], explanation["reasons"], strict=True))
+    for target, label in (("total", f"total spend ({state.currency})"),
+                          ("purchase", "chance of buying")):  # fmt: skip
+        served = explanation["targets"][target].get("served")
+        if served is None:
+            continue
+        items, top = list(served["contributions"].items()), TOP_DRIVERS
+        if target == "total":  # the largest, and every driver the "Why:" line cites
+            shown = [f for i, (f, _) in enumerate(items) if i < TOP_DRIVERS or f in reasons]
+            items = [(f, served["contributions"][f]) for f in shown] + [
+                item for item in items if item[0] not in shown
+            ]
+            top = len(shown)
+        rows.append([label, "Starting point: an average customer", "", "",
+                     _amount(target, served["base_value"], change=False), ""])  # fmt: skip
+        for feature, c in items[:top]:
+            rows.append([
+                label, catalogue.feature_label(feature),
+                value_text(feature, values.get(feature)), "raises" if c > 0 else "lowers",
+                _amount(target, c, change=True), reasons.get(feature, "") if target == "total"
+                else "",
+            ])  # fmt: skip
+        rest = sum(c for _, c in items[top:])
+        rows.append([label, f"The other {len(items[top:])} features together", "",
+                     "raises" if rest > 0 else "lowers", _amount(target, rest, change=True),
+                     ""])  # fmt: skip
+        what = "Expected spend" if target == "total" else "Chance of buying"
+        rows.append([label, f"= {what} (served)", "", "",
+                     _amount(target, served["value"], change=False), ""])  # fmt: skip
     return pd.DataFrame(rows, columns=DRIVER_COLUMNS)
 
 
@@ -144,9 +245,10 @@ def show_lookup(state: AppState, reply: dict, explanation: dict):
     fig = plots.forecast_plot(
         months, (total, low, high), title=f"{cid}: net spend per month", currency=state.currency
     )
-    drivers = _drivers(explanation)
-    scores = state.scorer.lookup(cid, as_of)
-    reasons = [v for c, v in scores.items() if c.startswith("reason_") and isinstance(v, str) and v]
+    drivers = _drivers(state, explanation)
+    # One list of reasons: the drivers table's (or, without contributions, the reply's).
+    has_drivers = explanation["targets"]["total"].get("served") is not None
+    reasons = explanation["reasons"] if has_drivers else reply["reasons"]
     text = headline(state, reply)
     if reasons:
         text += "\n\nWhy: " + "; ".join(reasons) + "."
@@ -177,11 +279,18 @@ def build(served: Served) -> None:
         drivers = gr.Dataframe(
             value=empty(DRIVER_COLUMNS),
             label=(
-                "What pushes this prediction up or down: largest contributions, on the "
-                f"model's raw scale ({scale(state, 'total')} for total, log-odds for purchase)"
+                f"What pushes this prediction up or down, in {currency} for total spend and "
+                "in percentage points for the chance of buying: from the starting point, the "
+                "contributions add up to the value served"
             ),
             interactive=False,
         )
+        gr.Markdown(
+            "How the contributions are made. " + how_text(state, "total") + " "
+            + how_text(state, "purchase") + " The reasons under **Why** are the strongest "
+            "drivers of total spend in this table that can be put in words (ranked on path "
+            "contributions, a faster estimate of the same)."
+        )  # fmt: skip
         gr.Markdown(
             "An 80% interval of [0, 0] with a positive expected spend means the customer most "
             "likely buys nothing in the next 30 days, but might."

@@ -16,6 +16,54 @@ from clvapp.state import AppState, Served
 from clvmodel import plots
 from clvmodel.comparison import model_comparison
 
+#: Metrics in words, for the tables a person reads (the API keeps the short names).
+METRIC_NAMES = {
+    "mae": "Mean absolute error",
+    "rmse": "Root mean squared error",
+    "r2": "R²",
+    "gini": "Gini",
+    "spearman": "Spearman rank correlation",
+    "sum_ratio": "Predicted / actual total",
+    "auc": "AUC",
+    "brier": "Brier score",
+    "log_loss": "Log loss",
+    "mean_predicted": "Mean predicted probability",
+    "observed_rate": "Observed purchase rate",
+}
+
+#: Models in words; ``{h}`` is the horizon in days.
+MODEL_NAMES = {
+    "zero": "Zero (nobody buys)",
+    "last_30d": "Last 30 days again",
+    "rate_x_horizon": "Past daily spend × {h} days",
+    "train_mean": "Average of the training months",
+    "train_rate": "Purchase rate of the training months",
+    "ridge": "Ridge regression",
+    "logistic": "Logistic regression",
+    "random_forest": "Random forest",
+    "xgboost": "XGBoost",
+    "xgboost_tweedie": "XGBoost (Tweedie loss)",
+    "lightgbm": "LightGBM",
+    "lightgbm_tweedie": "LightGBM (Tweedie loss)",
+    "bgnbd_ml": "BG/NBD (maximum likelihood)",
+    "hybrid": "Hybrid of the booster and BG/NBD",
+    "oracle": "Oracle (the true expectation given the history)",
+    "oracle_alive_known": "Oracle that also knows who is still active",
+}
+
+
+def model_name(name: str, horizon: int) -> str:
+    """A model's name in words (an unknown name as it is, underscores as spaces)."""
+    return MODEL_NAMES.get(name, name.replace("_", " ")).format(h=horizon)
+
+
+def _metric(x: object) -> str:
+    """:func:`metric_text`, with no "-0.000": a metric that rounds to zero is 0."""
+    if x is None or pd.isna(x):
+        return ""
+    x = float(x)
+    return metric_text(x if abs(x) >= 100 else round(x, 3) + 0.0)
+
 
 def headline_metrics(state: AppState) -> dict:
     """What users get, per target: the test metrics of the served predictions."""
@@ -67,10 +115,18 @@ def model_info(state: AppState) -> dict:
 
 
 def comparison_table(state: AppState, target: str) -> pd.DataFrame:
-    """:func:`clvmodel.comparison.model_comparison`, metrics as text."""
+    """:func:`clvmodel.comparison.model_comparison`, models, roles and metrics in words."""
     table = model_comparison(state.model.report_.targets[target])
     metrics = [c for c in table.columns if c not in ("model", "role")]
-    return table.assign(**{c: table[c].map(metric_text) for c in metrics})
+    horizon = state.model.feature_config_.horizon
+    table = table.assign(
+        model=table["model"].map(lambda m: model_name(m, horizon)),
+        **{c: table[c].map(_metric) for c in metrics},
+    )
+    names = {"model": "Model", "role": "Role"} | {
+        c: METRIC_NAMES.get(c, c.replace("_", " ")) for c in metrics
+    }
+    return table.rename(columns=names)
 
 
 def model_views(state: AppState, target: str):
@@ -89,20 +145,40 @@ def model_views(state: AppState, target: str):
     return importance, quality, comparison_table(state, target)
 
 
-def about_markdown(state: AppState) -> str:
-    meta, model = state.meta, state.model
-    data, cutoffs = meta.get("data", {}), meta.get("cutoffs", {})
-    train = cutoffs.get("train", [])
-    return (
-        f"**Model {state.version}**, trained {meta.get('trained_at', '?')}. It predicts each "
-        f"customer's net spend over the next {meta.get('horizon_days', 30)} days, in total and "
-        f"for the categories {', '.join(model.categories)}, each with an 80% prediction "
-        "interval, and the probability of buying at all.\n\n"
+def _training_text(meta: dict) -> str:
+    """How the model was trained and what the test figures measure, from the metadata:
+    with a refit, the served model has seen the test month."""
+    cutoffs = meta.get("cutoffs", {})
+    train, test = cutoffs.get("train", []), cutoffs.get("test", "?")
+    text = (
         f"**Training**: {len(train)} monthly cutoffs from {train[0] if train else '?'} to "
         f"{train[-1] if train else '?'}; model chosen on the {cutoffs.get('validation', '?')} "
-        f"cutoff, scored below on the {cutoffs.get('test', '?')} cutoff, never seen in "
-        "training. Each target's model is the best of several against simple baselines; the "
-        "oracle knows each synthetic customer's true buying rates and is the ceiling.\n\n"
+        f"cutoff and scored below on the {test} cutoff, which that fit had not seen."
+    )
+    if meta.get("params", {}).get("refit"):
+        n = len(train) + 2
+        text += (
+            f" The served model is that recipe fitted again on all {n} cutoffs, the "
+            f"validation and test months included: the figures below measure the recipe on a "
+            f"month it had not seen, not the served model, which has seen {test}. The "
+            "model card's backtest measures the refitted model on months after its data."
+        )
+    return text + (
+        " Each target's model is the best of several against simple baselines; the oracle "
+        "knows each synthetic customer's true buying rates and is the ceiling."
+    )
+
+
+def about_markdown(state: AppState) -> str:
+    meta, model = state.meta, state.model
+    data = meta.get("data", {})
+    return (
+        f"**Model {state.version}**, trained {meta.get('trained_at', '?')}. It predicts each "
+        f"customer's net spend over the next {model.feature_config_.horizon} days, in total "
+        f"and for the categories {', '.join(model.categories)}, each with an "
+        f"{round(model.interval * 100)}% prediction "
+        "interval, and the probability of buying at all.\n\n"
+        f"{_training_text(meta)}\n\n"
         f"**Data**: {data.get('n_customers', '?'):,} customers, "
         f"{data.get('n_transactions', '?'):,} transactions from {data.get('first_date', '?')} "
         f"to {data.get('last_date', '?')}"
