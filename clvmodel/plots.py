@@ -47,6 +47,8 @@ TEXT_PT = 10
 #: The forecast chart's size in inches: the forecast tab shows it in a column of ~480
 #: pixels at a 1280-pixel window, the lookup in one of ~600.
 FORECAST_SIZE = (4.8, 3.4)
+#: The model tab shows the importance and decile charts side by side, ~600 pixels each.
+_MODEL_TAB_SIZE = (6.2, 4.0)
 
 _PREDICTED_COLOR = "#4C72B0"
 _ACTUAL_COLOR = "#DD8452"
@@ -130,7 +132,7 @@ def decile_plot(table: pd.DataFrame, *, title: str, currency: str) -> Figure:
     table = table.sort_values("bin")
     x = np.arange(len(table))
     width = 0.4
-    fig, ax = _new_axes()
+    fig, ax = _new_axes(*_MODEL_TAB_SIZE)
     ax.bar(x - width / 2, table["mean_predicted"], width, label="predicted", color=_PREDICTED_COLOR)
     ax.bar(x + width / 2, table["mean_actual"], width, label="actual", color=_ACTUAL_COLOR)
     ax.set_xticks(x, [str(int(b) + 1) for b in table["bin"]])
@@ -181,7 +183,7 @@ def importance_plot(importance: Mapping[str, float], *, title: str, top: int = 1
     # barh draws the first item at the bottom; features by their plain labels
     names = [feature_label(name) for name, _ in reversed(ranked)]
     values = [float(value) for _, value in reversed(ranked)]
-    fig, ax = _new_axes(7.0, 0.3 * len(names) + 1.2)
+    fig, ax = _new_axes(_MODEL_TAB_SIZE[0], 0.3 * len(names) + 1.2)
     ax.barh(names, values, color=_PREDICTED_COLOR)
     ax.set_xlabel("Importance")
     _set_title(ax, title, fig.get_figwidth())

@@ -21,7 +21,7 @@ import pandas as pd
 import pytest
 from conftest import CUSTOMER_KINDS, customers_by_kind
 
-from clvapp import replies
+from clvapp import format, replies
 from clvapp.errors import refusal, reported
 from clvapp.tabs import forecast as forecast_tab
 from clvapp.tabs import lists as lists_tab
@@ -252,3 +252,23 @@ def test_library_errors_and_refusals_print_no_traceback_but_bugs_keep_theirs(cap
     assert library.exc_info is None and refused.exc_info is None
     assert bug.levelno == logging.ERROR and bug.exc_info is not None
     assert refusal("x").print_exception is False
+
+
+# ------------------------------------------------------------------ how numbers read
+
+
+@pytest.mark.parametrize(
+    ("fn", "value", "shown"),
+    [
+        (format.metric_text, -0.0001, "0.000"),  # train_mean's R² read "-0.000"
+        (format.metric_text, -0.073, "-0.073"),
+        (format.metric_text, 2383.4, "2,383"),
+        (format.money_text, -0.001, "0.00"),
+        (format.money_text, 58068.49, "58,068.49"),
+        (format.share_text, -0.00001, "0.0%"),
+        (format.share_text, 0.9423, "94.2%"),
+        (format.money_text, float("nan"), ""),
+    ],
+)
+def test_numbers_read_with_separators_and_no_negative_zero(fn, value, shown):
+    assert fn(value) == shown
