@@ -76,20 +76,34 @@ class Tee(io.TextIOBase):
 
 
 def _customers(app, n_random: int, per_kind: int, seed: int) -> list[tuple[str, str]]:
+    """The customers of each kind and the random ones, interleaved (one of each kind, then
+    the random ones in proportion), so that a walk cut short by its time budget still
+    covers every kind."""
     from conftest import CUSTOMER_KINDS, customers_by_kind
 
     kinds = customers_by_kind(app.STATE, n=per_kind)
-    chosen = [(kind, cid) for kind in CUSTOMER_KINDS for cid in kinds[kind]]
     ids = app.SOURCE.customer_ids.to_series()
-    chosen += [("random", cid) for cid in ids.sample(n_random, random_state=seed)]
+    groups = [[(kind, cid) for cid in kinds[kind]] for kind in CUSTOMER_KINDS]
+    randoms = [("random", cid) for cid in ids.sample(n_random, random_state=seed)]
+    per_round = max(1, -(-n_random // max(1, per_kind)))
+    groups.append(randoms)
+    chosen = []
+    for i in range(max(per_kind, 1) + 1):
+        for g, group in enumerate(groups):
+            chosen += group[i * per_round : (i + 1) * per_round] if g == len(groups) - 1 else (
+                group[i : i + 1])  # fmt: skip
     return chosen
 
 
-def _walk(page, app, customers) -> list[dict]:
+def _walk(page, app, customers, *, minutes: float) -> list[dict]:
+    """Each customer in the lookup, then the what-if, until done or out of time."""
     from test_browser import ask_lookup, ask_what_if
 
-    rows = []
+    rows, stop = [], time.monotonic() + 60 * minutes
     for i, (kind, cid) in enumerate(customers):
+        if time.monotonic() > stop:
+            print(f"  out of time after {i} customers", file=sys.__stderr__, flush=True)
+            break
         reply = app.predict_customer(cid)
         t0 = time.perf_counter()
         looked = ask_lookup(page, cid)
@@ -174,9 +188,10 @@ def _markdown(result: dict) -> str:
         f"# Browser walk ({result['when']}, load {result['load_before']} -> "
         f"{result['load_after']})",
         "",
-        f"{result['customers']} customers ({result['args']['random']} random, "
-        f"{result['args']['per_kind']} of each kind), each in the lookup and the what-if, "
-        f"in {result['seconds']:.0f} s.",
+        f"{result['walked']} of {result['customers']} customers ({result['args']['random']} "
+        f"random, {result['args']['per_kind']} of each kind, interleaved), each in the lookup "
+        f"and the what-if, in {result['seconds']:.0f} s"
+        f"{' (the time budget ran out)' if result['walked'] < result['customers'] else ''}.",
         "",
         "| view | kind | " + " | ".join(OUTCOMES) + " |",
         "| --- | --- | " + " | ".join("---" for _ in OUTCOMES) + " |",
@@ -211,6 +226,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=19)
     parser.add_argument("--screenshots", action="store_true", help="docs/screenshots/<tab>.png")
     parser.add_argument("--out", type=Path, default=RESULTS / "browser_walk")
+    parser.add_argument(
+        "--minutes",
+        type=float,
+        default=120,
+        help="stop walking after this long (the counts say how many were done)",
+    )
     args = parser.parse_args(argv)
 
     log = io.StringIO()
@@ -237,7 +258,7 @@ def main(argv: list[str] | None = None) -> int:
             page.goto(url)
             page.get_by_role("tab", name="Customer lookup").wait_for()
             tabs = _screenshots(page, app, args.out.parent) if args.screenshots else {}
-            rows = _walk(page, app, customers)
+            rows = _walk(page, app, customers, minutes=args.minutes)
             expected = _expected_errors(page)
             browser.close()
     finally:
@@ -251,6 +272,7 @@ def main(argv: list[str] | None = None) -> int:
         "load_after": round(os.getloadavg()[0], 1),
         "args": {"random": args.random, "per_kind": args.per_kind, "seed": args.seed},
         "customers": len(customers),
+        "walked": len(rows),
         "seconds": round(seconds, 1),
         "summary": _summary(rows),
         "expected_errors": expected,
