@@ -37,6 +37,7 @@ import os
 import platform
 import re
 import sys
+import tempfile
 import time
 from collections import Counter
 from datetime import UTC, datetime
@@ -260,7 +261,7 @@ def main(argv: list[str] | None = None) -> int:
             page.set_default_timeout(30_000)
             page.goto(url)
             page.get_by_role("tab", name="Customer lookup").wait_for()
-            tabs = _screenshots(page, app, args.out.parent) if args.screenshots else {}
+            tabs = _screenshots(page, app, Path(tempfile.mkdtemp())) if args.screenshots else {}
             rows = _walk(page, app, customers, minutes=args.minutes)
             expected = _expected_errors(page)
             browser.close()
