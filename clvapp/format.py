@@ -44,20 +44,27 @@ def number(x: object, digits: int = 4) -> float | None:
     return round(x, digits) if pd.notna(x) and abs(x) != float("inf") else None
 
 
+def _unsigned_zero(text: str) -> str:
+    """A number shown without a sign when every digit shown is zero: -0.0001 reads
+    "0.000", not "-0.000" (a metric a hair below zero looked like a negative one)."""
+    return text[1:] if text.startswith("-") and not any(c in "123456789" for c in text) else text
+
+
 def money_text(x: object) -> str:
     """Money as a person reads it: thousands separators, cents; empty when missing."""
-    return "" if x is None or pd.isna(x) else f"{float(x):,.2f}"
+    return "" if x is None or pd.isna(x) else _unsigned_zero(f"{float(x):,.2f}")
 
 
 def share_text(x: object) -> str:
-    return "" if x is None or pd.isna(x) else f"{float(x):.1%}"
+    """A share or probability as a percentage to one decimal; empty when missing."""
+    return "" if x is None or pd.isna(x) else _unsigned_zero(f"{float(x):.1%}")
 
 
 def metric_text(x: object) -> str:
     """A metric: large ones (money) as whole numbers with separators, small ones to 3 places."""
     if x is None or pd.isna(x):
         return ""
-    return f"{x:,.0f}" if abs(x) >= 100 else f"{x:.3f}"
+    return _unsigned_zero(f"{x:,.0f}" if abs(x) >= 100 else f"{x:.3f}")
 
 
 def value_text(feature: str, value: float | None) -> str:

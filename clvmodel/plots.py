@@ -40,6 +40,15 @@ __all__ = [
 
 #: Resolution of saved PNGs, in dots per inch.
 DPI = 110
+#: The smallest text of a chart, in points at the figure's own size. The app's charts are
+#: drawn about as wide as the app shows them (Gradio writes them at 100 dpi and shrinks a
+#: wider image to its column), so this is about the size a person reads.
+TEXT_PT = 10
+#: The forecast chart's size in inches: the forecast tab shows it in a column of ~480
+#: pixels at a 1280-pixel window, the lookup in one of ~600.
+FORECAST_SIZE = (4.8, 3.4)
+#: The model tab shows the importance and decile charts side by side, ~600 pixels each.
+_MODEL_TAB_SIZE = (6.2, 4.0)
 
 _PREDICTED_COLOR = "#4C72B0"
 _ACTUAL_COLOR = "#DD8452"
@@ -73,6 +82,16 @@ def _new_axes(width: float = 7.0, height: float = 4.0):
     """A fresh Figure outside pyplot's registry, and its single Axes."""
     fig = Figure(figsize=(width, height), layout="constrained")
     return fig, fig.add_subplot()
+
+
+def _legend_below(fig: Figure, ax, *, ncols: int | None = None) -> None:
+    """The legend of `ax` under the figure's axes, in one row: off the data whatever the
+    data look like (a legend inside the axes covers bars sooner or later)."""
+    handles, labels = ax.get_legend_handles_labels()
+    fig.legend(
+        handles, labels, loc="outside lower center", ncols=ncols or len(labels), frameon=False,
+        fontsize=TEXT_PT,
+    )  # fmt: skip
 
 
 def decile_plot(table: pd.DataFrame, *, title: str, currency: str) -> Figure:
@@ -113,7 +132,7 @@ def decile_plot(table: pd.DataFrame, *, title: str, currency: str) -> Figure:
     table = table.sort_values("bin")
     x = np.arange(len(table))
     width = 0.4
-    fig, ax = _new_axes()
+    fig, ax = _new_axes(*_MODEL_TAB_SIZE)
     ax.bar(x - width / 2, table["mean_predicted"], width, label="predicted", color=_PREDICTED_COLOR)
     ax.bar(x + width / 2, table["mean_actual"], width, label="actual", color=_ACTUAL_COLOR)
     ax.set_xticks(x, [str(int(b) + 1) for b in table["bin"]])
@@ -121,7 +140,7 @@ def decile_plot(table: pd.DataFrame, *, title: str, currency: str) -> Figure:
     ax.set_ylabel(_in("Mean spend per customer", currency))
     ax.yaxis.set_major_formatter(_MONEY_FORMAT)
     ax.axhline(0, color="black", linewidth=0.8)
-    ax.legend()
+    _legend_below(fig, ax)
     _set_title(ax, title, fig.get_figwidth())
     return fig
 
@@ -164,7 +183,7 @@ def importance_plot(importance: Mapping[str, float], *, title: str, top: int = 1
     # barh draws the first item at the bottom; features by their plain labels
     names = [feature_label(name) for name, _ in reversed(ranked)]
     values = [float(value) for _, value in reversed(ranked)]
-    fig, ax = _new_axes(7.0, 0.3 * len(names) + 1.2)
+    fig, ax = _new_axes(_MODEL_TAB_SIZE[0], 0.3 * len(names) + 1.2)
     ax.barh(names, values, color=_PREDICTED_COLOR)
     ax.set_xlabel("Importance")
     _set_title(ax, title, fig.get_figwidth())
@@ -224,7 +243,7 @@ def reliability_plot(table: pd.DataFrame, *, title: str) -> Figure:
     ax.set_aspect("equal")
     ax.set_xlabel("Mean predicted probability")
     ax.set_ylabel("Observed purchase rate")
-    ax.legend(loc="upper left")
+    _legend_below(fig, ax)
     _set_title(ax, title, fig.get_figwidth())
     return fig
 
@@ -295,7 +314,11 @@ def forecast_plot(
     currency: str,
     horizon_label: str = "next 30 days",
 ) -> Figure:
-    """Monthly revenue so far as bars, and the forecast with its band beside them.
+    """Monthly spend so far as bars, and the forecast with its band beside them.
+
+    Months before the first one with any spend are left out (a customer's history starts at
+    their first purchase; a customer with none, a cold start, gets the forecast bar alone).
+    The legend is under the axes, never over a bar.
 
     Parameters
     ----------
@@ -312,12 +335,25 @@ def forecast_plot(
     3
     """
     _check_columns(history, ["month", "spend"], "history")
-    fig, ax = _new_axes(7.0, 3.5)
-    _set_title(ax, title, fig.get_figwidth())
+    fig = Figure(figsize=FORECAST_SIZE, layout="constrained")
+    ax = fig.add_subplot()
+    ax.set_title(textwrap.fill(title, 44), fontsize=TEXT_PT + 1)
+    history = history.iloc[_first_spent(history["spend"]) :]
     _forecast_bars(ax, history, forecast, horizon_label=horizon_label)
-    ax.set_ylabel(_in("Net revenue", currency))
-    ax.legend(loc="upper left", fontsize=8)
+    ax.set_ylabel(_in("Net spend per month", currency), fontsize=TEXT_PT)
+    if history.empty:
+        ax.set_xlabel("No purchase so far", fontsize=TEXT_PT)
+    _legend_below(fig, ax)
     return fig
+
+
+def _first_spent(*spends: pd.Series) -> int:
+    """The position of the first month with any spend in any of `spends` (their length if
+    none has any): the months before it would be empty slots."""
+    spent = np.zeros(len(spends[0]), dtype=bool)
+    for spend in spends:
+        spent |= spend.astype(float).fillna(0.0).to_numpy() != 0
+    return int(np.argmax(spent)) if spent.any() else len(spent)
 
 
 def _forecast_bars(
@@ -327,18 +363,24 @@ def _forecast_bars(
     spend = history["spend"].astype(float).to_numpy()
     labels = [f"{m:%b %Y}" for m in pd.to_datetime(history["month"])]
     x = np.arange(len(spend) + 1)
-    ax.bar(x[:-1], spend, color=_ACTUAL_COLOR, label="actual")
+    if len(spend):  # no "actual" in the legend when there is none
+        ax.bar(x[:-1], spend, color=_ACTUAL_COLOR, label="actual")
     expected, low, high = forecast
-    ax.bar(x[-1], expected, color=_PREDICTED_COLOR, label=f"forecast, {horizon_label}")
+    ax.bar(x[-1], expected, color=_PREDICTED_COLOR, label="forecast")
     # The interval is drawn on its own, low to high: the expected spend may lie outside it
     # (a customer who probably buys nothing has [0, 0] and a positive mean; see README).
     low, high = min(low, high), max(low, high)
     ax.errorbar(x[-1], (low + high) / 2, yerr=(high - low) / 2, fmt="none", color="black",
                 capsize=6, label="80% interval")  # fmt: skip
-    step = max(1, int(np.ceil(len(x) / 12)))
+    # About six labels: the charts are small, and a label per month would overlap.
+    step = max(1, int(np.ceil(len(x) / 6)))
     ticks = [*labels, horizon_label]
-    ax.set_xticks(x[::step], ticks[::step], rotation=45, ha="right")
+    shown = sorted({*range(len(x) - 1, -1, -step)})  # counted back from the forecast bar
+    ax.set_xticks(x[shown], [ticks[i] for i in shown], rotation=45, ha="right")
+    ax.tick_params(labelsize=TEXT_PT)
     ax.yaxis.set_major_formatter(_MONEY_FORMAT)
+    # A forecast bar alone (no history) is drawn a quarter of the axes wide, not all of it.
+    ax.set_xlim(*((-0.6, len(x) - 0.4) if len(x) > 1 else (-2.0, 2.0)))
 
 
 def category_forecast_plot(
@@ -375,15 +417,19 @@ def category_forecast_plot(
     for name in names:
         _check_columns(histories[name], ["month", "spend"], f"histories[{name!r}]")
     rows = (len(names) + 1) // 2
-    fig = Figure(figsize=(10.0, 2.8 * rows + 0.6), layout="constrained")
+    fig = Figure(figsize=(10.0, 2.9 * rows + 0.9), layout="constrained")
     axes = fig.subplots(rows, 2, squeeze=False).ravel()
+    # The same months in every panel: those before the first with spend in any are left out.
+    start = _first_spent(*(histories[name]["spend"] for name in names))
     for ax, name in zip(axes, names, strict=False):
-        _forecast_bars(ax, histories[name], forecasts[name], horizon_label=horizon_label)
-        ax.set_title(name, fontsize=10)
+        _forecast_bars(ax, histories[name].iloc[start:], forecasts[name],
+                       horizon_label=horizon_label)  # fmt: skip
+        ax.set_title(name, fontsize=TEXT_PT + 1)
     for ax in axes[len(names) :]:
         ax.set_visible(False)
-    axes[0].set_ylabel(_in("Net revenue", currency))
-    axes[0].legend(loc="upper left", fontsize=7)
+    for ax in axes[::2]:
+        ax.set_ylabel(_in("Net spend per month", currency), fontsize=TEXT_PT)
+    _legend_below(fig, axes[0])
     fig.suptitle(textwrap.fill(title, 110))
     return fig
 

@@ -266,3 +266,58 @@ def repo_scores(repo_model):
     """Every customer of the committed data scored by the committed model (no reasons)."""
     data = dataset.load_data(Path(__file__).resolve().parents[1] / "data")
     return repo_model.predict(data, reasons=False).set_index("customer_id")
+
+
+# ------------------------------------------------------------------ customers of each kind
+
+#: The kinds of customer every view must serve (issue 19), as :func:`customers_by_kind`
+#: names them.
+CUSTOMER_KINDS = ("buys_nothing", "cold_start", "one_purchase", "returns_only", "top_spender")
+
+
+def customers_by_kind(state, n: int = 3) -> dict[str, list[str]]:
+    """Up to `n` customer IDs of each kind in :data:`CUSTOMER_KINDS`, from the data an app
+    state serves (as of its default date), in ID order (the top spenders: largest first):
+
+    - ``buys_nothing``: an 80% interval of total spend of [0, 0] (the lookup raised on
+      these, their expected spend being positive), customers with history first (the
+      small data set's quick model gives [0, 0] to cold starts only);
+    - ``cold_start``: no purchase before the date (predicted from their attributes);
+    - ``one_purchase``: exactly one transaction before the date;
+    - ``returns_only``: with transactions, none of them above zero (the data in memory
+      only; an empty list on a partitioned base);
+    - ``top_spender``: the largest lifetime net spend.
+
+    A kind the data lacks gets an empty list: say so rather than pass silently.
+    """
+    day = state.default_as_of
+    scores = state.scorer.scores(day, reasons=False)
+    features = state.scorer.features(day)
+    history = ~scores["cold_start"].astype(bool)
+    nothing = scores["predicted_total_high"] <= 0
+    kinds = {
+        "buys_nothing": scores.index[history & nothing].append(scores.index[~history & nothing]),
+        "cold_start": scores.index[~history],
+        "one_purchase": features.index[features["txn_count_lifetime"] == 1],
+        "returns_only": pd.Index([]),
+        "top_spender": features["spend_lifetime"].sort_values(ascending=False).index,
+    }
+    data = getattr(state.source, "data", None)
+    if data is not None:
+        amounts = data.transactions.groupby("customer_id")["amount"].max()
+        kinds["returns_only"] = amounts.index[amounts <= 0]
+    return {
+        kind: [
+            str(c) for c in (ids if kind in ("top_spender", "buys_nothing") else sorted(ids))[:n]
+        ]
+        for kind, ids in kinds.items()
+    }
+
+
+@pytest.fixture(scope="session")
+def small_state(small_data_dir, trained_artifacts):
+    """The app's state (:class:`clvapp.state.AppState`): the quick model of
+    `trained_artifacts` served on the small data, every customer scored."""
+    from clvapp.state import open_state
+
+    return open_state(small_data_dir, trained_artifacts)

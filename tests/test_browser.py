@@ -4,6 +4,13 @@ Goes through the tabs as a person would: reads the base's forecast, makes a cust
 looks a customer up (and sees a failed lookup clear the old answer), runs a what-if, uploads a
 small file, opens the model tab. Screenshots of each step go to ``screenshots/`` (git-ignored).
 
+Then customers of every kind (:func:`conftest.customers_by_kind`: probably buys nothing, with
+an 80% interval of [0, 0]; cold start; one purchase; returns only; the top spender), a few of
+each, in the lookup and the what-if: any error badge, or an answer that is not the one asked
+for (the headline of the previous customer under the new ID), fails. The helpers that ask and
+judge (:func:`ask_lookup`, :func:`ask_what_if`) also drive ``benchmarks/browser_walk.py``,
+which walks hundreds of customers by hand.
+
 Needs ``playwright`` (the Python package only: nothing downloads a browser) and the system
 chromium (``apt-get install chromium``; another binary via ``CHROMIUM``). Without them the
 tests are skipped with the reason, except under ``CI=true``, where they fail instead.
@@ -12,9 +19,11 @@ tests are skipped with the reason, except under ``CI=true``, where they fail ins
 import os
 import re
 import shutil
+import time
 from pathlib import Path
 
 import pytest
+from conftest import CUSTOMER_KINDS, customers_by_kind
 
 from clvapp.tabs import whatif
 
@@ -209,3 +218,104 @@ def test_explanations_tab_shows_the_model_comparison(page, app, expect):
     tab.get_by_role("button", name="Model info and health check").click()
     expect(tab.get_by_text('"ok"').or_(tab.get_by_text("ok", exact=True)).first).to_be_visible()
     page.screenshot(path=SHOTS / "4_explanations.png", full_page=True)
+
+
+# ------------------------------------------------------------------ customers of every kind
+
+#: Visible outputs still working, and visible outputs showing Gradio's bare "Error" badge
+#: (the status tracker of an output whose event raised), in the open tab.
+_TRACKERS = "document.querySelectorAll('[role=tabpanel] [data-testid=status-tracker]')"
+_BUSY = f"""() => Array.from({_TRACKERS})
+  .filter(e => e.offsetParent !== null && !e.classList.contains('hide')).length"""
+_BADGES = f"""() => Array.from({_TRACKERS}).flatMap(e => Array.from(e.querySelectorAll('.error')))
+  .filter(e => e.offsetParent !== null).map(e => e.innerText.trim())"""
+STALE_NOTICE = "The last request failed"
+
+
+def close_toasts(page) -> None:
+    for close in page.locator(".toast-close").all():
+        try:
+            close.click(timeout=1_000)
+        except Exception:  # a toast that went by itself
+            pass
+
+
+def _toasts(page) -> list[str]:
+    """The error toasts' messages ("" for a bare "Error" with no message)."""
+    texts = page.locator(".toast-body.error").all_inner_texts()
+    return [re.sub(r"^\s*Error\s*×?\s*", "", t).strip() for t in texts]
+
+
+def _settle(page, answered, timeout_s: float) -> dict:
+    """Wait until the open tab is idle and either `answered(tab)` holds or something
+    failed; what is on screen then: outcome "ok", "error badge" (a bare badge or toast, no
+    message), "refused" (an error with a message), "failed" (the stale notice) or "stale"
+    (idle, and not the answer asked for, until the timeout)."""
+    tab = page.get_by_role("tabpanel").filter(visible=True)
+    deadline, seen = time.monotonic() + timeout_s, ""
+    while time.monotonic() < deadline:
+        time.sleep(0.1)
+        toasts, badges = _toasts(page), page.evaluate(_BADGES)
+        if any(not t for t in toasts) or badges:
+            return {"outcome": "error badge", "detail": toasts + badges}
+        if toasts:
+            return {"outcome": "refused", "detail": toasts}
+        if page.evaluate(_BUSY):
+            continue
+        seen = " | ".join(tab.locator(".prose").all_inner_texts())
+        if STALE_NOTICE in seen:
+            return {"outcome": "failed", "detail": seen[:300]}
+        if answered(seen):
+            return {"outcome": "ok", "detail": ""}
+    return {"outcome": "stale", "detail": seen[:300]}
+
+
+def ask_lookup(page, cid: str, *, timeout_s: float = 30) -> dict:
+    """Look `cid` up in the lookup tab; "ok" once the headline names `cid`."""
+    close_toasts(page)
+    tab = _open_tab(page, "Customer lookup")
+    tab.get_by_label("Customer ID").fill(cid)
+    tab.get_by_role("button", name=PREDICT).click()
+    named = re.compile(rf"(?<![\w-]){re.escape(cid)}(?![\w-])")
+    return _settle(page, lambda seen: bool(named.search(seen)), timeout_s)
+
+
+def _amounts(x: float) -> list[str]:
+    return [f"{x:,.2f}", f"{x:,.0f}"]
+
+
+def ask_what_if(page, cid: str, total: float, *, timeout_s: float = 30) -> dict:
+    """Load `cid` into the what-if and predict unedited: "ok" once the answer shows
+    `total`, the customer's own expected spend (an unedited what-if predicts exactly it)."""
+    close_toasts(page)
+    tab = _open_tab(page, "What-if")
+    tab.get_by_label("Start from customer").fill(cid)
+    tab.get_by_role("button", name="Load customer").click()
+    time.sleep(0.3)
+    loaded = _settle(page, lambda seen: True, timeout_s)
+    if loaded["outcome"] != "ok":
+        return {**loaded, "step": "load"}
+    tab.get_by_role("button", name=PREDICT).click()
+    time.sleep(0.3)
+    return _settle(page, lambda seen: any(a in seen for a in _amounts(total)), timeout_s)
+
+
+def test_customers_of_every_kind_get_their_own_answer_in_lookup_and_what_if(page, app):
+    """Two customers of each kind, one after another (the previous answer on screen each
+    time): no error badge, no refusal, the answer is this customer's. A cold start may be
+    refused by the what-if with a message (it has no features to edit), nothing else."""
+    kinds = customers_by_kind(app.STATE, n=2)
+    assert all(kinds[k] for k in CUSTOMER_KINDS), kinds
+    problems = []
+    for kind in CUSTOMER_KINDS:
+        for cid in kinds[kind]:
+            looked = ask_lookup(page, cid)
+            if looked["outcome"] != "ok":
+                problems.append(("lookup", kind, cid, looked))
+            total = app.predict_customer(cid)["predicted_30d_spend"]["total"]
+            tried = ask_what_if(page, cid, total)
+            cold = app.predict_customer(cid)["cold_start"]
+            if tried["outcome"] != "ok" and not (cold and tried["outcome"] == "refused"):
+                problems.append(("what-if", kind, cid, tried))
+    close_toasts(page)
+    assert not problems, problems

@@ -1,6 +1,7 @@
 """Tests for clvmodel.plots: what each figure draws, and that saving writes a PNG and closes."""
 
 import matplotlib.pyplot as plt
+import matplotlib.text
 import numpy as np
 import pandas as pd
 import pytest
@@ -8,6 +9,7 @@ from matplotlib.figure import Figure
 
 from clvmodel.evaluation import decile_table, reliability_table
 from clvmodel.plots import (
+    category_forecast_plot,
     decile_plot,
     forecast_plot,
     history_plot,
@@ -228,3 +230,121 @@ def test_the_lookup_chart_renders_for_every_customer_of_a_fitted_model(
         fig = forecast_plot(history, (expected, low, high), title=cid, currency="INR")
         plt.close(fig)
     assert plt.get_fignums() == before
+
+
+# --------------------------------------------------------------------------- legends and text
+
+#: The width in CSS pixels at which the app shows each chart in a 1280-pixel window (measured
+#: in chromium: the forecast tab's small chart sits in a column of 479 pixels, the lookup's
+#: in 599, the per-category panel at its own 1000; benchmarks/browser_walk.py prints them).
+SHOWN_PX = {"forecast": 479, "lookup": 599, "categories": 1000}
+#: The smallest text a person should have to read, in points at the size shown.
+MIN_SHOWN_PT = 9
+
+
+def _drawn(fig):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    return canvas.get_renderer()
+
+
+def _legends_over_data(fig) -> list[str]:
+    """Each legend that overlaps an axes (its bars, lines and interval lie inside it) or any
+    bar, in display coordinates after layout."""
+    renderer = _drawn(fig)
+    legends = [*fig.legends, *(ax.get_legend() for ax in fig.axes if ax.get_legend())]
+    assert legends, "the figure has no legend"
+    found = []
+    for legend in legends:
+        box = legend.get_window_extent(renderer)
+        for ax in fig.axes:
+            if not ax.get_visible():
+                continue
+            if box.overlaps(ax.get_window_extent(renderer)):
+                found.append(f"legend over the axes {ax.get_title()!r}")
+            boxes = [
+                (type(a).__name__, a.get_window_extent(renderer))
+                for a in [*ax.patches, *ax.lines, *ax.collections]
+                if a.get_visible()
+            ]  # a zero-length interval ([0, 0]) has no extent (infinite bounds): its caps do
+            found += [
+                f"legend over {name} of {ax.get_title()!r}"
+                for name, b in boxes
+                if np.isfinite(b.bounds).all() and box.overlaps(b)
+            ]
+    return found
+
+
+def _smallest_shown_pt(fig, shown_px: float) -> float:
+    """The smallest visible text of `fig`, in points once shown `shown_px` CSS pixels wide
+    (96 CSS pixels an inch)."""
+    _drawn(fig)
+    scale = shown_px / (fig.get_figwidth() * 96)
+    texts = [t for t in fig.findobj(matplotlib.text.Text) if t.get_visible() and t.get_text()]
+    return min(t.get_fontsize() for t in texts) * scale
+
+
+def _tall_history(months: int = 12) -> pd.DataFrame:
+    """The shapes legends covered: the tallest bars first, at the top left, then at the end."""
+    spend = np.linspace(1_000_000, 100_000, months)
+    spend[-1] = 2_000_000
+    return pd.DataFrame(
+        {"month": pd.date_range("2025-10-01", periods=months, freq="MS"), "spend": spend}
+    )
+
+
+@pytest.mark.parametrize(
+    "forecast", [(120.0, 0.0, 0.0), (1_500_000.0, 900_000.0, 2_500_000.0)],
+    ids=["buys-nothing", "wide-interval"],
+)  # fmt: skip
+def test_forecast_plot_legend_is_off_the_data_and_its_text_readable(forecast):
+    fig = forecast_plot(_tall_history(), forecast, title="C000122: net spend per month",
+                        currency="INR")  # fmt: skip
+    assert _legends_over_data(fig) == []
+    for where in ("forecast", "lookup"):
+        assert _smallest_shown_pt(fig, SHOWN_PX[where]) >= MIN_SHOWN_PT, where
+
+
+def test_category_forecast_plot_legend_is_off_every_panel_and_its_text_readable():
+    history = _tall_history()
+    names = ["electronics", "grocery", "home", "sports"]
+    fig = category_forecast_plot(
+        dict.fromkeys(names, history), dict.fromkeys(names, (2e6, 1e6, 3e6)),
+        title="Per category, the whole base", currency="INR",
+    )  # fmt: skip
+    assert _legends_over_data(fig) == []
+    assert _smallest_shown_pt(fig, SHOWN_PX["categories"]) >= MIN_SHOWN_PT
+
+
+def test_model_card_plots_keep_their_legends_off_the_data(deciles, reliability):
+    assert _legends_over_data(decile_plot(deciles, title="Total", currency="INR")) == []
+    assert _legends_over_data(reliability_plot(reliability, title="Purchase")) == []
+
+
+def test_a_cold_start_forecast_has_no_empty_month():
+    """No purchase so far: the forecast bar alone, no zero month before it (the lookup of a
+    cold-start customer drew an empty month), and no "actual" in the legend."""
+    nothing = pd.DataFrame({"month": pd.to_datetime(["2026-09-01"]), "spend": [0.0]})
+    fig = forecast_plot(nothing, (110.0, 0.0, 0.0), title="C000005", currency="INR")
+    (ax,) = fig.axes
+    assert len(ax.patches) == 1
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["next 30 days"]
+    assert "actual" not in [t.get_text() for t in fig.legends[0].get_texts()]
+    assert _legends_over_data(fig) == []
+
+
+def test_leading_empty_months_are_left_out_and_later_gaps_kept():
+    h = pd.DataFrame(
+        {"month": pd.date_range("2026-01-01", periods=5, freq="MS"),
+         "spend": [0.0, 0.0, 500.0, 0.0, 200.0]}
+    )  # fmt: skip
+    (ax,) = forecast_plot(h, (100.0, 0.0, 300.0), title="C1", currency="INR").axes
+    assert _heights(ax) == [500.0, 0.0, 200.0, 100.0]
+    names = ["a", "b"]
+    later = h.assign(spend=[0.0, 0.0, 0.0, 0.0, 50.0])
+    fig = category_forecast_plot({"a": h, "b": later}, dict.fromkeys(names, (1.0, 0.0, 2.0)),
+                                 title="t", currency="INR")  # fmt: skip
+    # the same months in both panels: from the first with spend in either
+    assert [len(ax.patches) for ax in fig.axes if ax.get_visible()] == [4, 4]
