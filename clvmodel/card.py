@@ -56,6 +56,10 @@ _MODEL_NOTES = {
     "train_rate": "the share of buyers in training, the same for everyone",
     "rate_x_horizon": "the customer's past daily spend rate times the horizon",
     "train_mean": "the mean of the training target, the same for everyone",
+    "share_of_total": (
+        "the customer's past share of spend in the category times their expected total (a "
+        "category with too few buyers for a booster of its own)"
+    ),
     "oracle": (
         "the simulator's true expected value given each customer's hidden parameters and "
         "their observed history (synthetic data only): the best any model of the "
@@ -591,6 +595,24 @@ def _absent_features(metadata: Mapping) -> str | None:
     )
 
 
+def _share_categories(report: FitReport) -> str | None:
+    """The categories too thin for a booster, predicted from their share, and why."""
+    rows = [[f"`{t}`", r.no_booster] for t, r in report.targets.items() if r.no_booster]
+    if not rows:
+        return None
+    return "\n".join(
+        [
+            "### Categories predicted from their share",
+            "",
+            "These categories had too few buyers in the training months for a model of their "
+            "own: each customer's expected spend in one is their past share of spend in it "
+            "times their expected total.",
+            "",
+            _table(["category", "why"], rows, align="ll"),
+        ]
+    )
+
+
 def _reconciliation(report: FitReport) -> str | None:
     method = next((t.reconciliation for t in report.targets.values() if t.reconciliation), None)
     if not method:
@@ -1093,6 +1115,7 @@ def _sections(
         _returns(report),
         _features(metadata),
         _absent_features(metadata),
+        _share_categories(report),
         _models_compared(report),
         _purchase(report),
         _distribution(report, metadata),

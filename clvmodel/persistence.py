@@ -57,6 +57,8 @@ __all__ = [
 # arrays and ufuncs such as np.arcsinh, dict/list/None) is trusted by skops itself.
 # Keep it sorted; review every addition.
 TRUSTED_TYPES: tuple[str, ...] = (
+    # A category predicted from its share of the total (two strings, no code).
+    "clvmodel.training.ShareOfTotal",
     # LightGBM (LGBMRegressor with any objective, LGBMClassifier, and the
     # calibrated LGBMClassifier): OrderedDict appears only as the type object that
     # is the default_factory of the defaultdicts in `best_score_`, plus the

@@ -41,16 +41,15 @@ def build_targets(
     tx = data.transactions[
         (data.transactions["date"] >= cutoff) & (data.transactions["date"] < end)
     ]
-    out = pd.DataFrame(index=customers)
-    out["total"] = lines.groupby("customer_id")["amount"].sum()
+    columns = {"total": lines.groupby("customer_id")["amount"].sum()}
     if config.categories:
         per_cat = lines.pivot_table(
             index="customer_id", columns="category", values="amount", aggfunc="sum"
         )
-        for c in config.categories:
-            out[c] = per_cat[c] if c in per_cat else 0.0
+        columns |= {c: per_cat[c] if c in per_cat else 0.0 for c in config.categories}
+    # One frame at once: a column at a time fragments it (pandas warns past ~100 columns).
+    out = pd.DataFrame(columns, index=customers).fillna(0.0)
     buyers = tx.loc[tx["amount"] > 0, "customer_id"].unique()
-    out = out.fillna(0.0)
     out["purchase"] = out.index.isin(buyers).astype(float)
     out.index.name = "customer_id"
     return out.add_prefix("target_")
