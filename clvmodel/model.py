@@ -139,6 +139,12 @@ class CLVModel(BaseEstimator):
     n_jobs : int, default=2
         Threads of the boosters; with ``engine="dask"`` and no scheduler, also the
         workers of the local cluster.
+    max_categories : int or None, default=10
+        Most category targets: past it, the largest ``max_categories - 1`` categories by
+        net spend keep their own and the rest are pooled as ``"other"``. None: no limit.
+    category_map : dict or None, default=None
+        Source category -> category, applied first: renames or merges categories (e.g.
+        subcategory to department). Both are kept in ``feature_config_.category_map``.
     max_customers : int or None, default=50_000
         Most customers the training panel is built from (one row per customer and
         cutoff); past it, a reproducible hash sample of customers (:mod:`clvmodel.sample`).
@@ -194,6 +200,8 @@ class CLVModel(BaseEstimator):
         random_state: int = 0,
         n_jobs: int = 2,
         max_customers: int | None = 50_000,
+        max_categories: int | None = 10,
+        category_map: dict[str, str] | None = None,
         engine: str = "local",
         scheduler: str | None = None,
     ) -> None:
@@ -208,6 +216,8 @@ class CLVModel(BaseEstimator):
         self.random_state = random_state
         self.n_jobs = n_jobs
         self.max_customers = max_customers
+        self.max_categories = max_categories
+        self.category_map = category_map
         self.engine = engine
         self.scheduler = scheduler
 
@@ -225,6 +235,8 @@ class CLVModel(BaseEstimator):
         "random_state": [_Int(Integral, None, None, closed="neither")],
         "n_jobs": [_Int(Integral, 1, None, closed="left")],
         "max_customers": [_Int(Integral, 1, None, closed="left"), None],
+        "max_categories": [_Int(Integral, 2, None, closed="left"), None],
+        "category_map": [dict, None],
         "engine": [StrOptions(set(ENGINES))],
         "scheduler": [str, None],
     }

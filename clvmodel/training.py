@@ -258,7 +258,7 @@ class Split:
         days = lambda f: sorted({f"{c:%Y-%m-%d}" for c in f.index.get_level_values("cutoff")})  # noqa: E731
         return {
             "train": days(self.train),
-            "validation": days(self.validation)[0],
+            "validation": (days(self.validation) or [None])[0],  # none: BG/NBD alone
             "test": days(self.test)[0],
         }
 
@@ -361,6 +361,68 @@ class ShareOfTotal:
         return np.clip(x[self.share_feature].to_numpy(dtype=float), 0.0, 1.0) * total
 
 
+class BGNBDOnly:
+    """The spend model of a log too short for boosters: BG/NBD's expected purchases times
+    the customer's mean basket, with the bundle's ``bgnbd`` parameters (nothing else)."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+
+class BGNBDPurchase:
+    """P(buy) of a log too short for boosters: ``1 - exp(-E[purchases])`` in the horizon
+    under BG/NBD (a Poisson count with BG/NBD's mean)."""
+
+    def __init__(self, params: list[float], horizon: int, feature_names: list[str]) -> None:
+        self.params = [float(v) for v in params]
+        self.horizon = int(horizon)
+        self.feature_names_in_ = list(feature_names)
+
+    def predict_proba(self, x: pd.DataFrame) -> np.ndarray:
+        p = 1.0 - np.exp(-bgnbd_ml.expected_transactions(self.params, x, self.horizon))
+        return np.column_stack([1.0 - p, p])
+
+
+def bgnbd_bundles(params: list[float], fcfg: FeatureConfig, reason: str) -> dict[str, dict]:
+    """Every target's bundle of a model fitted by BG/NBD alone (`reason`: why)."""
+    total = {"model": BGNBDOnly(reason), "level": 1.0, "blend": 1.0, "bgnbd": params}
+    shares = {c: {"model": ShareOfTotal(share_column(c), reason), "level": 1.0, "blend": 0.0}
+              for c in fcfg.categories}  # fmt: skip
+    purchase = {"model": BGNBDPurchase(params, fcfg.horizon, fcfg.feature_names)}
+    return {"total": total, **shares, "purchase": purchase}
+
+
+#: The features BG/NBD and the mean basket read, the importance a BG/NBD-only model reports.
+BGNBD_FEATURES = ("txn_count_lifetime", "days_since_first", "days_since_last", "basket_mean")
+
+
+def bgnbd_results(
+    rows: pd.DataFrame, served: dict[str, np.ndarray], fcfg: FeatureConfig, reason: str
+) -> dict[str, TargetResult]:
+    """The report of each target of a BG/NBD-only model on the test `rows` (``served``:
+    its expected spends and P(buy) there), beside the baselines."""
+    importance = dict.fromkeys(BGNBD_FEATURES, 1 / len(BGNBD_FEATURES))
+    out = {}
+    for t in fcfg.spend_targets:
+        y = rows[f"target_{t}"].to_numpy()
+        preds = spend_baselines(rows, t, fcfg, float(np.mean(y)))
+        preds.pop("train_mean")  # no training rows: the test mean would be a peek
+        name = "bgnbd_ml" if t == "total" else "share_of_total"
+        preds[name] = served[t]
+        report = {"kind": "spend", "chosen": name, "selection": reason, "level_factor": 1.0,
+                  "validation": {}, "test": {m: spend_metrics(y, p) for m, p in preds.items()},
+                  "importance": importance if t == "total" else {share_column(t): 1.0}}  # fmt: skip
+        if t != "total":
+            report["no_booster"] = reason
+        out[t] = TargetResult({}, report, preds)
+    y = rows["target_purchase"].to_numpy()
+    report = {"kind": "probability", "chosen": "bgnbd_ml", "selection": reason,
+              "validation": {}, "test": {"bgnbd_ml": probability_metrics(y, served["purchase"])},
+              "importance": importance}  # fmt: skip
+    out["purchase"] = TargetResult({}, report, {"bgnbd_ml": served["purchase"]})
+    return {t: out[t] for t in fcfg.targets}
+
+
 def too_little_signal(split: Split, target: str, min_buyers: int = MIN_BUYERS) -> str | None:
     """Why category `target` gets no booster (fewer than `min_buyers` buyers in the
     training rows, or none in the validation month); None when it has enough."""
@@ -388,6 +450,9 @@ def point_prediction(
     (:func:`predict_values`); `total` the expected total spend of the rows, which a
     :class:`ShareOfTotal` category is a share of.
     """
+    if isinstance(bundle["model"], BGNBDOnly):
+        spend = bgnbd_ml.expected_spend(bundle["bgnbd"], x, target, horizon)
+        return spend * bundle.get("level", 1.0)
     if isinstance(bundle["model"], ShareOfTotal):
         if total is None:
             raise ValueError(f"the share model of {target!r} needs the expected total spend.")

@@ -32,7 +32,7 @@ from clvmodel.persistence import (
     save_scores,
     tree_fingerprint,
 )
-from clvmodel.training import ShareOfTotal
+from clvmodel.training import BGNBDOnly, BGNBDPurchase, ShareOfTotal
 
 ALLOWED_PREFIXES = (
     "clvmodel.training.",
@@ -203,14 +203,18 @@ def test_trusted_types_is_short_sorted_and_reviewed():
     assert isinstance(TRUSTED_TYPES, tuple)
     assert list(TRUSTED_TYPES) == sorted(TRUSTED_TYPES)
     assert len(set(TRUSTED_TYPES)) == len(TRUSTED_TYPES)
-    assert len(TRUSTED_TYPES) <= 12
+    assert len(TRUSTED_TYPES) <= 14
     for name in TRUSTED_TYPES:
         assert name.startswith(ALLOWED_PREFIXES), name
 
 
 def test_trusted_types_are_exactly_what_the_supported_models_need(fitted):
     needed = set()
-    share = {"share-of-total": ShareOfTotal("share_toys", "2 buyer(s) in the training rows")}
+    share = {
+        "share-of-total": ShareOfTotal("share_toys", "2 buyer(s) in the training rows"),
+        "bgnbd-only": BGNBDOnly("the log is short"),
+        "bgnbd-purchase": BGNBDPurchase([0.5, 10.0, 1.0, 2.0], 30, ["txn_count_lifetime"]),
+    }
     for name, est in {**fitted, **share}.items():
         untrusted = set(sio.get_untrusted_types(data=sio.dumps(est)))
         assert untrusted <= set(TRUSTED_TYPES), (name, untrusted - set(TRUSTED_TYPES))
