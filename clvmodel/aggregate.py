@@ -85,9 +85,10 @@ def month_to_month_error(panel: pd.DataFrame, target: str) -> float:
     sums cover 85% of cells, against 57% from the test month alone.
     """
     per_cutoff = panel[f"target_{target}"].groupby(level="cutoff").mean()
-    ratios = per_cutoff.to_numpy()
-    ratios = ratios[1:] / ratios[:-1]
-    ratios = ratios[np.isfinite(ratios) & (ratios > 0)]
+    means = per_cutoff.to_numpy(dtype=float)
+    before, after = means[:-1], means[1:]
+    ok = (before > 0) & (after > 0)  # a month without spend has no log level
+    ratios = after[ok] / before[ok]
     return float(np.std(np.log(ratios), ddof=1) / np.sqrt(2)) if len(ratios) >= 2 else 0.0
 
 

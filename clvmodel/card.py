@@ -56,6 +56,10 @@ _MODEL_NOTES = {
     "train_rate": "the share of buyers in training, the same for everyone",
     "rate_x_horizon": "the customer's past daily spend rate times the horizon",
     "train_mean": "the mean of the training target, the same for everyone",
+    "share_of_total": (
+        "the customer's past share of spend in the category times their expected total (a "
+        "category with too few buyers for a booster of its own)"
+    ),
     "oracle": (
         "the simulator's true expected value given each customer's hidden parameters and "
         "their observed history (synthetic data only): the best any model of the "
@@ -591,6 +595,53 @@ def _absent_features(metadata: Mapping) -> str | None:
     )
 
 
+def _short_log(metadata: Mapping) -> str | None:
+    """What a log too short for monthly cutoffs was fitted with, and why."""
+    plan = metadata.get("info", {}).get("cutoff_plan") or {}
+    if plan.get("kind") in (None, "monthly"):
+        return None
+    note = plan.get("note") or plan["kind"]
+    return f"### A short log\n\n{note[0].upper()}{note[1:]}."
+
+
+def _pooled_categories(metadata: Mapping) -> str | None:
+    """Which source categories were renamed, merged or pooled into "other"."""
+    pairs = metadata.get("feature_config", {}).get("category_map") or []
+    if not pairs:
+        return None
+    pooled = sorted(s for s, c in pairs if c == "other")
+    renamed = sorted((s, c) for s, c in pairs if c != "other")
+    params = metadata.get("params", {})
+    text = ["### Categories pooled or renamed", ""]
+    if pooled:
+        limit = params.get("max_categories")
+        why = f" (beyond the {limit - 1} largest by net spend)" if limit else ""
+        text.append(f"Pooled as `other`{why}: {_join_names(pooled)}.")
+    if renamed:
+        rows = [[f"`{s}`", f"`{c}`"] for s, c in renamed]
+        text += ["", "Renamed or merged (`--categories`):", ""]
+        text.append(_table(["source", "category"], rows, align="ll"))
+    return "\n".join(text)
+
+
+def _share_categories(report: FitReport) -> str | None:
+    """The categories too thin for a booster, predicted from their share, and why."""
+    rows = [[f"`{t}`", r.no_booster] for t, r in report.targets.items() if r.no_booster]
+    if not rows:
+        return None
+    return "\n".join(
+        [
+            "### Categories predicted from their share",
+            "",
+            "These categories had too few buyers in the training months for a model of their "
+            "own: each customer's expected spend in one is their past share of spend in it "
+            "times their expected total.",
+            "",
+            _table(["category", "why"], rows, align="ll"),
+        ]
+    )
+
+
 def _reconciliation(report: FitReport) -> str | None:
     method = next((t.reconciliation for t in report.targets.values() if t.reconciliation), None)
     if not method:
@@ -1090,9 +1141,12 @@ def _sections(
         _header(report, metadata),
         _intended_use(report),
         _data(report, metadata),
+        _short_log(metadata),
         _returns(report),
         _features(metadata),
         _absent_features(metadata),
+        _pooled_categories(metadata),
+        _share_categories(report),
         _models_compared(report),
         _purchase(report),
         _distribution(report, metadata),

@@ -26,7 +26,7 @@ from clvmodel.features import (
     customer_attributes,
 )
 from clvmodel.schema import key_rows
-from clvmodel.training import Split, TrainConfig, time_split
+from clvmodel.training import Split, TrainConfig, time_split, too_little_signal
 
 log = logging.getLogger(__name__)
 
@@ -92,27 +92,31 @@ def train_cold_start(
 ) -> tuple[dict, dict, Split]:
     """Train the cold-start models; returns (bundle to save, report, the panel's split).
 
-    The report compares each model with a constant and the oracles on the test rows; the
-    predictive distribution and the deployed figures come from :class:`clvmodel.CLVModel`,
-    which scores these rows as it serves them.
+    A category with too few buyers among these customers
+    (:func:`clvmodel.training.too_little_signal`) gets no model: its spend is the total's
+    times its share of the training rows' spend (``bundle["shares"]``). The report
+    compares each model with a constant and the oracles on the test rows; the predictive
+    distribution and the deployed figures come from :class:`clvmodel.CLVModel`, which
+    scores these rows as it serves them.
     """
     split = time_split(panel)
     names = cold_feature_names(config)
     xs = {k: getattr(split, k)[names] for k in ("train", "validation", "test")}
-    bundle: dict = {"models": {}}
+    bundle: dict = {"models": {}, "shares": _shares(split, config)}
     report: dict = {"rows": {k: len(v) for k, v in xs.items()}, "targets": {}}
     for target in config.targets:
         y = {k: getattr(split, k)[f"target_{target}"].to_numpy() for k in xs}
         kind = "probability" if target == "purchase" else "spend"
-        model = _model(kind, cfg).fit(xs["train"], np.clip(y["train"], 0, None))
-        bundle["models"][target] = model
+        if target not in bundle["shares"]:
+            model = _model(kind, cfg).fit(xs["train"], np.clip(y["train"], 0, None))
+            bundle["models"][target] = model
+        pred = predict_cold(bundle, split.test, config, targets=(target,))[target]
         if kind == "probability":
             metric, key, constant = probability_metrics, "p_purchase", "train_rate"
-            pred = model.predict_proba(xs["test"])[:, 1]
+            name = "lightgbm"
         else:
             metric, key, constant = spend_metrics, f"expected_{target}", "train_mean"
-            pred = model.predict(xs["test"])
-        name = "lightgbm" if kind == "probability" else "lightgbm_tweedie"
+            name = "share_of_total" if target in bundle["shares"] else "lightgbm_tweedie"
         test = {
             constant: metric(y["test"], np.full(len(y["test"]), y["train"].mean())),
             name: metric(y["test"], pred),
@@ -125,25 +129,44 @@ def train_cold_start(
     return bundle, report, split
 
 
+def _shares(split: Split, config: FeatureConfig) -> dict[str, float]:
+    """The categories too thin for a model of their own, with their share of the training
+    rows' spend."""
+    total = float(np.clip(split.train["target_total"], 0, None).sum())
+    thin = [c for c in config.categories if too_little_signal(split, c) is not None]
+    spend = {c: float(np.clip(split.train[f"target_{c}"], 0, None).sum()) for c in thin}
+    return {c: min(v / total, 1.0) if total > 0 else 0.0 for c, v in spend.items()}
+
+
 def refit_cold_start(
     bundle: dict, panel: pd.DataFrame, config: FeatureConfig, cfg: TrainConfig
 ) -> dict:
     """The cold-start models fitted again on every cutoff of their panel (see
-    :func:`clvmodel.training.refit_target`)."""
+    :func:`clvmodel.training.refit_target`); the thin categories stay shares."""
     x = panel[cold_feature_names(config)]
     models = {}
-    for target in config.targets:
+    for target in [t for t in config.targets if t not in bundle.get("shares", {})]:
         kind = "probability" if target == "purchase" else "spend"
         y = np.clip(panel[f"target_{target}"].to_numpy(), 0, None)
         models[target] = _model(kind, cfg).fit(x, y)
     return {**bundle, "models": models}
 
 
-def predict_cold(bundle: dict, features: pd.DataFrame, config: FeatureConfig) -> dict:
-    """Expected spend per spend target (clipped at 0) and P(buy) of cold-start customers."""
+def predict_cold(
+    bundle: dict, features: pd.DataFrame, config: FeatureConfig, *, targets=None
+) -> dict:
+    """Expected spend per spend target (clipped at 0) and P(buy) of cold-start customers
+    (of `targets` only, when given)."""
     x = features[cold_feature_names(config)]
-    out = {t: np.clip(bundle["models"][t].predict(x), 0, None) for t in config.spend_targets}
-    out["purchase"] = bundle["models"]["purchase"].predict_proba(x)[:, 1]
+    shares = bundle.get("shares", {})
+    out = {}
+    for t in targets or config.targets:
+        if t == "purchase":
+            out[t] = bundle["models"][t].predict_proba(x)[:, 1]
+        elif t in shares:
+            out[t] = shares[t] * np.clip(bundle["models"]["total"].predict(x), 0, None)
+        else:
+            out[t] = np.clip(bundle["models"][t].predict(x), 0, None)
     return out
 
 

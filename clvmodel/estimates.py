@@ -41,10 +41,10 @@ def expected(model: Any, features: pd.DataFrame) -> dict[str, np.ndarray]:
     x = matrix(model, features)
     arr = x.to_numpy()  # columns checked once here: every model reads the array
     config = model.feature_config_
-    out = {
-        t: point_prediction(model.bundles_[t], x, t, config.horizon, arr)
-        for t in config.spend_targets
-    }
+    total = point_prediction(model.bundles_["total"], x, "total", config.horizon, arr)
+    out = {"total": total}  # a category without a booster of its own is a share of it
+    for t in config.categories:
+        out[t] = point_prediction(model.bundles_[t], x, t, config.horizon, arr, total)
     out["purchase"] = predict_probability(model.bundles_["purchase"]["model"], arr)
     return out
 

@@ -14,13 +14,24 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from clvmodel import bgnbd_ml
 from clvmodel.aggregate import month_to_month_error, shared_error
 from clvmodel.coldstart import cold_start_models, predict_cold, refit_cold_start
 from clvmodel.dataset import RetailData
 from clvmodel.dates import as_day, day_after
 from clvmodel.distribution import fit_sigma
 from clvmodel.estimates import expected
-from clvmodel.features import FeatureConfig, as_of_data, build_panel, cutoff_dates
+from clvmodel.features import (
+    INDEX,
+    CutoffPlan,
+    FeatureConfig,
+    as_of_data,
+    build_features,
+    build_panel,
+    build_targets,
+    map_categories,
+    plan_cutoffs,
+)
 from clvmodel.partitions import PartitionedData
 from clvmodel.report import cold_start_served, fit_report
 from clvmodel.sample import training_data
@@ -28,6 +39,8 @@ from clvmodel.training import (
     Split,
     TargetResult,
     TrainConfig,
+    bgnbd_bundles,
+    bgnbd_results,
     recent_levels,
     refit_target,
     train_all,
@@ -53,11 +66,16 @@ def fit(
         as_of = end_of_data  # the whole data's end, not the sample's last purchase
     if as_of is not None:
         data = as_of_data(data, as_of)
-    fcfg = FeatureConfig.from_data(data, horizon=cfg.horizon)
-    cutoffs = cutoff_dates(data, horizon=cfg.horizon, n_cutoffs=cfg.n_cutoffs, end=as_of)
-    panel = build_panel(data, cutoffs, fcfg)
-    fit_panel(model, panel, fcfg, data=data, oracles=oracles)
+    fcfg = FeatureConfig.from_data(data, horizon=cfg.horizon, max_categories=model.max_categories,
+                                   category_map=model.category_map)  # fmt: skip
+    data = map_categories(data, fcfg)  # once, not at every cutoff
+    plan = plan_cutoffs(data, horizon=cfg.horizon, n_cutoffs=cfg.n_cutoffs, end=as_of)
     end = as_day(as_of) if as_of is not None else day_after(data.last_date)
+    if plan.kind == "bgnbd":
+        _fit_bgnbd_only(model, data, fcfg, plan, end)
+    else:
+        fit_panel(model, build_panel(data, plan.cutoffs, fcfg), fcfg, data=data, oracles=oracles)
+    model.info_["cutoff_plan"] = {"kind": plan.kind, "note": plan.note}
     model.info_["default_as_of"] = f"{end:%Y-%m-%d}"
     model.info_["training_sample"] = sample.to_dict() if sample is not None else None
     model.report_.train_seconds = round(time.perf_counter() - started, 1)
@@ -96,6 +114,39 @@ def fit_panel(
     model.report_.train_seconds = round(time.perf_counter() - started, 1)
     model.test_predictions_ = {t: r.test_predictions for t, r in results.items()}
     return model
+
+
+def _fit_bgnbd_only(
+    model: Any, data: RetailData, fcfg: FeatureConfig, plan: CutoffPlan, end: pd.Timestamp
+) -> None:
+    """A log too short for boosters: BG/NBD fitted on the history before the last
+    `horizon` days and measured on them (the spread of the distribution too, the only
+    held-out month), then, with the refit, fitted again on the whole history."""
+    test = plan.cutoffs[-1]
+    x = build_features(data, test, fcfg)
+    rows = x.join(build_targets(data, test, fcfg, x.index)).assign(cutoff=test)
+    rows = rows.reset_index().set_index(INDEX)
+    features = fcfg.feature_names
+    model.feature_config_, model.feature_names_ = fcfg, list(features)
+    model.n_features_in_ = len(features)
+    model.bundles_ = bgnbd_bundles(bgnbd_ml.fit(rows), fcfg, plan.note)
+    model.typical_ = rows[features].median()
+    model.cold_, model.cold_sigma_ = None, None
+    served = expected(model, rows[features])
+    y = rows["target_total"].to_numpy(dtype=float)
+    model.sigma_ = fit_sigma(y, served["total"], served["purchase"], model._levels())
+    split = Split(rows.iloc[:0], rows.iloc[:0], rows)
+    model.info_ = _fit_info(split, data)
+    scores = model.predict_features(rows[features], reasons=False)
+    results = bgnbd_results(rows, served, fcfg, plan.note)
+    model.report_ = fit_report(model, results, split, scores, None)
+    model.test_scores_ = scores
+    model.shared_error_ = _shared_errors(model, rows, scores, rows)
+    model.test_predictions_ = {t: r.test_predictions for t, r in results.items()}
+    if model.refit:
+        latest = build_features(data, end, fcfg)
+        model.bundles_ = bgnbd_bundles(bgnbd_ml.fit(latest), fcfg, plan.note)
+        model.typical_ = latest[features].median()
 
 
 def _fit_cold(

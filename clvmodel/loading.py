@@ -21,9 +21,9 @@ from clvmodel.partitions import PartitionedData, is_partitioned, open_partitione
 from clvmodel.persistence import file_fingerprint, folder_fingerprint, tree_fingerprint
 from clvmodel.schema import read_tables
 from clvmodel.synthetic import LATENT_FILE, read_latent
-from clvmodel.transactions import MAX_BAD_SHARE, LogReading, read_transactions
+from clvmodel.transactions import MAX_BAD_SHARE, LogReading, category_names, read_transactions
 
-__all__ = ["LOG", "PARTITIONED", "SEVEN_TABLES", "Source", "read_source"]
+__all__ = ["LOG", "PARTITIONED", "SEVEN_TABLES", "Source", "read_category_map", "read_source"]
 
 #: The formats a source can have, as the metadata's ``data.format`` names them.
 SEVEN_TABLES, PARTITIONED, LOG = "seven tables", "partitioned Parquet", "transaction log"
@@ -133,3 +133,42 @@ def read_source(
     if day is None:
         return source
     return Source(as_of_data(source.data, day), source.path, info, source.tables, source.reading)
+
+
+def read_category_map(path: str | os.PathLike[str]) -> dict[str, str]:
+    """A CSV of ``source,category`` rows (e.g. subcategory to department) as a mapping of
+    category names as a log's reader names them (:func:`clvmodel.transactions.category_names`).
+
+    Raises
+    ------
+    FileNotFoundError
+        If the file does not exist.
+    ValueError
+        Naming the file and the rows: without the two columns, an empty cell, or a source
+        given two categories.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"the category mapping {path} does not exist.")
+    try:
+        table = pd.read_csv(path, dtype="str", keep_default_na=False)
+    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
+        raise ValueError(f"{path.name}: not a readable CSV ({exc}).") from None
+    table.columns = [str(c).strip().lower() for c in table.columns]
+    if not {"source", "category"} <= set(table.columns):
+        raise ValueError(
+            f"{path.name} needs the columns source and category (one row per source "
+            f"category); it has {list(table.columns)}."
+        )
+    rows = pd.Series(range(2, len(table) + 2), index=table.index)  # file lines, header at 1
+    empty = (table["source"].str.strip() == "") | (table["category"].str.strip() == "")
+    if empty.any():
+        raise ValueError(f"{path.name}: empty source or category on line(s) "
+                         f"{rows[empty].tolist()[:5]}.")  # fmt: skip
+    source, category = category_names(table["source"]), category_names(table["category"])
+    pairs = pd.DataFrame({"source": source, "category": category}).drop_duplicates()
+    twice = pairs["source"].duplicated(keep=False)
+    if twice.any():
+        clash = pairs[twice].groupby("source")["category"].agg(list).head(3).to_dict()
+        raise ValueError(f"{path.name}: a source category is given two categories: {clash}.")
+    return dict(zip(pairs["source"], pairs["category"], strict=True))

@@ -81,6 +81,11 @@ class CLVModel(BaseEstimator):
     random_state : int, default=0
     n_jobs : int, default=2
         Threads of the boosters (and workers of a local Dask cluster).
+    max_categories : int or None, default=10
+        Most category targets: the largest ``max_categories - 1`` by net spend keep
+        their own, the rest are pooled as ``"other"``. None: no limit.
+    category_map : dict or None, default=None
+        Source category -> category, applied first (renames, merges).
     max_customers : int or None, default=50_000
         Most customers the training panel is built from; past it, a reproducible hash
         sample (:mod:`clvmodel.sample`). Scoring is always for everyone. None: all.
@@ -127,6 +132,8 @@ class CLVModel(BaseEstimator):
         random_state: int = 0,
         n_jobs: int = 2,
         max_customers: int | None = 50_000,
+        max_categories: int | None = 10,
+        category_map: dict[str, str] | None = None,
         engine: str = "local",
         scheduler: str | None = None,
     ) -> None:
@@ -141,6 +148,8 @@ class CLVModel(BaseEstimator):
         self.random_state = random_state
         self.n_jobs = n_jobs
         self.max_customers = max_customers
+        self.max_categories = max_categories
+        self.category_map = category_map
         self.engine = engine
         self.scheduler = scheduler
 

@@ -64,6 +64,8 @@ CONSTRAINTS: dict[str, list] = {
     "random_state": [_Int(Integral, None, None, closed="neither")],
     "n_jobs": [_Int(Integral, 1, None, closed="left")],
     "max_customers": [_Int(Integral, 1, None, closed="left"), None],
+    "max_categories": [_Int(Integral, 2, None, closed="left"), None],
+    "category_map": [dict, None],
     "engine": [StrOptions(set(ENGINES))],
     "scheduler": [str, None],
 }

@@ -57,6 +57,11 @@ __all__ = [
 # arrays and ufuncs such as np.arcsinh, dict/list/None) is trusted by skops itself.
 # Keep it sorted; review every addition.
 TRUSTED_TYPES: tuple[str, ...] = (
+    # A log too short for boosters (BG/NBD's four numbers), a category predicted from its
+    # share of the total (two strings): data only, no code.
+    "clvmodel.training.BGNBDOnly",
+    "clvmodel.training.BGNBDPurchase",
+    "clvmodel.training.ShareOfTotal",
     # LightGBM (LGBMRegressor with any objective, LGBMClassifier, and the
     # calibrated LGBMClassifier): OrderedDict appears only as the type object that
     # is the default_factory of the defaultdicts in `best_score_`, plus the
@@ -488,13 +493,26 @@ def load_fitted(cls: type, folder: str | os.PathLike[str]) -> Any:
         raise ValueError(f"The artifacts have no model for target(s) {missing}.")
     _restore(model, bundles, metadata, config, names)
     model.report_ = FitReport.from_dict(load_json(Path(folder) / METRICS_FILE))
-    if model.config_id() != metadata.get("config_id"):
+    saved_id = _saved_config_id(model, metadata["params"])
+    if saved_id != metadata.get("config_id"):
         raise ValueError(
             f"{folder}: the saved configuration id {metadata.get('config_id')!r} does not "
-            f"match the parameters and features stored beside it ({model.config_id()!r}): "
+            f"match the parameters and features stored beside it ({saved_id!r}): "
             "the files were edited or mixed from two models. Retrain."
         )
     return model
+
+
+def _saved_config_id(model: Any, saved_params: dict) -> str:
+    """The configuration id of `model` over the parameters that were saved.
+
+    Artifacts saved before a parameter existed (``max_categories``, ``category_map``) load
+    with its default, which their id did not cover; with every parameter saved this is
+    :meth:`clvmodel.CLVModel.config_id` (tests/test_persistence.py checks it).
+    """
+    params = {k: v for k, v in model.model_params().items() if k in saved_params}
+    spec = {"params": params, "features": list(model.feature_names_)}
+    return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:16]
 
 
 def _restore(model: Any, bundles: dict, metadata: dict, config: FeatureConfig, names: list) -> None:

@@ -131,6 +131,8 @@ class TargetReport:
     distribution: DistributionReport | None = None
     reconciliation: str | None = None
     oracle_share: Metrics | None = None
+    #: Why a category has no booster of its own (too few buyers): it is a share of the total.
+    no_booster: str | None = None
 
     @property
     def served(self) -> dict[str, float]:

@@ -258,7 +258,7 @@ class Split:
         days = lambda f: sorted({f"{c:%Y-%m-%d}" for c in f.index.get_level_values("cutoff")})  # noqa: E731
         return {
             "train": days(self.train),
-            "validation": days(self.validation)[0],
+            "validation": (days(self.validation) or [None])[0],  # none: BG/NBD alone
             "test": days(self.test)[0],
         }
 
@@ -339,15 +339,124 @@ def blend(booster: np.ndarray, bgnbd: np.ndarray, weight: float, level: float) -
     return ((1 - weight) * booster + weight * bgnbd) * level
 
 
+#: Fewest buyers of a category in the training rows for it to get a booster of its own (and
+#: it needs one in the validation month, where the booster stops early and is chosen).
+MIN_BUYERS = 20
+
+
+class ShareOfTotal:
+    """The model of a category with too little signal for a booster of its own: the
+    customer's past share of spend in it (``share_<category>``) times their expected total.
+
+    On Complete Journey cut at 2017-11-01 one department had no buyer at all in the
+    training months (a Tweedie booster refuses all-zero labels) and a dozen had fewer than
+    20: a booster learns nothing from so few, the share carries what history says.
+    """
+
+    def __init__(self, share_feature: str, reason: str) -> None:
+        self.share_feature = share_feature
+        self.reason = reason
+
+    def predict(self, x: pd.DataFrame, total: np.ndarray) -> np.ndarray:
+        return np.clip(x[self.share_feature].to_numpy(dtype=float), 0.0, 1.0) * total
+
+
+class BGNBDOnly:
+    """The spend model of a log too short for boosters: BG/NBD's expected purchases times
+    the customer's mean basket, with the bundle's ``bgnbd`` parameters (nothing else)."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+
+class BGNBDPurchase:
+    """P(buy) of a log too short for boosters: ``1 - exp(-E[purchases])`` in the horizon
+    under BG/NBD (a Poisson count with BG/NBD's mean)."""
+
+    def __init__(self, params: list[float], horizon: int, feature_names: list[str]) -> None:
+        self.params = [float(v) for v in params]
+        self.horizon = int(horizon)
+        self.feature_names_in_ = list(feature_names)
+
+    def predict_proba(self, x: pd.DataFrame) -> np.ndarray:
+        p = 1.0 - np.exp(-bgnbd_ml.expected_transactions(self.params, x, self.horizon))
+        return np.column_stack([1.0 - p, p])
+
+
+def bgnbd_bundles(params: list[float], fcfg: FeatureConfig, reason: str) -> dict[str, dict]:
+    """Every target's bundle of a model fitted by BG/NBD alone (`reason`: why)."""
+    total = {"model": BGNBDOnly(reason), "level": 1.0, "blend": 1.0, "bgnbd": params}
+    shares = {c: {"model": ShareOfTotal(share_column(c), reason), "level": 1.0, "blend": 0.0}
+              for c in fcfg.categories}  # fmt: skip
+    purchase = {"model": BGNBDPurchase(params, fcfg.horizon, fcfg.feature_names)}
+    return {"total": total, **shares, "purchase": purchase}
+
+
+#: The features BG/NBD and the mean basket read, the importance a BG/NBD-only model reports.
+BGNBD_FEATURES = ("txn_count_lifetime", "days_since_first", "days_since_last", "basket_mean")
+
+
+def bgnbd_results(
+    rows: pd.DataFrame, served: dict[str, np.ndarray], fcfg: FeatureConfig, reason: str
+) -> dict[str, TargetResult]:
+    """The report of each target of a BG/NBD-only model on the test `rows` (``served``:
+    its expected spends and P(buy) there), beside the baselines."""
+    importance = dict.fromkeys(BGNBD_FEATURES, 1 / len(BGNBD_FEATURES))
+    out = {}
+    for t in fcfg.spend_targets:
+        y = rows[f"target_{t}"].to_numpy()
+        preds = spend_baselines(rows, t, fcfg, float(np.mean(y)))
+        preds.pop("train_mean")  # no training rows: the test mean would be a peek
+        name = "bgnbd_ml" if t == "total" else "share_of_total"
+        preds[name] = served[t]
+        report = {"kind": "spend", "chosen": name, "selection": reason, "level_factor": 1.0,
+                  "validation": {}, "test": {m: spend_metrics(y, p) for m, p in preds.items()},
+                  "importance": importance if t == "total" else {share_column(t): 1.0}}  # fmt: skip
+        if t != "total":
+            report["no_booster"] = reason
+        out[t] = TargetResult({}, report, preds)
+    y = rows["target_purchase"].to_numpy()
+    report = {"kind": "probability", "chosen": "bgnbd_ml", "selection": reason,
+              "validation": {}, "test": {"bgnbd_ml": probability_metrics(y, served["purchase"])},
+              "importance": importance}  # fmt: skip
+    out["purchase"] = TargetResult({}, report, {"bgnbd_ml": served["purchase"]})
+    return {t: out[t] for t in fcfg.targets}
+
+
+def too_little_signal(split: Split, target: str, min_buyers: int = MIN_BUYERS) -> str | None:
+    """Why category `target` gets no booster (fewer than `min_buyers` buyers in the
+    training rows, or none in the validation month); None when it has enough."""
+    col = f"target_{target}"
+    n_train = int((split.train[col] > 0).sum())
+    if n_train < min_buyers:
+        return f"{n_train} buyer(s) in the training rows, fewer than {min_buyers}"
+    if not (split.validation[col] > 0).any():
+        return "no buyer in the validation month"
+    return None
+
+
 def point_prediction(
-    bundle: dict, x: pd.DataFrame, target: str, horizon: int, arr: np.ndarray | None = None
+    bundle: dict,
+    x: pd.DataFrame,
+    target: str,
+    horizon: int,
+    arr: np.ndarray | None = None,
+    total: np.ndarray | None = None,
 ) -> np.ndarray:
     """Expected spend of `target` from its saved bundle: the chosen model, blended with
     BG/NBD for a hybrid (weight 0 otherwise), times the level factor.
 
     `arr` is `x` as a float array in the model's column order, for speed
-    (:func:`predict_values`).
+    (:func:`predict_values`); `total` the expected total spend of the rows, which a
+    :class:`ShareOfTotal` category is a share of.
     """
+    if isinstance(bundle["model"], BGNBDOnly):
+        spend = bgnbd_ml.expected_spend(bundle["bgnbd"], x, target, horizon)
+        return spend * bundle.get("level", 1.0)
+    if isinstance(bundle["model"], ShareOfTotal):
+        if total is None:
+            raise ValueError(f"the share model of {target!r} needs the expected total spend.")
+        return bundle["model"].predict(x, total) * bundle.get("level", 1.0)
     booster = predict_spend(bundle["model"], x if arr is None else arr)
     weight = bundle.get("blend", 0.0)
     bg = bgnbd_ml.expected_spend(bundle["bgnbd"], x, target, horizon) if weight else 0.0
@@ -449,6 +558,44 @@ def train_spend_target(
     return TargetResult(bundle, report, preds["test"])
 
 
+def train_share_target(
+    split: Split,
+    target: str,
+    features: list[str],
+    fcfg: FeatureConfig,
+    total: dict,
+    reason: str,
+    oracles: dict[str, pd.DataFrame] | None,
+) -> TargetResult:
+    """A category without enough signal (`reason`): its past share of the expected total
+    (`total`: the total's bundle), measured beside the baselines."""
+    col, share = f"target_{target}", share_column(target)
+    model = ShareOfTotal(share, reason)
+    preds, metrics = {}, {}
+    for k in ("validation", "test"):
+        rows = getattr(split, k)
+        x = rows[features]
+        tot = point_prediction(total, x, "total", fcfg.horizon)
+        base = spend_baselines(x, target, fcfg, float(split.train[col].mean()))
+        preds[k] = {**base, "share_of_total": model.predict(x, tot)}
+        y = rows[col].to_numpy()
+        metrics[k] = {m: spend_metrics(y, p) for m, p in preds[k].items()}
+    report = {
+        "kind": "spend",
+        "chosen": "share_of_total",
+        "selection": f"no booster ({reason}): the customer's past share of the expected total",
+        "level_factor": 1.0,
+        "validation": metrics["validation"],
+        "test": metrics["test"],
+        "importance": {share: 1.0},
+        "no_booster": reason,
+    }
+    _add_oracles(report, preds["test"], split, split.test[col].to_numpy(), oracles,
+                 f"expected_{target}")  # fmt: skip
+    bundle = {"model": model, "level": 1.0, "blend": 0.0}
+    return TargetResult(bundle, report, preds["test"])
+
+
 def _add_oracles(report: dict, preds: dict, split: Split, y: np.ndarray, oracles, column: str):
     """Score the oracles (synthetic data) as models of the test rows, in place."""
     metric = probability_metrics if report["kind"] == "probability" else spend_metrics
@@ -520,6 +667,8 @@ def refit_target(
     report = result.report
     kind = report["kind"]
     name = report["chosen"]
+    if isinstance(result.bundle["model"], ShareOfTotal):
+        return dict(result.bundle)  # nothing to learn: the share is read from the features
     if kind == "spend" and name == "hybrid":
         name = report["hybrid"]["booster"]
     model = make_model(name, kind, cfg)
@@ -565,6 +714,14 @@ def train_all(
     log.info("target purchase")
     results["purchase"] = train_purchase_target(split, features, cfg, oracles)
     for target in fcfg.spend_targets:
+        reason = None if target == "total" else too_little_signal(split, target)
+        if reason is not None:
+            log.info("target %s: from its share (%s)", target, reason)
+            total = results["total"].bundle
+            results[target] = train_share_target(
+                split, target, features, fcfg, total, reason, oracles
+            )
+            continue
         log.info("target %s", target)
         results[target] = train_spend_target(split, target, features, fcfg, cfg, oracles)
     return {t: results[t] for t in fcfg.targets}, split

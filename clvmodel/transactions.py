@@ -91,6 +91,7 @@ __all__ = [
     "REQUIRED",
     "UNCATEGORIZED",
     "LogReading",
+    "category_names",
     "describe_rejected",
     "parse_mapping",
     "read_transactions",
@@ -424,8 +425,9 @@ def _slug(text: pd.Series) -> pd.Series:
     return text.str.lower().str.replace(r"[^\w]+", "_", regex=True).str.strip("_")
 
 
-def _category_names(text: pd.Series) -> pd.Series:
-    """Category slugs; an empty cell is :data:`UNCATEGORIZED`."""
+def category_names(text: pd.Series) -> pd.Series:
+    """Category slugs as a log's categories are read (``Home & Garden`` -> ``home_garden``);
+    an empty cell is :data:`UNCATEGORIZED`."""
     slug = _slug(text)
     slug = slug.where(slug != "", UNCATEGORIZED)
     return slug.where(~slug.isin(_RESERVED), "category_" + slug)
@@ -517,7 +519,7 @@ def _optional_columns(text: pd.DataFrame, out: pd.DataFrame) -> pd.DataFrame:
     """`out` with the optional columns the log has: category, product, store, channel
     (as ``online``) and region."""
     if "category" in text:
-        out["category"] = _category_names(text["category"])
+        out["category"] = category_names(text["category"])
     if "product_id" in text:
         out["product_id"] = text["product_id"].where(text["product_id"] != "")
     if "store_id" in text:

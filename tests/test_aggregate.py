@@ -83,3 +83,15 @@ def test_group_forecasts_add_up_to_the_base():
     assert (groups["low"] <= groups["expected"]).all()
     assert (groups["expected"] <= groups["high"]).all()
     assert groups.loc[groups["group"] == "g1", "customers"].iloc[0] == 2
+
+
+@pytest.mark.filterwarnings("error")
+def test_month_to_month_error_skips_a_month_without_spend():
+    # A category nobody bought at one cutoff: no log level there, and no divide-by-zero.
+    cutoffs = pd.to_datetime(["2025-01-01", "2025-02-01", "2025-03-01", "2025-04-01"])
+    index = pd.MultiIndex.from_product([cutoffs, ["C1", "C2"]], names=["cutoff", "customer_id"])
+    panel = pd.DataFrame({"target_toys": [0, 0, 10, 10, 20, 20, 10, 10]}, index=index)
+    s = aggregate.month_to_month_error(panel, "toys")
+    assert s == pytest.approx(np.std(np.log([2.0, 0.5]), ddof=1) / np.sqrt(2))
+    panel["target_toys"] = 0.0
+    assert aggregate.month_to_month_error(panel, "toys") == 0.0

@@ -1,5 +1,6 @@
 """Cold start: customers who signed up but never bought get a flagged prediction."""
 
+import numpy as np
 import pandas as pd
 
 from clvmodel.coldstart import (
@@ -34,9 +35,15 @@ def test_cold_start_models_report_and_predict(small_data):
     bundle, report, split = train_cold_start(panel, config, cfg)
     assert set(report["targets"]) == set(config.targets)
     assert "lightgbm_tweedie" in report["targets"]["total"]["test"]
-    assert set(bundle["models"]) == set(config.targets)
+    # Each target has a model or, with too few buyers among these customers, a share.
+    assert set(bundle["models"]) | set(bundle["shares"]) == set(config.targets)
+    assert not set(bundle["models"]) & set(bundle["shares"])
     pred = predict_cold(bundle, split.test, config)
     assert (pred["total"] >= 0).all() and ((pred["purchase"] >= 0) & (pred["purchase"] <= 1)).all()
+    for c, share in bundle["shares"].items():
+        assert 0 <= share <= 1
+        np.testing.assert_allclose(pred[c], share * pred["total"])
+        assert "share_of_total" in report["targets"][c]["test"]
 
 
 def test_scorer_flags_cold_start_rows_and_adds_up(trained_artifacts, small_data):

@@ -52,6 +52,8 @@ def test_parameters_are_stored_as_given_and_shown(fitted):
             r"'cold_start' parameter of CLVModel must be an instance of 'bool'",
         ),
         ({"engine": "spark"}, r"'engine' parameter of CLVModel must be a str among"),
+        ({"max_categories": 1}, r"'max_categories' parameter of CLVModel must be an int in the"),
+        ({"category_map": "a.csv"}, r"'category_map' parameter of CLVModel must be an instance"),
         ({"scheduler": "tcp://x:1"}, r"'scheduler' parameter of CLVModel needs engine='dask'"),
     ],
 )
@@ -102,6 +104,15 @@ def test_load_refuses_mixed_files(fitted, tmp_path):
     save_json(meta, tmp_path / "m" / "metadata.json")
     with pytest.raises(ValueError, match="configuration id"):
         CLVModel.load(tmp_path / "m")
+
+
+def test_artifacts_saved_before_a_parameter_existed_load_with_its_default(fitted, repo_model):
+    from clvmodel.persistence import _saved_config_id, load_json
+
+    assert _saved_config_id(fitted, fitted.model_params()) == fitted.config_id()
+    saved = load_json("artifacts/metadata.json")["params"]
+    if "max_categories" not in saved:  # the committed model predates it, and loads
+        assert repo_model.max_categories == 10 and repo_model.category_map is None
 
 
 def check_invariants(model: CLVModel, scores: pd.DataFrame) -> None:

@@ -32,8 +32,16 @@ from clvmodel.persistence import (
     save_scores,
     tree_fingerprint,
 )
+from clvmodel.training import BGNBDOnly, BGNBDPurchase, ShareOfTotal
 
-ALLOWED_PREFIXES = ("collections.", "lightgbm.", "numpy.", "sklearn.", "xgboost.")
+ALLOWED_PREFIXES = (
+    "clvmodel.training.",
+    "collections.",
+    "lightgbm.",
+    "numpy.",
+    "sklearn.",
+    "xgboost.",
+)
 
 
 # ---------------------------------------------------------------- tiny data
@@ -195,19 +203,32 @@ def test_trusted_types_is_short_sorted_and_reviewed():
     assert isinstance(TRUSTED_TYPES, tuple)
     assert list(TRUSTED_TYPES) == sorted(TRUSTED_TYPES)
     assert len(set(TRUSTED_TYPES)) == len(TRUSTED_TYPES)
-    assert len(TRUSTED_TYPES) <= 12
+    assert len(TRUSTED_TYPES) <= 14
     for name in TRUSTED_TYPES:
         assert name.startswith(ALLOWED_PREFIXES), name
 
 
 def test_trusted_types_are_exactly_what_the_supported_models_need(fitted):
     needed = set()
-    for name, est in fitted.items():
+    share = {
+        "share-of-total": ShareOfTotal("share_toys", "2 buyer(s) in the training rows"),
+        "bgnbd-only": BGNBDOnly("the log is short"),
+        "bgnbd-purchase": BGNBDPurchase([0.5, 10.0, 1.0, 2.0], 30, ["txn_count_lifetime"]),
+    }
+    for name, est in {**fitted, **share}.items():
         untrusted = set(sio.get_untrusted_types(data=sio.dumps(est)))
         assert untrusted <= set(TRUSTED_TYPES), (name, untrusted - set(TRUSTED_TYPES))
         needed |= untrusted
     # Nothing on the list that no supported model needs.
     assert needed == set(TRUSTED_TYPES)
+
+
+def test_share_of_total_round_trips(tmp_path):
+    model = ShareOfTotal("share_toys", "2 buyer(s) in the training rows")
+    loaded = load_model(save_model({"model": model, "level": 1.0}, tmp_path / "s.skops"))["model"]
+    assert vars(loaded) == vars(model)
+    x = pd.DataFrame({"share_toys": [0.0, 0.25, 1.5]})
+    np.testing.assert_array_equal(loaded.predict(x, np.array([10.0, 8.0, 2.0])), [0.0, 2.0, 2.0])
 
 
 def test_load_model_passes_the_reviewed_list_never_true(fitted, tmp_path, monkeypatch):

@@ -97,3 +97,52 @@ def test_train_all_reports_every_model_and_target(panel_and_config):
             assert 1 <= trees <= 300, (name, trees)
     assert 0.5 < purchase["test"][purchase["chosen"]]["auc"] <= 1.0
     assert len(results["total"].test_predictions["ridge"]) == len(split.test)
+
+
+@pytest.fixture(scope="module")
+def rare_model(small_data, tmp_path_factory):
+    """A model of `small_data` where a sixth category, ``rare``, has three lines in all."""
+    from dataclasses import replace
+
+    from clvmodel.model import CLVModel
+
+    lines = small_data.lines.copy()
+    lines.loc[lines.index[:3], "category"] = "rare"
+    data = replace(small_data, lines=lines)
+    model = CLVModel(quick=True, n_cutoffs=4, probability_models=("lightgbm",)).fit(data)
+    return model, data, model.save(tmp_path_factory.mktemp("rare"))
+
+
+def test_a_category_without_buyers_is_a_share_of_the_total(rare_model):
+    from clvmodel.training import ShareOfTotal
+
+    model, data, _ = rare_model
+    assert "rare" in model.categories
+    assert isinstance(model.bundles_["rare"]["model"], ShareOfTotal)
+    report = model.report_.targets["rare"]
+    assert report.chosen == "share_of_total" and "fewer than 20" in report.no_booster
+    assert report.importance == {"share_rare": 1.0}  # the importance chart has a bar
+    booster_categories = [c for c in model.categories if c != "rare"]
+    assert all(model.report_.targets[c].no_booster is None for c in booster_categories)
+    scores = model.predict(data, reasons=False)
+    assert (scores["predicted_rare"] >= 0).all()
+    cats = scores[[f"predicted_{c}" for c in model.categories]].sum(axis=1)
+    np.testing.assert_allclose(cats, scores["predicted_total"], rtol=1e-9, atol=1e-9)
+
+
+def test_a_share_category_saves_loads_and_refuses_explanations(rare_model):
+    from clvmodel.card import make_card
+    from clvmodel.model import CLVModel
+
+    model, data, folder = rare_model
+    loaded = CLVModel.load(folder)
+    pd.testing.assert_frame_equal(
+        loaded.predict(data, reasons=False), model.predict(data, reasons=False)
+    )
+    someone = model.predict(data, reasons=False)["customer_id"].iloc[:1]
+    with pytest.raises(ValueError, match="ShareOfTotal model of target 'rare'"):
+        loaded.explain(data, someone, target="rare")
+    if loaded.cold_ is not None:  # the cold-start part has no model for it either
+        assert "rare" in loaded.cold_["shares"] and "rare" not in loaded.cold_["models"]
+    card = make_card(loaded.report_, {})
+    assert "### Categories predicted from their share" in card and "`rare`" in card

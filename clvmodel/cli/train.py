@@ -25,7 +25,8 @@ from pathlib import Path
 
 from clvmodel.cli import one_line
 from clvmodel.cli.common import add_source_options, read_source_options
-from clvmodel.loading import PARTITIONED
+from clvmodel.features import OTHER
+from clvmodel.loading import PARTITIONED, read_category_map
 from clvmodel.model import CLVModel
 from clvmodel.oracle import oracles_at_test_cutoff
 from clvmodel.persistence import load_json
@@ -112,6 +113,20 @@ def _add_model_options(parser: argparse.ArgumentParser) -> None:
         help="train on a reproducible sample of this many customers when the data has more "
         f"(everyone is scored; default: {DEFAULTS['max_customers']:,}; 0 for no limit)",
     )
+    parser.add_argument(
+        "--max-categories",
+        type=int,
+        default=DEFAULTS["max_categories"],
+        metavar="N",
+        help="most category targets: the largest N-1 categories by spend keep their own, the "
+        f"rest are pooled as 'other' (default: {DEFAULTS['max_categories']}; 0 for no limit)",
+    )
+    parser.add_argument(
+        "--categories",
+        metavar="FILE",
+        help="CSV of source,category rows that rename or merge categories first (e.g. "
+        "subcategory to department)",
+    )
     parser.add_argument("--quick", action="store_true", help="10x fewer trees, for smoke tests")
     parser.add_argument("--seed", type=int, default=0)
 
@@ -126,6 +141,8 @@ def run(args: argparse.Namespace) -> FitReport:
         quick=args.quick,
         random_state=args.seed,
         max_customers=args.max_customers or None,
+        max_categories=args.max_categories or None,
+        category_map=read_category_map(args.categories) if args.categories else None,
     )
     model.check_params()  # refuse bad options before reading the data
     if not args.transactions:
@@ -140,6 +157,8 @@ def run(args: argparse.Namespace) -> FitReport:
         source, horizon=model.horizon, n_cutoffs=model.n_cutoffs, as_of=args.as_of
     )
     model.fit(source.data, as_of=args.as_of, oracles=oracles)
+    if model.feature_config_.pooled:
+        log.info("categories pooled as %r: %s", OTHER, ", ".join(model.feature_config_.pooled))
     if model.feature_config_.absent_groups:
         log.info(
             "features absent for lack of data: %s", ", ".join(model.feature_config_.absent_groups)

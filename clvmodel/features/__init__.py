@@ -19,23 +19,29 @@ from clvmodel.features.calendar import calendar_features
 from clvmodel.features.config import (
     ALL_GROUPS,
     FEATURE_GROUPS,
+    OTHER,
     FeatureConfig,
     available_groups,
     check_compatible,
+    map_categories,
 )
 from clvmodel.features.frame import build_features
 from clvmodel.features.panel import (
     INDEX,
+    CutoffPlan,
     as_of_data,
     build_panel,
     build_targets,
     cutoff_dates,
+    plan_cutoffs,
 )
 
 __all__ = [
     "ALL_GROUPS",
     "FEATURE_GROUPS",
     "INDEX",
+    "OTHER",
+    "CutoffPlan",
     "FeatureConfig",
     "as_of_data",
     "available_groups",
@@ -46,4 +52,6 @@ __all__ = [
     "check_compatible",
     "customer_attributes",
     "cutoff_dates",
+    "map_categories",
+    "plan_cutoffs",
 ]

@@ -10,8 +10,10 @@ group present (the seven retail tables), the features are those of a config with
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 
+import numpy as np
 import pandas as pd
 
 from clvmodel.dataset import RetailData
@@ -22,10 +24,15 @@ from clvmodel.schema import HOLIDAY_PEAKS
 __all__ = [
     "ALL_GROUPS",
     "FEATURE_GROUPS",
+    "OTHER",
     "FeatureConfig",
     "available_groups",
     "check_compatible",
+    "map_categories",
 ]
+
+#: The category the smaller categories are pooled into past ``max_categories``.
+OTHER = "other"
 
 
 def available_groups(data: RetailData) -> tuple[str, ...]:
@@ -72,6 +79,9 @@ class FeatureConfig:
     holiday_peaks: tuple[tuple[int, int], ...] = field(default=HOLIDAY_PEAKS)
     #: Optional feature groups present (see :data:`FEATURE_GROUPS`); the rest are not built.
     groups: tuple[str, ...] = ALL_GROUPS
+    #: (source, category) pairs: the data's categories renamed, merged or pooled into
+    #: :data:`OTHER` (:func:`map_categories`); a source not listed keeps its name.
+    category_map: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self) -> None:
         unknown = sorted(set(self.groups) - set(ALL_GROUPS))
@@ -88,22 +98,44 @@ class FeatureConfig:
         object.__setattr__(self, "groups", tuple(g for g in ALL_GROUPS if g in self.groups))
 
     @classmethod
-    def from_data(cls, data: RetailData, *, horizon: int = 30) -> FeatureConfig:
+    def from_data(
+        cls,
+        data: RetailData,
+        *,
+        horizon: int = 30,
+        max_categories: int | None = None,
+        category_map: Mapping[str, str] | None = None,
+    ) -> FeatureConfig:
         """The vocabularies and feature groups that `data` supports.
 
         Without a category, there is one spend target (``total``); without regions or
-        customer attributes, the region and segment vocabularies are empty.
+        customer attributes, the region and segment vocabularies are empty. The data's
+        categories are first renamed or merged by `category_map` (source -> category);
+        past `max_categories` of them, the largest ``max_categories - 1`` by net spend keep
+        their own targets and the rest are pooled as :data:`OTHER`.
         """
         if horizon < 1:
             raise ValueError(f"horizon must be a positive number of days; got {horizon}.")
         groups = available_groups(data)
+        categories, pairs = _category_vocabulary(data, max_categories, category_map or {})
         return cls(
-            data.categories,
+            categories,
             data.regions if "regions" in groups else (),
             data.segments if "attributes" in groups else (),
             horizon=horizon,
             groups=groups,
+            category_map=pairs,
         )
+
+    @property
+    def pooled(self) -> list[str]:
+        """The source categories pooled into :data:`OTHER` (empty if none were)."""
+        return [s for s, c in self.category_map if c == OTHER]
+
+    @property
+    def renamed(self) -> dict[str, str]:
+        """Source categories renamed or merged into another name than :data:`OTHER`."""
+        return {s: c for s, c in self.category_map if c != OTHER}
 
     @property
     def absent_groups(self) -> list[str]:
@@ -142,11 +174,13 @@ class FeatureConfig:
             "category_windows": list(self.category_windows),
             "holiday_peaks": [list(p) for p in self.holiday_peaks],
             "groups": list(self.groups),
+            "category_map": [list(p) for p in self.category_map],
         }
 
     @classmethod
     def from_dict(cls, d: dict) -> FeatureConfig:
-        """Inverse of :meth:`to_dict`; metadata without ``groups`` (older artifacts) has all."""
+        """Inverse of :meth:`to_dict`; metadata without ``groups`` (older artifacts) has
+        all, without ``category_map`` no category renamed."""
         return cls(
             categories=tuple(d["categories"]),
             regions=tuple(d["regions"]),
@@ -156,7 +190,54 @@ class FeatureConfig:
             category_windows=tuple(d["category_windows"]),
             holiday_peaks=tuple(tuple(p) for p in d["holiday_peaks"]),
             groups=tuple(d.get("groups", ALL_GROUPS)),
+            category_map=tuple(tuple(p) for p in d.get("category_map", ())),
         )
+
+
+def _category_vocabulary(
+    data: RetailData, max_categories: int | None, category_map: Mapping[str, str]
+) -> tuple[tuple[str, ...], tuple[tuple[str, str], ...]]:
+    """The category targets of `data` and the (source, category) pairs that change a name."""
+    if max_categories is not None and max_categories < 2:
+        raise ValueError(f"max_categories must be at least 2 (or None); got {max_categories}.")
+    codes, sources = pd.factorize(data.lines["category"])
+    has = codes >= 0
+    amount = data.lines["amount"].to_numpy(dtype=float)
+    per_source = np.bincount(codes[has], weights=amount[has], minlength=len(sources))
+    spend = pd.Series(per_source).groupby([category_map.get(s, s) for s in sources]).sum()
+    # Largest net spend first, ties by name; OTHER, if a source is so named, is pooled anyway.
+    ranked = sorted(spend.index, key=lambda c: (-spend[c], c))
+    if max_categories is None or len(ranked) <= max_categories:
+        kept, pool = sorted(c for c in ranked if c != OTHER), set()
+    else:
+        kept = sorted([c for c in ranked if c != OTHER][: max_categories - 1])
+        pool = set(ranked) - set(kept)
+    categories = (*kept, *[OTHER] * bool(pool or OTHER in spend.index))
+    final = {s: OTHER if category_map.get(s, s) in pool else category_map.get(s, s)
+             for s in sources}  # fmt: skip
+    return categories, tuple(sorted((s, c) for s, c in final.items() if s != c))
+
+
+def map_categories(data: RetailData, config: FeatureConfig) -> RetailData:
+    """`data` with its line categories as the model's targets name them.
+
+    Each source category becomes what ``config.category_map`` says; one the map does not
+    know keeps its name, or joins :data:`OTHER` when the model pooled categories there (a
+    small category new in later data). The same data is returned when nothing changes, so
+    mapping data already mapped costs one look at its categories.
+    """
+    if not config.category_map or "category" not in data.lines:
+        return data
+    known = set(config.categories)
+    mapping = dict(config.category_map)
+    codes, sources = pd.factorize(data.lines["category"])
+    if all(s in known and mapping.get(s, s) == s for s in sources):
+        return data
+    other = OTHER in known and bool(config.pooled)
+    names = [mapping.get(s, OTHER if other and s not in known else s) for s in sources]
+    category = pd.Series(pd.Index(names, dtype="str").take(codes), index=data.lines.index)
+    lines = data.lines.assign(category=category.where(codes >= 0))
+    return replace(data, lines=lines)
 
 
 def check_compatible(config: FeatureConfig, data: RetailData) -> None:
@@ -167,7 +248,7 @@ def check_compatible(config: FeatureConfig, data: RetailData) -> None:
     the data of every feature group the model uses. Categories of the model that the data
     lacks are fine: their features are zero, as for a customer who never bought them.
     """
-    cats = set(data.categories)
+    cats = set(map_categories(data, config).categories)
     unknown = sorted(cats - set(config.categories))
     if unknown or (config.categories and not cats):
         raise ValueError(

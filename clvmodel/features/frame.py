@@ -15,7 +15,7 @@ import pandas as pd
 
 from clvmodel.dataset import RetailData
 from clvmodel.dates import as_day
-from clvmodel.features.config import FeatureConfig
+from clvmodel.features.config import FeatureConfig, map_categories
 from clvmodel.features.history import History
 from clvmodel.features.registry import computations
 
@@ -50,6 +50,7 @@ def build_features(
     ValueError
         If no transaction precedes the cutoff (nothing to describe).
     """
+    data = map_categories(data, config)  # the model's categories (pooled, renamed)
     history = History.before(data, as_day(cutoff, name="cutoff"), config, customer_ids)
     columns: dict[str, object] = {}
     for compute in computations(config):

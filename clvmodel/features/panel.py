@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
 
 from clvmodel.dataset import RetailData
 from clvmodel.dates import as_day, day_after
-from clvmodel.features.config import FeatureConfig
+from clvmodel.features.config import FeatureConfig, map_categories
 from clvmodel.features.frame import build_features
 
 INDEX = ["cutoff", "customer_id"]
@@ -37,20 +37,20 @@ def build_targets(
     """
     cutoff = as_day(cutoff, name="cutoff")
     end = cutoff + pd.Timedelta(days=config.horizon)
+    data = map_categories(data, config)  # the same categories as the features'
     lines = data.lines[(data.lines["date"] >= cutoff) & (data.lines["date"] < end)]
     tx = data.transactions[
         (data.transactions["date"] >= cutoff) & (data.transactions["date"] < end)
     ]
-    out = pd.DataFrame(index=customers)
-    out["total"] = lines.groupby("customer_id")["amount"].sum()
+    columns = {"total": lines.groupby("customer_id")["amount"].sum()}
     if config.categories:
         per_cat = lines.pivot_table(
             index="customer_id", columns="category", values="amount", aggfunc="sum"
         )
-        for c in config.categories:
-            out[c] = per_cat[c] if c in per_cat else 0.0
+        columns |= {c: per_cat[c] if c in per_cat else 0.0 for c in config.categories}
+    # One frame at once: a column at a time fragments it (pandas warns past ~100 columns).
+    out = pd.DataFrame(columns, index=customers).fillna(0.0)
     buyers = tx.loc[tx["amount"] > 0, "customer_id"].unique()
-    out = out.fillna(0.0)
     out["purchase"] = out.index.isin(buyers).astype(float)
     out.index.name = "customer_id"
     return out.add_prefix("target_")
@@ -85,6 +85,74 @@ def cutoff_dates(
             f"and {horizon} after; at least 3 are needed (train, validation, test)."
         )
     return list(grid[-n_cutoffs:])
+
+
+#: Fewest days of history before a weekly cutoff of a short log.
+WEEKLY_HISTORY_DAYS = 28
+#: Fewest days of history before the test cutoff of a log fitted by BG/NBD alone.
+MIN_HISTORY_DAYS = 30
+
+
+@dataclass(frozen=True)
+class CutoffPlan:
+    """The cutoffs a model is fitted on and how they were chosen.
+
+    ``kind`` is ``"monthly"`` (month starts with 90 days of history, the default),
+    ``"weekly"`` (a log too short for three of those: the test window is the last
+    `horizon` days, the validation window the `horizon` days before it, and training
+    cutoffs a week apart before that) or ``"bgnbd"`` (too short even for that: BG/NBD
+    alone, measured on the last `horizon` days, its only cutoff). ``note`` says why.
+    """
+
+    cutoffs: list[pd.Timestamp]
+    kind: str
+    note: str = ""
+
+
+def plan_cutoffs(
+    data: RetailData,
+    *,
+    horizon: int = 30,
+    n_cutoffs: int = 12,
+    end: str | pd.Timestamp | None = None,
+) -> CutoffPlan:
+    """Monthly cutoffs where the data allow three, else weekly ones, else BG/NBD alone.
+
+    Raises
+    ------
+    ValueError
+        If the data cover fewer than ``horizon + 30`` days: one message saying how many
+        are needed.
+    """
+    stop = day_after(data.last_date) if end is None else as_day(end, name="end")
+    days = (stop - data.first_date).days
+    try:
+        return CutoffPlan(cutoff_dates(data, horizon=horizon, n_cutoffs=n_cutoffs, end=end),
+                          "monthly")  # fmt: skip
+    except ValueError:
+        pass
+    test = stop - pd.Timedelta(days=horizon)
+    validation = test - pd.Timedelta(days=horizon)
+    earliest = data.first_date + pd.Timedelta(days=WEEKLY_HISTORY_DAYS)
+    train = [validation - pd.Timedelta(weeks=k) for k in range(1, n_cutoffs - 1)]
+    train = sorted(c for c in train if c >= earliest)
+    span = f"{days} days ({data.first_date:%Y-%m-%d} to {stop - pd.Timedelta(days=1):%Y-%m-%d})"
+    if train:
+        note = (f"the data cover {span}, too few for three monthly cutoffs with 90 days of "
+                f"history: {len(train)} weekly training cutoffs, then validation and test "
+                f"windows of {horizon} days each")  # fmt: skip
+        return CutoffPlan([*train, validation, test], "weekly", note)
+    if days >= horizon + MIN_HISTORY_DAYS:
+        note = (f"the data cover {span}, too few to train boosters (that needs "
+                f"{WEEKLY_HISTORY_DAYS + 7 + 2 * horizon} days): BG/NBD alone, measured on the "
+                f"last {horizon} days (the spread of the predictive distribution too, so the "
+                "interval's coverage there is optimistic)")  # fmt: skip
+        return CutoffPlan([test], "bgnbd", note)
+    raise ValueError(
+        f"the data cover {span}; at least {horizon + MIN_HISTORY_DAYS} days are needed: "
+        f"{MIN_HISTORY_DAYS} of history and the {horizon}-day horizon to measure a forecast "
+        "on. Train on a longer log."
+    )
 
 
 def build_panel(
