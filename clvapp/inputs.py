@@ -7,12 +7,22 @@ from __future__ import annotations
 import gradio as gr
 import pandas as pd
 
-from clvapp.state import AppState
+from clvapp.state import AppState, Served
 from clvmodel import dates, forecast, ids
 
 __all__ = [
-    "NONE", "PROFILE_LABELS", "breakdown", "breakdown_choices", "check_as_of", "check_id",
-    "filter_inputs", "id_problem", "known", "profile_label", "where",
+    "NONE",
+    "PROFILE_LABELS",
+    "breakdown",
+    "breakdown_choices",
+    "check_as_of",
+    "check_id",
+    "filter_inputs",
+    "id_problem",
+    "known",
+    "profile_label",
+    "refresh_filter_inputs",
+    "where",
 ]  # fmt: skip
 
 #: The choice "no filter" / "no breakdown" of the dropdowns.
@@ -79,8 +89,14 @@ def check_as_of(state: AppState, as_of: object) -> pd.Timestamp:
         ) from None
 
 
-def id_problem(state: AppState, cid: str, day: pd.Timestamp) -> gr.Error:
-    """Why a customer has no prediction as of `day`: unknown, or no history yet."""
+LATER_OR_WHATIF = "Pick a later as_of date, or use the What-if tab"
+
+
+def id_problem(
+    state: AppState, cid: str, day: pd.Timestamp, *, instead: str = LATER_OR_WHATIF
+) -> gr.Error:
+    """Why a customer has no prediction as of `day`: unknown, or no history yet (and what
+    to do `instead`)."""
     if not known(state, cid):
         return gr.Error(
             f"Unknown customer ID {cid!r}: it is not in the customer table. IDs look "
@@ -88,7 +104,7 @@ def id_problem(state: AppState, cid: str, day: pd.Timestamp) -> gr.Error:
         )
     return gr.Error(
         f"Customer {cid!r} has no purchase before {day:%Y-%m-%d}, so there is no "
-        "history to predict from. Pick a later as_of date, or use the What-if tab."
+        f"history to predict from. {instead}."
     )
 
 
@@ -147,6 +163,12 @@ def breakdown(by: str | None, columns: list[str] | None = None) -> str | None:
     if not by or by == NONE:
         return None
     return _column(by, columns) if columns else by
+
+
+def refresh_filter_inputs(served: Served, column: gr.Dropdown, as_of: gr.Textbox) -> None:
+    """The filter's columns and the as-of placeholder redone for a session's own data."""
+    served.refreshes(column, lambda s: gr.update(choices=breakdown_choices(s), value=NONE))
+    served.refreshes(as_of, lambda s: gr.update(placeholder=f"{s.default_as_of:%Y-%m-%d}"))
 
 
 def filter_inputs(state: AppState) -> tuple[gr.Dropdown, gr.Textbox, gr.Textbox]:

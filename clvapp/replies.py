@@ -69,7 +69,8 @@ def customer_reply(
 
 def prediction_columns(state: AppState) -> list[str]:
     level = round(state.model.interval * 100)
-    return ["target", f"expected ({state.currency})", f"{level}% low", f"{level}% high"]
+    expected = f"expected ({state.currency})" if state.currency else "expected"
+    return ["target", expected, f"{level}% low", f"{level}% high"]
 
 
 #: The prediction table's row of the amount if they buy.
@@ -135,15 +136,15 @@ def _chance(p: float) -> str:
 def hurdle_text(state: AppState, reply: dict) -> str:
     """The chance of buying, the amount if they buy and the average, in three lines."""
     horizon, level = reply["horizon_days"], round(state.model.interval * 100)
-    if_buy, currency = reply["spend_if_buy"], state.currency
+    if_buy, currency = reply["spend_if_buy"], f"{state.currency} " if state.currency else ""
     low, high = state.levels
     lo, hi = if_buy[f"p{round(low * 100)}"], if_buy[f"p{round(high * 100)}"]
     average = reply["predicted_30d_spend"]["total"]
     return (
         f"Chance of buying in the next {horizon} days: **{_chance(reply[PROBABILITY])}**  \n"
-        f"If they buy: typically **{currency} {rounded(if_buy['p50'])}** "
+        f"If they buy: typically **{currency}{rounded(if_buy['p50'])}** "
         f"({level}%: {rounded(lo)} to {rounded(hi)})  \n"
-        f"On average: **{currency} {money_text(average)}** (the chance times the average "
+        f"On average: **{currency}{money_text(average)}** (the chance times the average "
         "amount if they buy)"
     )
 

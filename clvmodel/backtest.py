@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from clvmodel import forecast
 from clvmodel.aggregate import group_cells, sum_interval
 from clvmodel.backtest_report import COMPARATORS, ORACLE, OURS, aggregate_summary
 from clvmodel.bgnbd import bgnbd_gg_expectations, check_installed
@@ -244,7 +245,7 @@ def aggregate_origin(
     :func:`clvmodel.aggregate.customer_profiles`, as the Forecast tab breaks down by it);
     groups of fewer than `min_customers` are pooled as ``"other"``."""
     served = model.predict_features(rows, reasons=False)
-    frames = [model.group_cells(rows, served)]
+    frames = [forecast.model_group_cells(model, rows, served)]
     if groups is not None:
         labels = groups.reindex(rows.index).fillna("unknown").astype(str)
         counts = labels.value_counts()

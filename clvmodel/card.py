@@ -895,9 +895,21 @@ def _group_totals(results: Mapping, groups: str) -> list[str]:
 
 
 def _real_data(real_data: Mapping | None) -> str | None:
-    """The real-data benchmark of ``benchmarks/real_data.py`` (UCI Online Retail)."""
+    """The real-data benchmark of ``benchmarks/real_data.py``: one section per log (its
+    results hold ``logs``; an older one, UCI Online Retail alone, holds its summary)."""
+    if real_data and real_data.get("logs"):
+        sections = [_real_log({**result, "run": {**real_data.get("run", {}),
+                                                 "seconds": result.get("seconds")}})
+                    for result in real_data["logs"].values()]  # fmt: skip
+        return "\n\n".join(s for s in sections if s) or None
+    return _real_log(real_data)
+
+
+def _real_log(real_data: Mapping | None) -> str | None:
+    """One log's rolling-origin results."""
     if not real_data or not real_data.get("summary"):
         return None
+    title = real_data.get("data", {}).get("title", "UCI Online Retail")
     run = real_data.get("run", {})
     keys = ("r2", "gini", "spearman", "sum_ratio", "purchase_auc", "purchase_brier")
     rows = [
@@ -906,7 +918,7 @@ def _real_data(real_data: Mapping | None) -> str | None:
     ]
     origins = ", ".join(o["origin"] for o in real_data.get("per_origin", []))
     lines = [
-        "## Real data: UCI Online Retail",
+        f"## Real data: {title}",
         "",
         f"`{run.get('command', 'python benchmarks/real_data.py')}` "
         f"({str(run.get('finished', ''))[:10]}, {run.get('seconds', '?')} s on "

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from clvmodel import bgnbd_ml
+from clvmodel import bgnbd_ml, forecast
 from clvmodel.aggregate import month_to_month_error, shared_error
 from clvmodel.coldstart import cold_start_models, predict_cold, refit_cold_start
 from clvmodel.dataset import RetailData
@@ -196,7 +196,7 @@ def _shared_errors(
 ) -> dict[str, float]:
     """Per spend target, the larger of the error the test month's group totals share and
     how much a month's spend per customer moves from the month before."""
-    cells = model.group_cells(rows, served)
+    cells = forecast.model_group_cells(model, rows, served)
     out = {}
     for t in model.feature_config_.spend_targets:
         mine = cells.loc[cells["target"] == t]

@@ -105,15 +105,13 @@ class CLVModel(BaseEstimator):
     sigma_, cold_sigma_ : float
         Spread of log spend of the predictive distribution (with history, cold start).
     shared_error_ : dict
-        Per spend target, the relative error customers share in a month; widens the
-        intervals of sums (:mod:`clvmodel.aggregate`).
+        Per spend target, the error customers share in a month (widens sums' intervals).
     typical_ : Series
         Median training value of each feature: the reference reasons quote.
     report_ : FitReport
         Every metric of the fit (:mod:`clvmodel.report`; ``metrics.json``).
     test_scores_, test_predictions_ : DataFrame, dict
-        After ``fit`` only (not saved): the test cutoff as served before the refit, and
-        every compared candidate's predictions there.
+        After ``fit`` only: the test cutoff as served before the refit, every candidate's.
     info_ : dict
         The data the model was fitted on: dates, counts, default as-of date.
     """
@@ -156,7 +154,6 @@ class CLVModel(BaseEstimator):
     #: Every parameter's allowed values, declared once (:data:`clvmodel.params.CONSTRAINTS`).
     _parameter_constraints: dict = params.CONSTRAINTS
 
-    # ------------------------------------------------------------------ parameters
     def check_params(self) -> TrainConfig:
         """The parameters checked (:func:`clvmodel.params.check`), as training reads them:
         ``fit``, ``train.py`` and the backtest call it before any work. Raises scikit-learn's
@@ -171,7 +168,6 @@ class CLVModel(BaseEstimator):
         """A short hash of the parameters and feature list, checked on :meth:`load`."""
         return params.config_id(self)
 
-    # ------------------------------------------------------------------ fitting
     def fit(
         self, data: RetailData | PartitionedData, *, as_of: str | pd.Timestamp | None = None,
         oracles: dict[str, pd.DataFrame] | None = None,
@@ -194,7 +190,6 @@ class CLVModel(BaseEstimator):
         the backtest does over its origins; without `data` there is no cold-start part."""
         return fitting.fit_panel(self, panel, feature_config, data=data, oracles=oracles)
 
-    # ------------------------------------------------------------------ serving
     def _check_fitted(self) -> None:
         if not hasattr(self, "bundles_"):
             raise NotFittedError(
@@ -226,7 +221,7 @@ class CLVModel(BaseEstimator):
         return estimates.served_rows(self, features, reasons=reasons, given=given)
 
     def predict_cold_features(self, features: pd.DataFrame) -> pd.DataFrame:
-        """Predictions for customers without purchases, from their attributes only."""
+        """Predictions for customers without purchases, from their attributes."""
         self._check_fitted()
         return estimates.cold_rows(self, features)
 
@@ -235,11 +230,6 @@ class CLVModel(BaseEstimator):
         (rows flagged ``cold_start`` use the cold-start spread)."""
         self._check_fitted()
         return score_quantiles(scores, q, self.sigma_, self.cold_sigma_, self.categories)
-
-    def group_cells(self, rows: pd.DataFrame, served: pd.DataFrame) -> pd.DataFrame:
-        """Actual, expected and independent variance of each spend target's total, for
-        everyone and per segment (:func:`clvmodel.forecast.model_group_cells`)."""
-        return forecast.model_group_cells(self, rows, served)
 
     def predict(
         self, data: RetailData | PartitionedData, *, as_of: str | pd.Timestamp | None = None,
@@ -259,12 +249,10 @@ class CLVModel(BaseEstimator):
         return run(self, data, as_of=as_of, customer_ids=customer_ids, reasons=reasons)
 
     def predict_parts(
-        self, data: PartitionedData, *, as_of: str | pd.Timestamp | None = None,
-        reasons: bool = True,
+        self, data: PartitionedData, *, as_of: str | pd.Timestamp | None = None, reasons=True
     ) -> Iterator[pd.DataFrame | None]:  # fmt: skip
-        """:meth:`predict` of each part of a partitioned data set, yielded in part order
-        (None for a part without customers): memory bounded by a part, whatever the
-        base's size (:mod:`clvmodel.parts`)."""
+        """:meth:`predict` of each part, in part order (None for a part without customers):
+        memory bounded by a part, whatever the base's size (:mod:`clvmodel.parts`)."""
         self._check_fitted()
         return parts.predict_parts(self, data, as_of=as_of, reasons=reasons)
 
@@ -272,18 +260,15 @@ class CLVModel(BaseEstimator):
         self, data: PartitionedData, folder: str | os.PathLike[str], *,
         as_of: str | pd.Timestamp | None = None, reasons: bool = True,
     ) -> int:  # fmt: skip
-        """Score every part and write its rows to ``folder/part-NNNNN.parquet``
-        (:mod:`clvmodel.score_folder`) where it was scored (a Dask worker writes its own
-        parts: `folder` must be one the workers can write); returns the number of rows."""
+        """Score every part and write its rows to ``folder/part-NNNNN.parquet`` where it was
+        scored (a Dask worker writes its own parts); returns the number of rows."""
         self._check_fitted()
         return parts.write_predictions(self, data, folder, as_of=as_of, reasons=reasons)
 
     def forecast_scores(
-        self, scores: pd.DataFrame, profiles: pd.DataFrame, *, by: str | None = None,
-        where: dict[str, object] | None = None,
+        self, scores: pd.DataFrame, profiles: pd.DataFrame, *, by: str | None = None, where=None
     ) -> pd.DataFrame:  # fmt: skip
-        """Expected spend of groups of customers and the interval of each sum
-        (:func:`clvmodel.forecast.forecast_scores`)."""
+        """Expected spend of groups of customers and the interval of each sum."""
         self._check_fitted()
         return forecast.forecast_scores(self, scores, profiles, by=by, where=where)
 
@@ -305,12 +290,9 @@ class CLVModel(BaseEstimator):
         scores = self.predict(data, as_of=as_of, customer_ids=customer_ids, reasons=False)
         return self.quantiles_of(scores.set_index("customer_id"), q)[target]
 
-    def reasons(
-        self, features: pd.DataFrame, *, given=None, with_features: bool = False
-    ) -> pd.DataFrame:
-        """The three strongest drivers of each row's total prediction, in plain words
-        (served contributions in currency from path contributions, fast enough for 100,000
-        rows); `with_features` adds ``feature_1..3``, the feature of each reason."""
+    def reasons(self, features: pd.DataFrame, *, given=None, with_features: bool = False):
+        """The three strongest drivers of each row's total prediction in plain words (served
+        contributions, fast enough for 100,000 rows); `with_features` adds their features."""
         self._check_fitted()
         x = estimates.matrix(self, features)
         return explanation.reasons_of(self, x, given, with_features=with_features)
@@ -334,15 +316,14 @@ class CLVModel(BaseEstimator):
         self, features: pd.DataFrame, target: str | Sequence[str] = "total", *,
         exact: bool = True, raw: dict[str, pd.DataFrame] | None = None,
     ) -> pd.DataFrame | dict[str, pd.DataFrame]:  # fmt: skip
-        """Each feature's contribution to the served value of `target` (currency; for
-        ``"purchase"``, probability), with ``base_value`` and ``served_value``: base plus
-        contributions is exactly what :meth:`predict_features` serves, the whole hybrid
-        explained (:mod:`clvmodel.explanation`). A list of targets gives a dict of them;
-        `raw`: :meth:`explain_features` of these rows per target, if already made."""
+        """Each feature's contribution to the served value of `target` (currency; purchase:
+        probability): with ``base_value`` they add up to what :meth:`predict_features`
+        serves, the whole hybrid explained. A list of targets gives a dict; `raw`:
+        :meth:`explain_features` of these rows per target, if already made."""
         self._check_fitted()
-        x = estimates.matrix(self, features)
         targets = [target] if isinstance(target, str) else list(target)
-        out = explanation.explain_served(self, x, targets, exact=exact, raw=raw)
+        out = explanation.explain_served(self, estimates.matrix(self, features), targets,
+                                         exact=exact, raw=raw)  # fmt: skip
         return out[target] if isinstance(target, str) else out
 
     def explain(
@@ -359,7 +340,6 @@ class CLVModel(BaseEstimator):
         self._check_fitted()
         check_compatible(self.feature_config_, data)
 
-    # ------------------------------------------------------------------ persistence
     def save(self, folder: str | os.PathLike[str], *, metadata: dict | None = None) -> Path:
         """Write the model to `folder`: one skops file per target, ``metadata.json`` (the
         parameters and fitted scalars, plus `metadata`) and ``metrics.json``

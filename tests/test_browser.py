@@ -22,6 +22,7 @@ import shutil
 import time
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from conftest import CUSTOMER_KINDS, customers_by_kind
 
@@ -319,3 +320,36 @@ def test_customers_of_every_kind_get_their_own_answer_in_lookup_and_what_if(page
                 problems.append(("what-if", kind, cid, tried))
     close_toasts(page)
     assert not problems, problems
+
+
+def test_your_data_uploads_trains_and_serves_this_page_only(page, expect, small_data, tmp_path,
+                                                            monkeypatch):  # fmt: skip
+    """Upload a log, look at it, train (quickly), then the Forecast and a lookup answer from
+    it under a banner naming it; back to the demo. Last in the file: it changes the page's
+    session."""
+    monkeypatch.setenv("CLV_TRAIN_QUICK", "1")
+    lines = small_data.lines
+    log = tmp_path / "shop.csv"
+    pd.DataFrame({"customer_id": "S" + lines["customer_id"].str.slice(1),
+                  "transaction_date": lines["date"].dt.strftime("%Y-%m-%d"),
+                  "amount": lines["amount"], "category": lines["category"]}).to_csv(
+        log, index=False)  # fmt: skip
+    close_toasts(page)
+    tab = _open_tab(page, "Your data")
+    tab.locator("#yourdata-file input[type=file]").set_input_files(log)
+    expect(tab.get_by_role("gridcell", name="transaction_date", exact=True).first).to_be_visible()
+    tab.get_by_role("button", name="Look at the log").click()
+    assert _settle(page, lambda seen: "Your log: shop.csv" in seen, 60)["outcome"] == "ok"
+    tab.get_by_role("button", name="Train on it").click()
+    assert _settle(page, lambda seen: "Trained in" in seen, 240)["outcome"] == "ok"
+    expect(page.locator("#served-banner")).to_contain_text("shop.csv")
+    page.screenshot(path=SHOTS / "6_yourdata.png", full_page=True)
+    looked = ask_lookup(page, "S000001", timeout_s=60)
+    assert looked["outcome"] == "ok", looked
+    forecast = _open_tab(page, "Forecast")
+    forecast.get_by_role("button", name="Forecast").click()
+    assert _settle(page, lambda seen: "expected" in seen.lower(), 60)["outcome"] == "ok"
+    tab = _open_tab(page, "Your data")
+    tab.get_by_role("button", name="Back to the demo data").click()
+    expect(page.locator("#served-banner")).to_contain_text("demo")
+    close_toasts(page)

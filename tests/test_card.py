@@ -493,3 +493,16 @@ def test_metadata_info_fills_the_data_table(metrics):
     card = make_card(FitReport.from_dict(metrics), metadata)
     assert "| Customers | 400 |" in _section(card, "Data")
     assert "| Default as-of date | `x` |" in card
+
+
+def test_the_real_data_section_has_one_part_per_log():
+    from clvmodel.card import _real_data
+
+    one = {"summary": {"ours": {"r2": "0.6"}}, "per_origin": [{"origin": "2011-11-10"}],
+           "checks": [], "seconds": 5.0}  # fmt: skip
+    text = _real_data({"logs": {
+        "a": {**one, "data": {"title": "UCI Online Retail", "citation": "UCI, CC BY 4.0"}},
+        "b": {**one, "data": {"title": "The Complete Journey", "citation": "dunnhumby"}},
+    }, "run": {"command": "python benchmarks/real_data.py"}})  # fmt: skip
+    assert "## Real data: UCI Online Retail" in text
+    assert "## Real data: The Complete Journey" in text and "Data: dunnhumby" in text

@@ -12,9 +12,15 @@ VARIABLES = ("CLV_TRANSACTIONS", "CLV_ARTIFACTS", "CLV_DATA", "CLV_MAP", "CLV_CU
 
 
 @pytest.fixture(autouse=True)
-def clean(monkeypatch):
+def clean():
+    """No CLV_ variable before a test, and none left after it (apply_argv sets them)."""
+    import os
+
+    saved = {name: os.environ.pop(name) for name in VARIABLES if name in os.environ}
+    yield
     for name in VARIABLES:
-        monkeypatch.delenv(name, raising=False)
+        os.environ.pop(name, None)
+    os.environ.update(saved)
 
 
 def test_the_demo_by_default(tmp_path):

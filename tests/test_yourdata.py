@@ -104,3 +104,9 @@ def test_an_excel_zip_bomb_is_refused(server, tmp_path):
         z.writestr("xl/worksheets/sheet1.xml", b"0" * (30 * 1024 * 1024))
     with pytest.raises(AppError, match="unpacks to"):
         _client(server, tmp_path, "bomb").predict(handle_file(path), "", api_name="/inspect_log")
+
+
+def test_what_the_tabs_laid_out_is_redone_for_any_state(app):
+    assert len(app.SERVED.refreshers) >= 5
+    for _, redo in app.SERVED.refreshers:
+        assert isinstance(redo(app.STATE), dict)  # a gr.update

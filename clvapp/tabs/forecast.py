@@ -15,6 +15,7 @@ from clvapp.inputs import (
     check_as_of,
     filter_inputs,
     profile_label,
+    refresh_filter_inputs,
     where,
 )
 from clvapp.state import AppState, Served
@@ -191,6 +192,9 @@ def build(served: Served, demo: gr.Blocks) -> None:
                 label="Break down by", allow_custom_value=True, scale=1,
             )  # fmt: skip
             filter_column, filter_value, as_of = filter_inputs(state)
+            refresh_filter_inputs(served, filter_column, as_of)
+            served.refreshes(by, lambda s: gr.update(choices=breakdown_choices(s), value=(
+                s.breakdowns[0] if s.breakdowns else breakdown_choices(s)[0][1])))  # fmt: skip
             button = gr.Button("Forecast", variant="primary", scale=1)
         headline = gr.Markdown()
         with gr.Row():

@@ -9,7 +9,13 @@ import pandas as pd
 
 from clvapp.errors import reported
 from clvapp.format import empty, money_text, share_text, stale
-from clvapp.inputs import check_as_of, filter_inputs, profile_label, where
+from clvapp.inputs import (
+    check_as_of,
+    filter_inputs,
+    profile_label,
+    refresh_filter_inputs,
+    where,
+)
 from clvapp.state import AppState, Served
 from clvmodel import batch, lists
 from clvmodel.forecast import UNKNOWN_GROUP
@@ -221,6 +227,8 @@ def build(served: Served) -> None:
             )  # fmt: skip
         with gr.Row():
             filter_column, filter_value, as_of = filter_inputs(state)
+            refresh_filter_inputs(served, filter_column, as_of)
+            served.refreshes(target, lambda s: gr.update(choices=s.spend_targets, value="total"))
             button = gr.Button("Make the list", variant="primary", scale=1)
         headline = gr.Markdown()
         table = gr.Dataframe(

@@ -264,6 +264,7 @@ def build(served: Served) -> None:
     with gr.Tab("Customer lookup"):
         with gr.Row():
             cid = gr.Textbox(label="Customer ID", placeholder=examples[0], scale=2)
+            served.refreshes(cid, lambda s: gr.update(placeholder=s.examples[0], value=""))
             as_of = gr.Textbox(
                 label="As of (optional)", placeholder=f"{state.default_as_of:%Y-%m-%d}", scale=1
             )

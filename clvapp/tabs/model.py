@@ -186,7 +186,7 @@ def about_markdown(state: AppState) -> str:
         f"`{data.get('fingerprint', '?')}`. Predictions are made as of "
         f"{state.default_as_of:%Y-%m-%d} unless you choose an earlier date.\n\n"
         f"{len(model.feature_names_)} features, built from history strictly before the "
-        "as-of date. Amounts are in " + state.currency + "."
+        "as-of date." + (f" Amounts are in {state.currency}." if state.currency else "")
     )
 
 

@@ -170,14 +170,17 @@ def check_customer(state: AppState, customer_id: str) -> str:
     a handler that outputs the table would replace the table with an error box."""
     cid = check_id(state, customer_id)
     if state.scorer.customer_features(cid).empty:
-        raise id_problem(state, cid, state.default_as_of)
+        raise id_problem(state, cid, state.default_as_of,
+                         instead="Type feature values in the table by hand instead")  # fmt: skip
     return cid
 
 
+@reported
 def _refuse_unloadable(state: AppState, customer_id: str) -> None:
     check_customer(state, customer_id)
 
 
+@reported
 def load_customer(state: AppState, customer_id: str):
     """The what-if table at a customer's current features, and their prediction."""
     cid = check_customer(state, customer_id)
@@ -293,6 +296,7 @@ def build(served: Served) -> None:
         )
         with gr.Row():
             cid = gr.Textbox(label="Start from customer", placeholder=state.examples[0], scale=2)
+            served.refreshes(cid, lambda s: gr.update(placeholder=s.examples[0], value=""))
             load = gr.Button("Load customer", scale=1)
             typical = gr.Button("Load typical values", scale=1)
         start_table, start_reply, start_exact, *_ = load_typical(state)
