@@ -16,6 +16,7 @@ from clvmodel import catalogue
 __all__ = [
     "STALE",
     "empty",
+    "in_currency",
     "metric_text",
     "money",
     "money_text",
@@ -48,6 +49,11 @@ def _unsigned_zero(text: str) -> str:
     """A number shown without a sign when every digit shown is zero: -0.0001 reads
     "0.000", not "-0.000" (a metric a hair below zero looked like a negative one)."""
     return text[1:] if text.startswith("-") and not any(c in "123456789" for c in text) else text
+
+
+def in_currency(label: str, currency: str) -> str:
+    """A money label with its currency, e.g. "Expected (INR)"; the bare label without one."""
+    return f"{label} ({currency})" if currency else label
 
 
 def money_text(x: object) -> str:

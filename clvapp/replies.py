@@ -12,7 +12,7 @@ import math
 
 import pandas as pd
 
-from clvapp.format import money, money_text, share_text
+from clvapp.format import in_currency, money, money_text, share_text
 from clvapp.state import AppState
 from clvmodel.columns import IF_BUY
 from clvmodel.model import MEDIAN, PROBABILITY, REASONS
@@ -69,8 +69,7 @@ def customer_reply(
 
 def prediction_columns(state: AppState) -> list[str]:
     level = round(state.model.interval * 100)
-    expected = f"expected ({state.currency})" if state.currency else "expected"
-    return ["target", expected, f"{level}% low", f"{level}% high"]
+    return ["target", in_currency("expected", state.currency), f"{level}% low", f"{level}% high"]
 
 
 #: The prediction table's row of the amount if they buy.

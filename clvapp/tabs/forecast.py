@@ -8,7 +8,7 @@ import gradio as gr
 import pandas as pd
 
 from clvapp.errors import reported
-from clvapp.format import empty, money, stale
+from clvapp.format import empty, in_currency, money, stale
 from clvapp.inputs import (
     breakdown,
     breakdown_choices,
@@ -99,11 +99,6 @@ def amount(x: float, currency: str, digits: int = 0) -> str:
     """An amount with its currency in front, e.g. "INR 1,048"; the bare number without one."""
     number = f"{x:,.{digits}f}"
     return f"{currency} {number}" if currency else number
-
-
-def in_currency(label: str, currency: str) -> str:
-    """A label with its currency, e.g. "Expected (INR)"; the bare label without one."""
-    return f"{label} ({currency})" if currency else label
 
 
 def columns(state: AppState) -> list[str]:

@@ -8,7 +8,7 @@ import gradio as gr
 import pandas as pd
 
 from clvapp.errors import reported
-from clvapp.format import empty, money_text, share_text, stale
+from clvapp.format import empty, in_currency, money_text, share_text, stale
 from clvapp.inputs import (
     check_as_of,
     filter_inputs,
@@ -40,11 +40,6 @@ _SHARES = (PROBABILITY, "loyal_share")
 _COUNTS = ("days_since_last", "categories_365d", "rank")
 _PROFILES = ("segment", "loyalty_tier", "region", "channel", "store")
 EMPTY_COLUMNS = ["rank", "customer_id", "expected_total", PROBABILITY, "reason"]
-
-
-def in_currency(label: str, currency: str) -> str:
-    """A money label with its currency, e.g. "Expected spend (INR)"; bare without one."""
-    return f"{label} ({currency})" if currency else label
 
 
 def column_label(column: str, currency: str) -> str:
