@@ -73,9 +73,9 @@ def inspect_log(
 
 
 def estimate_seconds(n_lines: int, n_customers: int) -> float:
-    """A rough training time on a 2-core machine, for the progress bar (measured: UCI
-    Online Retail, 0.4 M lines of 4,372 customers, ~40 s; Complete Journey, 1.5 M lines of
-    2,469 households, ~70 s)."""
+    """A rough training time on a 2-core machine, for the progress bar's "time left" only
+    (Online Retail, 0.4 M lines of 4,372 customers, gives ~42 s; Complete Journey, 1.5 M
+    lines of 2,469 households, ~71 s); ``benchmarks/upload_speed.py`` measures the real one."""
     return 10.0 + 35e-6 * n_lines + 4e-3 * min(n_customers, 50_000)
 
 

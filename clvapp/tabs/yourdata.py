@@ -14,6 +14,7 @@ import os
 import shutil
 import tempfile
 import time
+import weakref
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -33,6 +34,8 @@ from clvmodel.source import MemorySource
 from clvmodel.transactions import REQUIRED, parse_mapping
 
 MAPPING_HEADERS = ["Log column", "Column in your file"]
+#: The overview of each state's data, once (a state's data never changes).
+_SERVED_OVERVIEWS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 #: Training runs on one thread here, so that other sessions keep a core for their lookups.
 _TRAINER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="clvapp-train")
 
@@ -133,13 +136,16 @@ def show_overview(reply: dict, currency: str = ""):
 
 
 def served_overview(state: AppState):
-    """The same overview of the data the session is served now (the demo's, by default)."""
-    data = getattr(state.source, "data", None)
-    if data is None:  # a partitioned base is not held in memory
-        return "The served data is partitioned: no overview.", None
-    reply = overview_json(describe_log(data))
-    figure = overview_figure(describe_log(data), currency=state.currency)
-    return overview_text(reply, "The data served now"), figure
+    """The same overview of the data the session is served now (the demo's, by default):
+    made once per state (every page load shows it), not per request."""
+    if state not in _SERVED_OVERVIEWS:
+        data = getattr(state.source, "data", None)
+        if data is None:  # a partitioned base is not held in memory
+            return "The served data is partitioned: no overview.", None
+        overview = describe_log(data)
+        _SERVED_OVERVIEWS[state] = (overview_text(overview_json(overview), "The data served now"),
+                                    overview_figure(overview, currency=state.currency))  # fmt: skip
+    return _SERVED_OVERVIEWS[state]
 
 
 def banner(sessions: Sessions, request: gr.Request | None = None) -> str:
